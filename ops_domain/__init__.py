@@ -1,0 +1,1 @@
+"""Wallet-ops business domain: plain Python over PostgreSQL, no Airflow import."""

@@ -1,0 +1,3 @@
+from ops_domain.cli.main import main
+
+raise SystemExit(main())

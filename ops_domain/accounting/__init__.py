@@ -1,0 +1,1 @@
+"""Double-entry journals with maker-checker approval, and accounting periods."""

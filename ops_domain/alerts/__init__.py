@@ -1,0 +1,1 @@
+"""Operational alerts, deduplicated per (type, target) while not closed."""

@@ -1,0 +1,1 @@
+"""The append-only audit log and the record of every job run."""

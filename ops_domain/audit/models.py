@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ops_domain.columns import UTC_TIMESTAMP, created_at_column, id_column, one_of
+from ops_domain.db import Base
+
+JOB_OUTCOMES = ("running", "succeeded", "failed")
+
+
+class AuditLog(Base):
+    """One row per state change or refusal; a trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_target", "target_type", "target_id"),
+        Index("ix_audit_log_action_created", "action", "created_at"),
+    )
+
+    id: Mapped[int] = id_column()
+    action: Mapped[str] = mapped_column(String(100), nullable=False)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    target_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    target_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    details: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", JSONB, nullable=False, server_default="{}"
+    )
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class JobRun(Base):
+    __tablename__ = "job_runs"
+    __table_args__ = (
+        one_of("outcome", JOB_OUTCOMES, "ck_job_runs_outcome"),
+        Index("ix_job_runs_job_started", "job_name", "started_at"),
+        Index("ix_job_runs_idempotency_key", "idempotency_key"),
+    )
+
+    id: Mapped[int] = id_column()
+    job_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    actor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    dry_run: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    idempotency_key: Mapped[str | None] = mapped_column(String(250))
+    started_at: Mapped[datetime] = created_at_column()
+    finished_at: Mapped[datetime | None] = mapped_column(UTC_TIMESTAMP)
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False, server_default="running")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
+    error: Mapped[str | None] = mapped_column(Text)

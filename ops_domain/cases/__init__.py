@@ -1,0 +1,1 @@
+"""Operation cases (complaints, disputes, refunds, incidents), their teams and notes."""

@@ -1,0 +1,1 @@
+"""``python -m ops_domain <command>``: the runbook's commands, one module per capability."""

@@ -1,0 +1,162 @@
+"""Schema, RBAC and user administration: ``migrate``, ``seed_rbac``, ``users``, ``db``."""
+
+from __future__ import annotations
+
+import argparse
+
+from sqlalchemy import select
+
+from ops_domain.cli.runtime import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    Runtime,
+    add_json_flag,
+    emit,
+)
+from ops_domain.db import describe_url
+from ops_domain.embedded import stop_embedded_server
+from ops_domain.rbac.models import Role, User, UserRole
+from ops_domain.rbac.seeding import seed_rbac
+from ops_domain.rbac.users import add_user
+from ops_domain.schema import current_revision, head_revision, upgrade_to_head
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    migrate = subparsers.add_parser("migrate", help="upgrade the ops database to the code's head")
+    migrate.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if the database is behind"
+    )
+    add_json_flag(migrate)
+    migrate.set_defaults(handler=run_migrate)
+
+    rbac = subparsers.add_parser("seed_rbac", help="reseed the declared role/permission matrix")
+    rbac.add_argument(
+        "--check", action="store_true", help="report drift without changing anything (exit 1)"
+    )
+    add_json_flag(rbac)
+    rbac.set_defaults(handler=run_seed_rbac)
+
+    users = subparsers.add_parser("users", help="manage users and their roles")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    add = user_commands.add_parser("add", help="create a user, or set an existing user's roles")
+    add.add_argument("--username", required=True)
+    add.add_argument("--roles", required=True, help="comma-separated role names")
+    add.add_argument("--full-name", default="")
+    add.add_argument("--email", default="")
+    add.add_argument("--service-account", action="store_true")
+    add_json_flag(add)
+    add.set_defaults(handler=run_users_add)
+    listing = user_commands.add_parser("list", help="list users and their roles")
+    add_json_flag(listing)
+    listing.set_defaults(handler=run_users_list)
+
+    db = subparsers.add_parser("db", help="where the ops database is; stop the embedded server")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("url", help="print the ops database URL").set_defaults(
+        handler=run_db_url
+    )
+    db_commands.add_parser("stop", help="stop the embedded server under var/").set_defaults(
+        handler=run_db_stop
+    )
+
+
+def run_migrate(args: argparse.Namespace, runtime: Runtime) -> int:
+    head = head_revision()
+    if args.check:
+        current = current_revision(runtime.engine)
+        ok = current == head
+        emit(
+            {"current": current, "head": head, "up_to_date": ok},
+            as_json=args.json,
+            text=f"database at {current or 'empty'}, code head {head}: "
+            + ("up to date" if ok else "BEHIND, run migrate"),
+        )
+        return EXIT_OK if ok else EXIT_CHECK_FAILED
+    before, after = upgrade_to_head(runtime.engine)
+    emit(
+        {"before": before, "after": after, "database": describe_url(runtime.engine.url)},
+        as_json=args.json,
+        text=f"migrated {describe_url(runtime.engine.url)}: {before or 'empty'} -> {after}",
+    )
+    return EXIT_OK
+
+
+def run_seed_rbac(args: argparse.Namespace, runtime: Runtime) -> int:
+    report = seed_rbac(runtime.engine, check_only=args.check)
+    verb = "would" if args.check else "did"
+    lines = [
+        f"created roles: {', '.join(report.created_roles) or 'none'}",
+        f"{verb} add {_listing(report.added_grants)}",
+        f"{verb} remove {_listing(report.removed_grants)}",
+    ]
+    if report.unknown_roles:
+        lines.append(f"roles not in the matrix: {', '.join(report.unknown_roles)}")
+    if report.maker_checker_users:
+        lines.append(f"warning: maker+checker users: {', '.join(report.maker_checker_users)}")
+    if not report.drift:
+        lines.append("no changes: database matches the declared matrix")
+    emit(report.to_dict(), as_json=args.json, text=lines)
+    return EXIT_CHECK_FAILED if args.check and report.drift else EXIT_OK
+
+
+def _listing(grants: list[str], shown: int = 8) -> str:
+    if not grants:
+        return "no grants"
+    more = f" and {len(grants) - shown} more" if len(grants) > shown else ""
+    return f"{len(grants)} grant(s): {', '.join(grants[:shown])}{more}"
+
+
+def run_users_add(args: argparse.Namespace, runtime: Runtime) -> int:
+    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+    user_id = add_user(
+        runtime.engine,
+        args.username,
+        roles,
+        full_name=args.full_name,
+        email=args.email,
+        service_account=args.service_account,
+    )
+    emit(
+        {"user_id": user_id, "username": args.username, "roles": sorted(roles)},
+        as_json=args.json,
+        text=f"user {args.username} (#{user_id}) has roles {', '.join(sorted(roles))}",
+    )
+    return EXIT_OK
+
+
+def run_users_list(args: argparse.Namespace, runtime: Runtime) -> int:
+    from ops_domain.db import transaction
+
+    with transaction(runtime.engine) as session:
+        rows = session.execute(
+            select(User.username, User.is_active, Role.name)
+            .outerjoin(UserRole, UserRole.user_id == User.id)
+            .outerjoin(Role, Role.id == UserRole.role_id)
+            .order_by(User.username, Role.name)
+        ).all()
+    users: dict[str, dict[str, object]] = {}
+    for username, active, role in rows:
+        entry = users.setdefault(username, {"username": username, "active": active, "roles": []})
+        if role:
+            entry["roles"].append(role)  # type: ignore[union-attr]
+    listing = list(users.values())
+    emit(
+        listing,
+        as_json=args.json,
+        text=[
+            f"{u['username']}{'' if u['active'] else ' (inactive)'}: {', '.join(u['roles'])}"  # type: ignore[arg-type]
+            for u in listing
+        ],
+    )
+    return EXIT_OK
+
+
+def run_db_url(args: argparse.Namespace, runtime: Runtime) -> int:
+    print(runtime.engine.url.render_as_string(hide_password=True))
+    return EXIT_OK
+
+
+def run_db_stop(args: argparse.Namespace, runtime: Runtime) -> int:
+    stop_embedded_server(runtime.settings.var_dir)
+    print(f"embedded server under {runtime.settings.var_dir} stopped")
+    return EXIT_OK

@@ -1,0 +1,67 @@
+"""Entry point: build the parser from the command modules, run, map errors to exit codes.
+
+Exit codes: 0 ok, 1 check failed, 2 bad input or refused by a domain rule (nothing changed),
+3 infrastructure error (database unreachable, lost connection).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+
+from ops_domain.cli.runtime import EXIT_INFRASTRUCTURE, EXIT_REFUSED, Runtime
+from ops_domain.config import Settings
+from ops_domain.errors import OpsError
+
+COMMAND_MODULES = ("ops_domain.cli.admin",)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line on stderr and exit 2, never the usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_REFUSED, f"error: {self.prog}: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="python -m ops_domain", description="Wallet-ops runbook commands")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("OPS_LOG_LEVEL", "WARNING"), format="%(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    runtime: Runtime | None = None
+    try:
+        runtime = Runtime(Settings.from_env())
+        return args.handler(args, runtime)
+    except OpsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except IntegrityError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint violated"
+        print(f"error: refused by the database: {reason}", file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as exc:
+        if os.environ.get("OPS_DEBUG"):
+            raise
+        first_line = str(exc).splitlines()[0] if str(exc) else ""
+        print(
+            f"error: unexpected {type(exc).__name__}: {first_line}"
+            " (set OPS_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INFRASTRUCTURE
+    finally:
+        if runtime is not None:
+            runtime.close()

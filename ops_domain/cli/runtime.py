@@ -1,0 +1,93 @@
+"""What every command handler receives: settings, a lazily opened engine, and output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ops_domain.clock import parse_date, parse_timestamp, utc_now
+from ops_domain.config import Settings
+from ops_domain.db import create_ops_engine, resolve_database_url
+from ops_domain.jsonable import jsonable
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_REFUSED = 2
+EXIT_INFRASTRUCTURE = 3
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    _engine: Engine | None = field(default=None, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_ops_engine(resolve_database_url(self.settings))
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+Handler = Callable[[argparse.Namespace, Runtime], int]
+
+
+def emit(payload: Any, *, as_json: bool, text: str | Iterable[str] | None = None) -> None:
+    """Print ``payload`` as JSON, or the human ``text`` (default: key: value lines)."""
+    if as_json:
+        print(json.dumps(jsonable(payload), indent=2, sort_keys=True))
+        return
+    if text is None:
+        text = [f"{key}: {value}" for key, value in jsonable(payload).items()]
+    print(text if isinstance(text, str) else "\n".join(text))
+
+
+def emit_job_result(result: Any, *, as_json: bool) -> None:
+    """Human form of a ``JobResult``: a headline, counts, messages, a few items."""
+    data = result.to_dict()
+    if as_json:
+        emit(data, as_json=True)
+        return
+    mode = " (dry run: nothing written)" if data["dry_run"] else ""
+    lines = [f"{data['job']}: run #{data['job_run_id']}{mode}"]
+    lines += [f"  {name}: {value}" for name, value in sorted(data["counts"].items())]
+    lines += [f"  - {message}" for message in data["messages"]]
+    for kind, items in sorted(data["items"].items()):
+        lines.append(f"  {kind} (first {min(len(items), 5)}):")
+        lines += [f"    {json.dumps(item, sort_keys=True)}" for item in items[:5]]
+    print("\n".join(lines))
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def add_actor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--actor-username", required=True, help="who runs this (must hold an allowed role)"
+    )
+
+
+def add_dry_run(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="compute and report, change nothing")
+
+
+def date_arg(field_name: str) -> Callable[[str], date]:
+    return lambda raw: parse_date(raw, field=field_name)
+
+
+def timestamp_arg(field_name: str) -> Callable[[str], datetime]:
+    return lambda raw: parse_timestamp(raw, field=field_name)
+
+
+def now_or(value: datetime | None) -> datetime:
+    return value if value is not None else utc_now()

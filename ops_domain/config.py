@@ -1,0 +1,79 @@
+"""Settings read from the environment, in one typed object passed to services explicitly."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from ops_domain.errors import InvalidInput
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+
+
+def _env_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise InvalidInput(f"{name} must not be negative, got {value}")
+    return value
+
+
+def _env_decimal(env: dict[str, str], name: str, default: str) -> Decimal:
+    raw = env.get(name) or default
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise InvalidInput(f"{name} must be a decimal amount, got {raw!r}") from None
+
+
+def _env_currencies(env: dict[str, str]) -> frozenset[str]:
+    raw = env.get("OPS_ENABLED_CURRENCIES") or "USD"
+    codes = [code.strip() for code in raw.split(",") if code.strip()]
+    bad = [code for code in codes if not CURRENCY_PATTERN.match(code)]
+    if bad or not codes:
+        raise InvalidInput(
+            f"OPS_ENABLED_CURRENCIES must list upper-case 3-letter codes, got {raw!r}"
+        )
+    return frozenset(codes)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about the business rules and the runtime."""
+
+    enabled_currencies: frozenset[str] = frozenset({"USD"})
+    auto_post_limit: Decimal = Decimal("10000.00")
+    refund_sla_hours: int = 48
+    batch_size: int = 500
+    service_actor: str = "svc_airflow"
+    var_dir: Path = field(default=PROJECT_ROOT / "var")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        return cls(
+            enabled_currencies=_env_currencies(env),
+            auto_post_limit=_env_decimal(env, "OPS_AUTO_POST_LIMIT", "10000.00"),
+            refund_sla_hours=_env_int(env, "OPS_REFUND_SLA_HOURS", 48),
+            batch_size=max(1, _env_int(env, "OPS_BATCH_SIZE", 500)),
+            service_actor=env.get("OPS_SERVICE_ACTOR") or "svc_airflow",
+            var_dir=Path(env.get("OPS_VAR_DIR") or PROJECT_ROOT / "var"),
+        )
+
+    def require_currency(self, code: str) -> str:
+        """Return ``code`` if it is an enabled currency, else refuse it by name."""
+        if not CURRENCY_PATTERN.match(code or ""):
+            raise InvalidInput(f"currency must be an upper-case 3-letter code, got {code!r}")
+        if code not in self.enabled_currencies:
+            enabled = ", ".join(sorted(self.enabled_currencies))
+            raise InvalidInput(f"currency {code} is not enabled (enabled: {enabled})")
+        return code

@@ -1,0 +1,91 @@
+"""Engines and transactions for the business database (always PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session
+
+from ops_domain.config import Settings
+from ops_domain.errors import DatabaseUnavailable, InvalidInput
+
+OPS_DATABASE_ENV = "OPS_DATABASE_URL"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every ops table."""
+
+
+def describe_url(url: str | URL) -> str:
+    """Where a URL points (host, port, database), never its password."""
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    port = parsed.port or 5432
+    return f"{host}:{port}/{parsed.database or ''}"
+
+
+def resolve_database_url(settings: Settings, env: dict[str, str] | None = None) -> str:
+    """``OPS_DATABASE_URL`` when given, otherwise the embedded server's ``ops`` database."""
+    env = dict(os.environ if env is None else env)
+    configured = env.get(OPS_DATABASE_ENV)
+    if configured:
+        return normalise_driver(configured)
+    from ops_domain.embedded import embedded_database_url
+
+    return embedded_database_url(settings.var_dir, "ops")
+
+
+def normalise_driver(url: str) -> str:
+    """Accept the ``postgres://`` / ``postgresql://`` spellings; refuse anything else."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise InvalidInput("database URL is malformed") from None
+    if parsed.get_backend_name() not in {"postgres", "postgresql"}:
+        raise InvalidInput(f"database URL must be PostgreSQL, got {parsed.get_backend_name()!r}")
+    return parsed.set(drivername="postgresql+psycopg2").render_as_string(hide_password=False)
+
+
+def create_ops_engine(url: str, *, pool_size: int = 5) -> Engine:
+    """An engine whose first connection is checked, so a dead target fails loudly and early."""
+    engine = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        connect_args={"connect_timeout": 10, "application_name": "ops_domain"},
+    )
+    with translate_db_errors(url), engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return engine
+
+
+def engine_from_env(settings: Settings | None = None) -> Engine:
+    settings = settings or Settings.from_env()
+    return create_ops_engine(resolve_database_url(settings))
+
+
+@contextmanager
+def translate_db_errors(url: str | URL | None = None) -> Iterator[None]:
+    """Turn lost connections and other operational failures into ``DatabaseUnavailable``."""
+    try:
+        yield
+    except OperationalError as exc:
+        where = f" at {describe_url(url)}" if url is not None else ""
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise DatabaseUnavailable(f"database unavailable{where}: {reason}") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise DatabaseUnavailable(f"database connection lost: {exc.orig}") from exc
+        raise
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    with translate_db_errors(engine.url), Session(engine) as session, session.begin():
+        yield session

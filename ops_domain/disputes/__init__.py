@@ -1,0 +1,1 @@
+"""Refund disputes (maker-checker refunds with an SLA) and card-network chargebacks."""

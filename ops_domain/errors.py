@@ -1,0 +1,83 @@
+"""Typed errors. Each carries what a person needs to fix the input, and the CLI exit code."""
+
+from __future__ import annotations
+
+
+class OpsError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+    exit_code = 2
+
+
+class DomainError(OpsError):
+    """A business rule refused the request; nothing was changed."""
+
+    exit_code = 2
+
+
+class InvalidInput(DomainError):
+    """A malformed argument: bad date, unknown currency, negative threshold..."""
+
+
+class NotFound(DomainError):
+    """The named record does not exist."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key!r} not found")
+        self.kind = kind
+        self.key = key
+
+
+class UnknownActor(DomainError):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"actor {username!r} does not exist")
+        self.username = username
+
+
+class InactiveActor(DomainError):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"actor {username!r} is not active")
+        self.username = username
+
+
+class ActorNotAllowed(DomainError):
+    def __init__(self, username: str, job: str, accepted_roles: list[str]) -> None:
+        roles = ", ".join(accepted_roles)
+        super().__init__(f"actor {username!r} may not run {job}: it needs one of the roles {roles}")
+        self.username = username
+        self.job = job
+        self.accepted_roles = accepted_roles
+
+
+class IllegalTransition(DomainError):
+    def __init__(self, machine: str, from_state: str, to_state: str) -> None:
+        super().__init__(f"{machine}: illegal transition {from_state} -> {to_state}")
+        self.machine = machine
+        self.from_state = from_state
+        self.to_state = to_state
+
+
+class MakerCheckerViolation(DomainError):
+    """The checker is the maker, lacks a checker role, or gave no note."""
+
+
+class PeriodClosed(DomainError):
+    def __init__(self, currency: str, entry_date: object, period: str) -> None:
+        super().__init__(f"{currency} entry dated {entry_date} falls in closed period {period}")
+        self.currency = currency
+        self.entry_date = entry_date
+        self.period = period
+
+
+class PayoutFrozen(DomainError):
+    """A payout freeze applies to this scope."""
+
+
+class InfrastructureError(OpsError):
+    """The platform could not reach something it depends on; retrying may help."""
+
+    exit_code = 3
+
+
+class DatabaseUnavailable(InfrastructureError):
+    pass

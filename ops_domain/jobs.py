@@ -1,0 +1,219 @@
+"""How every scheduled job runs: actor check, job-run record, batches, dry run, result.
+
+A job body receives a ``JobContext`` and does its work through ``context.run_batch(fn)``:
+each call is one transaction in a real run. In a dry run every batch is a savepoint inside
+one outer transaction that is rolled back at the end, so the dry run executes the very same
+SQL, reports the very same counts and items, and leaves nothing behind but the job-run row.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from ops_domain.audit.job_runs import finish_job_run, start_job_run
+from ops_domain.config import Settings
+from ops_domain.db import transaction, translate_db_errors
+from ops_domain.errors import DatabaseUnavailable
+from ops_domain.jsonable import jsonable
+from ops_domain.rbac.actors import Actor, require_actor
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+ITEM_LIMIT = 100
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+BATCH_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job's runbook name and the permission its actor must hold."""
+
+    name: str
+    permission: str
+
+
+@dataclass
+class JobResult:
+    """What a job did (or, in a dry run, would do): counts, sample items, messages."""
+
+    job: str
+    dry_run: bool
+    job_run_id: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    def add(self, counter: str, amount: int = 1) -> None:
+        self.counts[counter] = self.counts.get(counter, 0) + amount
+
+    def add_items(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        """Keep at most ``ITEM_LIMIT`` example items per kind; counts stay exact."""
+        bucket = self.items.setdefault(kind, [])
+        room = ITEM_LIMIT - len(bucket)
+        if room > 0:
+            bucket.extend(jsonable(rows[:room]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "job": self.job,
+                "dry_run": self.dry_run,
+                "job_run_id": self.job_run_id,
+                "counts": self.counts,
+                "items": self.items,
+                "messages": self.messages,
+            }
+        )
+
+
+@dataclass
+class JobContext:
+    engine: Engine
+    actor: Actor
+    settings: Settings
+    result: JobResult
+    job_run_id: int
+    _dry_session: Session | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        return self._dry_session is not None
+
+    def run_batch(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` as one transaction, retrying deadlocks and serialization failures."""
+        for attempt in range(1, BATCH_ATTEMPTS + 1):
+            try:
+                return self._run_once(work)
+            except DBAPIError as exc:
+                sqlstate = getattr(exc.orig, "pgcode", None)
+                if sqlstate not in TRANSIENT_SQLSTATES or self.dry_run:
+                    raise
+                if attempt == BATCH_ATTEMPTS:
+                    raise DatabaseUnavailable(
+                        f"{self.result.job}: batch failed {attempt} times on"
+                        f" {'deadlock' if sqlstate == '40P01' else 'serialization failure'}"
+                    ) from exc
+                log.warning("%s: transient error %s, retrying batch", self.result.job, sqlstate)
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
+
+    def _run_once(self, work: Callable[[Session], T]) -> T:
+        if self._dry_session is not None:
+            with self._dry_session.begin_nested():
+                return work(self._dry_session)
+        with transaction(self.engine) as session:
+            return work(session)
+
+
+def run_job(
+    engine: Engine,
+    spec: JobSpec,
+    *,
+    actor_username: str,
+    parameters: dict[str, Any],
+    dry_run: bool,
+    idempotency_key: str | None,
+    settings: Settings,
+    body: Callable[[JobContext], None],
+) -> JobResult:
+    """Check the actor, record the run, execute ``body``, close the record, return the result.
+
+    Inputs must be validated before calling: a refused actor or bad input changes nothing,
+    not even the job-run table.
+    """
+    with transaction(engine) as session:
+        actor = require_actor(session, actor_username, spec.permission, spec.name)
+    job_run_id = start_job_run(
+        engine,
+        job_name=spec.name,
+        actor_id=actor.id,
+        parameters=parameters,
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+    )
+    result = JobResult(job=spec.name, dry_run=dry_run, job_run_id=job_run_id)
+    try:
+        _execute(
+            engine,
+            actor=actor,
+            settings=settings,
+            result=result,
+            job_run_id=job_run_id,
+            body=body,
+        )
+    except Exception as exc:
+        _close_failed_run(
+            engine,
+            spec=spec,
+            actor=actor,
+            job_run_id=job_run_id,
+            dry_run=dry_run,
+            result=result,
+            exc=exc,
+        )
+        raise
+    finish_job_run(
+        engine,
+        job_run_id,
+        outcome="succeeded",
+        actor_id=actor.id,
+        job_name=spec.name,
+        dry_run=dry_run,
+        counts=result.counts,
+    )
+    return result
+
+
+def _execute(
+    engine: Engine,
+    *,
+    actor: Actor,
+    settings: Settings,
+    result: JobResult,
+    job_run_id: int,
+    body: Callable[[JobContext], None],
+) -> None:
+    if not result.dry_run:
+        body(JobContext(engine, actor, settings, result, job_run_id))
+        return
+    with translate_db_errors(engine.url), Session(engine) as outer:
+        outer.begin()
+        try:
+            body(JobContext(engine, actor, settings, result, job_run_id, outer))
+        finally:
+            outer.rollback()
+
+
+def _close_failed_run(
+    engine: Engine,
+    *,
+    spec: JobSpec,
+    actor: Actor,
+    job_run_id: int,
+    dry_run: bool,
+    result: JobResult,
+    exc: Exception,
+) -> None:
+    """Best effort: if the database itself is gone the run stays 'running', which is true."""
+    try:
+        finish_job_run(
+            engine,
+            job_run_id,
+            outcome="failed",
+            actor_id=actor.id,
+            job_name=spec.name,
+            dry_run=dry_run,
+            counts=result.counts,
+            error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__,
+        )
+    except DatabaseUnavailable:
+        log.exception("could not record the failure of job run %s", job_run_id)

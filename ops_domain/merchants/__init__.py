@@ -1,0 +1,1 @@
+"""Merchants and the cash-flow events that settlements gather."""

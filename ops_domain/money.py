@@ -1,0 +1,38 @@
+"""Money is Decimal with two places; rounding is half-even and happens only where stated."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from ops_domain.errors import InvalidInput
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999999999.99")  # NUMERIC(20, 2)
+
+
+def to_money(value: object, *, field: str = "amount") -> Decimal:
+    """Parse ``value`` into a two-place Decimal, refusing floats, junk and overflow."""
+    if isinstance(value, float):
+        raise InvalidInput(f"{field} must be given as a decimal string, not a float")
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise InvalidInput(f"{field} is not a decimal amount: {value!r}") from None
+    if not amount.is_finite():
+        raise InvalidInput(f"{field} must be a finite amount, got {value!r}")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_EVEN):
+        raise InvalidInput(f"{field} has more than two decimal places: {value!r}")
+    if abs(amount) > MAX_AMOUNT:
+        raise InvalidInput(f"{field} is too large: {value!r}")
+    return amount.quantize(CENT)
+
+
+def positive_money(value: object, *, field: str = "amount") -> Decimal:
+    amount = to_money(value, field=field)
+    if amount <= 0:
+        raise InvalidInput(f"{field} must be greater than zero, got {amount}")
+    return amount
+
+
+def round_half_even(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)

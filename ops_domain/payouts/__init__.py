@@ -1,0 +1,1 @@
+"""Payouts of posted settlements, their maker-checker decisions, and payout freezes."""

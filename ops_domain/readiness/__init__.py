@@ -1,0 +1,1 @@
+"""Release readiness: the runbook checks, approved exceptions and release evidence."""

@@ -1,0 +1,1 @@
+"""Reconciliation of internal settled totals against external statements, and its breaks."""

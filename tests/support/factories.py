@@ -1,0 +1,306 @@
+"""Test data written straight to the database (Core inserts), so tests state only what matters."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, text
+
+from ops_domain.accounting.models import Account, AccountingPeriod, JournalEntry, JournalLine
+from ops_domain.alerts.models import Alert
+from ops_domain.audit.models import AuditLog
+from ops_domain.cases.models import Case
+from ops_domain.disputes.models import Chargeback, RefundRequest
+from ops_domain.merchants.models import CashflowEvent, Merchant
+from ops_domain.rbac.users import add_user
+from ops_domain.reconciliation.models import ReconciliationBreak, ReconciliationRun
+
+DEFAULT_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+DEFAULT_DAY = DEFAULT_TIME.date()
+
+
+class Factory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._serial = itertools.count(1)
+
+    def _insert(self, table: Any, **values: Any) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(insert(table).values(**values).returning(table.id)).scalar_one()
+
+    def user(self, username: str, *roles: str, active: bool = True) -> int:
+        user_id = add_user(self.engine, username, list(roles))
+        if not active:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    text("UPDATE users SET is_active = false WHERE id = :id"), {"id": user_id}
+                )
+        return user_id
+
+    def merchant(
+        self, code: str | None = None, *, status: str = "active", currency: str = "USD"
+    ) -> int:
+        n = next(self._serial)
+        return self._insert(
+            Merchant,
+            code=code or f"M{n:05d}",
+            name=f"Merchant {code or n}",
+            status=status,
+            settlement_currency=currency,
+            destination_account=f"ACC-{n:08d}",
+            channel="bank_transfer",
+        )
+
+    def event(
+        self,
+        merchant_id: int,
+        amount: str | Decimal,
+        *,
+        fee: str | Decimal = "0.00",
+        direction: str = "credit",
+        currency: str = "USD",
+        occurred_at: datetime = DEFAULT_TIME,
+        flow_type: str = "c2b",
+    ) -> int:
+        amount, fee = Decimal(amount), Decimal(fee)
+        return self._insert(
+            CashflowEvent,
+            merchant_id=merchant_id,
+            flow_type=flow_type,
+            direction=direction,
+            amount=amount,
+            fee_amount=fee,
+            net_amount=amount - fee,
+            currency=currency,
+            occurred_at=occurred_at,
+        )
+
+    def events_bulk(
+        self,
+        merchant_ids: list[int],
+        per_merchant: int,
+        *,
+        day: date,
+        currency: str = "USD",
+    ) -> int:
+        """``per_merchant`` credit events of 10.00 (fee 0.30) each, spread over ``day``."""
+        with self.engine.begin() as conn:
+            return conn.execute(
+                text(
+                    """
+                    INSERT INTO cashflow_events (merchant_id, flow_type, direction, amount,
+                        fee_amount, net_amount, currency, occurred_at)
+                    SELECT m, 'c2b', 'credit', 10.00, 0.30, 9.70, :currency,
+                           :start + (n * interval '1 second')
+                      FROM unnest(CAST(:merchants AS bigint[])) AS m,
+                           generate_series(1, :per) AS n
+                    """
+                ),
+                {
+                    "currency": currency,
+                    "start": datetime.combine(day, datetime.min.time(), tzinfo=UTC),
+                    "merchants": merchant_ids,
+                    "per": per_merchant,
+                },
+            ).rowcount
+
+    def case(
+        self,
+        created_by: int,
+        *,
+        case_type: str = "complaint",
+        priority: str = "medium",
+        status: str = "open",
+        sla_due_at: datetime | None = None,
+        created_at: datetime = DEFAULT_TIME,
+    ) -> int:
+        return self._insert(
+            Case,
+            case_type=case_type,
+            priority=priority,
+            status=status,
+            title=f"{case_type} case",
+            sla_due_at=sla_due_at,
+            created_by=created_by,
+            created_at=created_at,
+        )
+
+    def refund(
+        self,
+        maker_id: int,
+        source_event_id: int,
+        amount: str,
+        *,
+        case_id: int | None = None,
+        status: str = "pending",
+        sla_due_at: datetime = DEFAULT_TIME + timedelta(hours=48),
+    ) -> int:
+        with self.engine.begin() as conn:
+            event = conn.execute(
+                select(CashflowEvent.merchant_id, CashflowEvent.currency).where(
+                    CashflowEvent.id == source_event_id
+                )
+            ).one()
+        return self._insert(
+            RefundRequest,
+            case_id=case_id,
+            merchant_id=event.merchant_id,
+            customer_ref="CUST-1",
+            source_event_id=source_event_id,
+            amount=Decimal(amount),
+            currency=event.currency,
+            reason="customer dispute",
+            status=status,
+            maker_id=maker_id,
+            sla_due_at=sla_due_at,
+        )
+
+    def chargeback(
+        self,
+        merchant_id: int,
+        amount: str = "25.00",
+        *,
+        status: str = "open",
+        due_at: datetime = DEFAULT_TIME + timedelta(days=10),
+        currency: str = "USD",
+    ) -> int:
+        return self._insert(
+            Chargeback,
+            merchant_id=merchant_id,
+            network_reason_code="10.4",
+            amount=Decimal(amount),
+            currency=currency,
+            due_at=due_at,
+            status=status,
+        )
+
+    def alert(
+        self,
+        alert_type: str = "manual",
+        *,
+        severity: str = "high",
+        status: str = "open",
+        target_type: str = "merchant",
+        target_id: str = "1",
+    ) -> int:
+        return self._insert(
+            Alert,
+            alert_type=alert_type,
+            severity=severity,
+            status=status,
+            title=f"{alert_type} alert",
+            target_type=target_type,
+            target_id=target_id,
+            dedupe_key=f"{alert_type}:{target_type}:{target_id}",
+        )
+
+    def recon_break(
+        self,
+        created_by: int,
+        *,
+        currency: str = "USD",
+        business_date: date = DEFAULT_DAY,
+        status: str = "open",
+        category: str = "amount_mismatch",
+        created_at: datetime = DEFAULT_TIME,
+    ) -> int:
+        run_id = self._insert(
+            ReconciliationRun,
+            currency=currency,
+            window_start=business_date,
+            window_end=business_date,
+            internal_total=Decimal("100.00"),
+            external_total=Decimal("90.00"),
+            internal_count=1,
+            external_count=1,
+            statement_source="test",
+            created_by=created_by,
+        )
+        return self._insert(
+            ReconciliationBreak,
+            run_id=run_id,
+            category=category,
+            status=status,
+            currency=currency,
+            business_date=business_date,
+            difference=Decimal("10.00"),
+            created_at=created_at,
+        )
+
+    def account(self, code: str, account_type: str = "asset", currency: str = "USD") -> int:
+        return self._insert(
+            Account, code=code, name=f"Account {code}", account_type=account_type, currency=currency
+        )
+
+    def journal(
+        self,
+        maker_id: int,
+        lines: list[tuple[int, str | None, str | None]],
+        *,
+        entry_date: date = DEFAULT_DAY,
+        currency: str = "USD",
+    ) -> int:
+        """A draft entry with (account_id, debit, credit) lines."""
+        entry_id = self._insert(
+            JournalEntry,
+            entry_date=entry_date,
+            currency=currency,
+            description="test entry",
+            maker_id=maker_id,
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(JournalLine),
+                [
+                    {
+                        "entry_id": entry_id,
+                        "account_id": account_id,
+                        "debit": Decimal(debit) if debit else None,
+                        "credit": Decimal(credit) if credit else None,
+                    }
+                    for account_id, debit, credit in lines
+                ],
+            )
+        return entry_id
+
+    def period(self, start: date, end: date, *, currency: str = "USD", status: str = "open") -> int:
+        return self._insert(
+            AccountingPeriod, currency=currency, period_start=start, period_end=end, status=status
+        )
+
+    def count(self, table: str, where: str = "true", **params: Any) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                text(f"SELECT count(*) FROM {table} WHERE {where}"), params
+            ).scalar_one()
+
+    def audit_actions(self, prefix: str = "") -> list[str]:
+        with self.engine.begin() as conn:
+            return list(
+                conn.scalars(
+                    select(AuditLog.action)
+                    .where(AuditLog.action.startswith(prefix))
+                    .order_by(AuditLog.id)
+                )
+            )
+
+    def table_checksums(self) -> dict[str, str]:
+        """md5 of every ops table's full content: proves a refused command changed nothing."""
+        from tests.support.database import ALL_TABLES
+
+        sums = {}
+        with self.engine.begin() as conn:
+            for table in ALL_TABLES:
+                sums[table] = conn.execute(
+                    text(
+                        f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"
+                    )
+                ).scalar_one()
+        return sums
+
+    def now(self) -> datetime:
+        with self.engine.begin() as conn:
+            return conn.execute(select(func.now())).scalar_one()
