@@ -20,10 +20,10 @@ def to_money(value: object, *, field: str = "amount") -> Decimal:
         raise InvalidInput(f"{field} is not a decimal amount: {value!r}") from None
     if not amount.is_finite():
         raise InvalidInput(f"{field} must be a finite amount, got {value!r}")
-    if amount != amount.quantize(CENT, rounding=ROUND_HALF_EVEN):
-        raise InvalidInput(f"{field} has more than two decimal places: {value!r}")
     if abs(amount) > MAX_AMOUNT:
         raise InvalidInput(f"{field} is too large: {value!r}")
+    if amount != amount.quantize(CENT, rounding=ROUND_HALF_EVEN):
+        raise InvalidInput(f"{field} has more than two decimal places: {value!r}")
     return amount.quantize(CENT)
 
 

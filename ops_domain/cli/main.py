@@ -40,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("OPS_LOG_LEVEL", "WARNING"), format="%(message)s")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, or a bad argument already reported in one line
+        return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
     runtime: Runtime | None = None
     try:
         runtime = Runtime(Settings.from_env())
