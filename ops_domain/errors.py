@@ -69,6 +69,19 @@ class PeriodClosed(DomainError):
         self.period = period
 
 
+class PeriodCloseBlocked(DomainError):
+    """Closing a period was refused; ``blockers`` lists every reason, one line each."""
+
+    def __init__(self, currency: str, period: str, blockers: list[str]) -> None:
+        listing = "; ".join(blockers)
+        super().__init__(
+            f"cannot close {currency} period {period}: {len(blockers)} blocker(s): {listing}"
+        )
+        self.currency = currency
+        self.period = period
+        self.blockers = blockers
+
+
 class PayoutFrozen(DomainError):
     """A payout freeze applies to this scope."""
 
