@@ -94,3 +94,9 @@ class InfrastructureError(OpsError):
 
 class DatabaseUnavailable(InfrastructureError):
     pass
+
+
+class ReadinessNotEvaluated(OpsError):
+    """The release gate could not evaluate (database lost, evidence not stored): never ready."""
+
+    exit_code = 2
