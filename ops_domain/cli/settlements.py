@@ -1,0 +1,164 @@
+"""Settlement and payout commands: ``automate_settlements``, ``settlements approve``,
+``payouts send|settle|fail|resubmit|freeze|lift-freeze``."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from ops_domain.cli.runtime import (
+    EXIT_OK,
+    Runtime,
+    add_actor,
+    add_dry_run,
+    add_json_flag,
+    date_arg,
+    emit,
+    emit_job_result,
+    timestamp_arg,
+)
+from ops_domain.payouts.freezes import Freeze, freeze_payouts, lift_payout_freeze
+from ops_domain.payouts.service import (
+    PayoutState,
+    fail_payout,
+    resubmit_payout,
+    send_payout,
+    settle_payout,
+)
+from ops_domain.settlements.service import approve_settlement, automate_settlements
+
+PAYOUT_DECISIONS: dict[str, tuple[str, Callable[..., PayoutState]]] = {
+    "send": ("release a pending payout (checker, not the maker)", send_payout),
+    "settle": ("confirm a sent payout arrived; its settlement becomes paid", settle_payout),
+    "fail": ("record that a sent payout failed (needs --reason)", fail_payout),
+    "resubmit": ("put a failed payout back to pending (attempt + 1)", resubmit_payout),
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    job = subparsers.add_parser(
+        "automate_settlements", help="settle unsettled events; optionally create payouts"
+    )
+    add_actor(job)
+    job.add_argument("--period-start", type=date_arg("--period-start"), help="default yesterday")
+    job.add_argument("--period-end", type=date_arg("--period-end"), help="default today")
+    job.add_argument("--currency", help="only this enabled currency")
+    job.add_argument("--create-payouts", action="store_true", help="create pending payouts")
+    job.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
+    add_dry_run(job)
+    add_json_flag(job)
+    job.set_defaults(handler=run_automate_settlements)
+
+    settlements = subparsers.add_parser("settlements", help="settlement decisions")
+    settlement_commands = settlements.add_subparsers(dest="settlements_command", required=True)
+    approve = settlement_commands.add_parser("approve", help="post a draft settlement (checker)")
+    approve.add_argument("--settlement-id", type=int, required=True)
+    add_actor(approve)
+    approve.add_argument("--note", required=True)
+    add_json_flag(approve)
+    approve.set_defaults(handler=run_settlement_approve)
+
+    payouts = subparsers.add_parser("payouts", help="payout decisions and freezes")
+    payout_commands = payouts.add_subparsers(dest="payouts_command", required=True)
+    for name, (help_text, _) in PAYOUT_DECISIONS.items():
+        decision = payout_commands.add_parser(name, help=help_text)
+        decision.add_argument("--payout-id", type=int, required=True)
+        add_actor(decision)
+        decision.add_argument("--note", required=True)
+        if name == "fail":
+            decision.add_argument("--reason", required=True, help="why the channel failed it")
+        add_json_flag(decision)
+        decision.set_defaults(handler=run_payout_decision, decision=name)
+
+    freeze = payout_commands.add_parser("freeze", help="freeze payouts, globally or per merchant")
+    add_actor(freeze)
+    freeze.add_argument("--reason", required=True)
+    freeze.add_argument("--merchant-code", help="freeze only this merchant")
+    add_json_flag(freeze)
+    freeze.set_defaults(handler=run_payout_freeze)
+
+    lift = payout_commands.add_parser("lift-freeze", help="lift a freeze (another checker)")
+    lift.add_argument("--freeze-id", type=int, required=True)
+    add_actor(lift)
+    lift.add_argument("--note", required=True)
+    add_json_flag(lift)
+    lift.set_defaults(handler=run_payout_lift_freeze)
+
+
+def run_automate_settlements(args: argparse.Namespace, runtime: Runtime) -> int:
+    result = automate_settlements(
+        runtime.engine,
+        runtime.settings,
+        actor_username=args.actor_username,
+        period_start=args.period_start,
+        period_end=args.period_end,
+        currency=args.currency,
+        create_payouts=args.create_payouts,
+        dry_run=args.dry_run,
+        now=args.now,
+    )
+    emit_job_result(result, as_json=args.json)
+    return EXIT_OK
+
+
+def run_settlement_approve(args: argparse.Namespace, runtime: Runtime) -> int:
+    posted = approve_settlement(
+        runtime.engine,
+        settlement_id=args.settlement_id,
+        actor_username=args.actor_username,
+        note=args.note,
+    )
+    emit(
+        posted,
+        as_json=args.json,
+        text=f"settlement {posted['settlement_no']} posted by {posted['approved_by']}"
+        f" (net {posted['net_amount']})",
+    )
+    return EXIT_OK
+
+
+def run_payout_decision(args: argparse.Namespace, runtime: Runtime) -> int:
+    _, decide = PAYOUT_DECISIONS[args.decision]
+    extra = {"reason": args.reason} if args.decision == "fail" else {}
+    payout = decide(
+        runtime.engine,
+        payout_id=args.payout_id,
+        actor_username=args.actor_username,
+        note=args.note,
+        **extra,
+    )
+    emit(
+        payout,
+        as_json=args.json,
+        text=f"payout {payout.payout_reference} is {payout.status}"
+        f" (attempt {payout.attempt}, {payout.amount} {payout.currency})",
+    )
+    return EXIT_OK
+
+
+def run_payout_freeze(args: argparse.Namespace, runtime: Runtime) -> int:
+    freeze = freeze_payouts(
+        runtime.engine,
+        actor_username=args.actor_username,
+        reason=args.reason,
+        merchant_code=args.merchant_code,
+    )
+    state = "set" if freeze.newly_set else "already active"
+    emit(freeze, as_json=args.json, text=f"{_describe(freeze)} {state}: {freeze.reason}")
+    return EXIT_OK
+
+
+def run_payout_lift_freeze(args: argparse.Namespace, runtime: Runtime) -> int:
+    freeze = lift_payout_freeze(
+        runtime.engine,
+        freeze_id=args.freeze_id,
+        actor_username=args.actor_username,
+        note=args.note,
+    )
+    emit(freeze, as_json=args.json, text=f"{_describe(freeze)} lifted by {freeze.lifted_by}")
+    return EXIT_OK
+
+
+def _describe(freeze: Freeze) -> str:
+    scope = f"merchant {freeze.merchant_code}" if freeze.merchant_code else "global"
+    return f"payout freeze #{freeze.id} ({scope})"

@@ -1,0 +1,506 @@
+"""Settlement lifecycle: settle unsettled events per (merchant, currency), post by policy or by a
+checker, and create the payouts of posted settlements.
+
+Exactly once: within a batch transaction each merchant is first locked with a transaction-level
+advisory lock (taken in merchant-id order, so overlapping runs queue per merchant and never
+deadlock), then its unsettled events are locked ``FOR UPDATE SKIP LOCKED``, summed into
+settlements and marked ``WHERE settlement_id IS NULL`` in one data-modifying statement. A run
+that queued behind another sees the events already settled and creates nothing; a run killed
+mid-way lost only its open batch, which the rerun redoes.
+
+Settlements are identified in results by their natural key (merchant, currency, window,
+sequence), not by ids: a dry run draws (and discards) sequence numbers, so only the natural key
+is identical between a dry run and the real run that follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from ops_domain.audit.log import record_audit
+from ops_domain.clock import as_utc, day_window, parse_date, require_window, utc_now
+from ops_domain.config import Settings
+from ops_domain.db import transaction
+from ops_domain.errors import InvalidInput, NotFound
+from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
+from ops_domain.payouts.freezes import active_freeze_sql
+from ops_domain.rbac.actors import require_actor, require_checker
+from ops_domain.settlements.models import SETTLEMENT_STATES
+
+SETTLEMENT_JOB = JobSpec("automate_settlements", "settlements.run")
+# Namespace of the per-merchant advisory locks (first key of pg_advisory_xact_lock(int, int)).
+MERCHANT_LOCK_SPACE = 4_517_001
+COUNTERS = (
+    "events_settled",
+    "settlements_created",
+    "settlements_posted",
+    "settlements_draft",
+    "negative_net_exceptions",
+    "merchants_skipped",
+    "payouts_created",
+    "payouts_held",
+)
+
+# Merchant filter shared by every phase: the optional currency and the optional shard.
+_SCOPE = """
+    (CAST(:shard_count AS int) IS NULL OR m.id % :shard_count = :shard_index)
+"""
+_IN_WINDOW = """
+    e.settlement_id IS NULL
+    AND e.occurred_at >= :window_start AND e.occurred_at < :window_end
+    AND (CAST(:currency AS text) IS NULL OR e.currency = :currency)
+"""
+
+_SKIPPED_MERCHANTS = text(
+    f"""
+    WITH skipped AS (
+        SELECT m.code AS merchant_code, m.status, count(*) AS unsettled_events
+          FROM merchants m
+          JOIN cashflow_events e ON e.merchant_id = m.id
+         WHERE m.status <> 'active' AND {_SCOPE} AND {_IN_WINDOW}
+         GROUP BY m.id, m.code, m.status
+    )
+    SELECT merchant_code, status, unsettled_events, count(*) OVER () AS total
+      FROM skipped ORDER BY merchant_code LIMIT :item_limit
+    """
+)
+
+_NEXT_MERCHANTS = text(
+    f"""
+    SELECT m.id
+      FROM merchants m
+     WHERE m.status = 'active' AND m.id > :after AND {_SCOPE}
+       AND EXISTS (SELECT 1 FROM cashflow_events e WHERE e.merchant_id = m.id AND {_IN_WINDOW})
+     ORDER BY m.id
+     LIMIT :batch_size
+    """
+)
+
+# unnest keeps the array order, so the locks are taken in ascending merchant id.
+_LOCK_MERCHANTS = text(
+    """
+    SELECT count(pg_advisory_xact_lock(:lock_space, CAST(m % 2147483648 AS int)))
+      FROM unnest(CAST(:merchant_ids AS bigint[])) AS m
+    """
+)
+
+_SETTLE_BATCH = text(
+    f"""
+    WITH locked AS (
+        SELECT e.id, e.merchant_id, e.currency,
+               CASE e.direction WHEN 'credit' THEN 1 ELSE -1 END AS sign,
+               e.amount, e.fee_amount, e.net_amount
+          FROM cashflow_events e
+         WHERE e.merchant_id = ANY(CAST(:merchant_ids AS bigint[])) AND {_IN_WINDOW}
+           FOR UPDATE SKIP LOCKED
+    ),
+    totals AS (
+        SELECT merchant_id, currency, sum(sign * amount) AS gross, sum(sign * fee_amount) AS fee,
+               sum(sign * net_amount) AS net, count(*) AS event_count
+          FROM locked GROUP BY merchant_id, currency
+    ),
+    created AS (
+        INSERT INTO settlements (merchant_id, currency, period_start, period_end, sequence,
+                                 gross_amount, fee_amount, net_amount, event_count, status,
+                                 maker_id, approval_source, posted_at, job_run_id)
+        SELECT t.merchant_id, t.currency, :period_start, :period_end,
+               1 + coalesce((SELECT max(s.sequence) FROM settlements s
+                              WHERE s.merchant_id = t.merchant_id AND s.currency = t.currency
+                                AND s.period_start = :period_start
+                                AND s.period_end = :period_end), 0),
+               t.gross, t.fee, t.net, t.event_count,
+               CASE WHEN t.net <= :auto_post_limit THEN 'posted' ELSE 'draft' END,
+               :actor_id,
+               CASE WHEN t.net <= :auto_post_limit THEN 'policy:auto_post' END,
+               CASE WHEN t.net <= :auto_post_limit THEN CAST(:now AS timestamptz) END,
+               :job_run_id
+          FROM totals t
+        RETURNING id, merchant_id, currency, period_start, period_end, sequence, gross_amount,
+                  fee_amount, net_amount, event_count, status
+    ),
+    marked AS (
+        UPDATE cashflow_events e SET settlement_id = c.id
+          FROM locked l JOIN created c USING (merchant_id, currency)
+         WHERE e.id = l.id AND e.settlement_id IS NULL
+        RETURNING e.id
+    ),
+    exceptions AS (
+        INSERT INTO settlement_exceptions (settlement_id, reason_code, severity, status, note)
+        SELECT c.id, 'negative_net', 'high', 'open',
+               'net ' || c.net_amount || ' ' || c.currency || ': merchant owes, no payout'
+          FROM created c WHERE c.net_amount < 0
+        RETURNING id, settlement_id
+    ),
+    audited AS (
+        INSERT INTO audit_log (action, actor_id, target_type, target_id, after, metadata)
+        SELECT 'settlement.create', :actor_id, 'settlement', c.id::text,
+               jsonb_build_object('status', 'draft', 'net_amount', c.net_amount::text,
+                                  'event_count', c.event_count, 'sequence', c.sequence),
+               jsonb_build_object('job_run_id', :job_run_id)
+          FROM created c
+        UNION ALL
+        SELECT 'settlement.post', :actor_id, 'settlement', c.id::text,
+               jsonb_build_object('status', 'posted', 'approval_source', 'policy:auto_post'),
+               jsonb_build_object('job_run_id', :job_run_id,
+                                  'auto_post_limit', CAST(:auto_post_limit AS text))
+          FROM created c WHERE c.status = 'posted'
+        UNION ALL
+        SELECT 'settlement_exception.open', :actor_id, 'settlement_exception', x.id::text,
+               jsonb_build_object('status', 'open', 'reason_code', 'negative_net',
+                                  'settlement_id', x.settlement_id),
+               jsonb_build_object('job_run_id', :job_run_id)
+          FROM exceptions x
+        RETURNING 1
+    )
+    SELECT m.code AS merchant_code, c.currency, c.period_start, c.period_end, c.sequence,
+           c.gross_amount, c.fee_amount, c.net_amount, c.event_count, c.status,
+           (SELECT count(*) FROM marked) AS events_marked,
+           (SELECT count(*) FROM audited) AS audit_rows
+      FROM created c JOIN merchants m ON m.id = c.merchant_id
+     ORDER BY c.merchant_id, c.currency
+    """
+)
+
+_NEXT_PAYABLE = text(
+    f"""
+    SELECT s.id, s.merchant_id
+      FROM settlements s JOIN merchants m ON m.id = s.merchant_id
+     WHERE s.status = 'posted' AND s.net_amount > 0 AND s.id > :after
+       AND m.status = 'active' AND {_SCOPE}
+       AND (CAST(:currency AS text) IS NULL OR s.currency = :currency)
+       AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.settlement_id = s.id)
+     ORDER BY s.id
+     LIMIT :batch_size
+    """
+)
+
+_CREATE_PAYOUTS = text(
+    f"""
+    WITH payable AS (
+        SELECT s.id AS settlement_id, s.merchant_id, m.code AS merchant_code, s.currency,
+               s.period_start, s.period_end, s.sequence, s.net_amount, m.channel,
+               m.destination_account, f.id AS freeze_id, f.scope AS freeze_scope,
+               f.reason AS freeze_reason
+          FROM settlements s
+          JOIN merchants m ON m.id = s.merchant_id
+          LEFT JOIN LATERAL ({active_freeze_sql("s.merchant_id")}) f ON true
+         WHERE s.id = ANY(CAST(:settlement_ids AS bigint[]))
+           AND s.status = 'posted' AND s.net_amount > 0
+           AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.settlement_id = s.id)
+    ),
+    created AS (
+        INSERT INTO payouts (settlement_id, merchant_id, amount, currency, channel,
+                             destination_account, status, maker_id)
+        SELECT settlement_id, merchant_id, net_amount, currency, channel, destination_account,
+               'pending', :actor_id
+          FROM payable WHERE freeze_id IS NULL
+        ON CONFLICT (settlement_id) DO NOTHING
+        RETURNING id, settlement_id, amount
+    ),
+    audited AS (
+        INSERT INTO audit_log (action, actor_id, target_type, target_id, after, metadata)
+        SELECT 'payout.create', :actor_id, 'payout', c.id::text,
+               jsonb_build_object('status', 'pending', 'amount', c.amount::text,
+                                  'settlement_id', c.settlement_id),
+               jsonb_build_object('job_run_id', :job_run_id)
+          FROM created c
+        RETURNING 1
+    )
+    SELECT p.merchant_code, p.currency, p.period_start, p.period_end, p.sequence,
+           p.net_amount AS amount, p.freeze_id, p.freeze_scope, p.freeze_reason,
+           c.id IS NOT NULL AS created, (SELECT count(*) FROM audited) AS audit_rows
+      FROM payable p LEFT JOIN created c USING (settlement_id)
+     ORDER BY p.settlement_id
+    """
+)
+
+
+@dataclass(frozen=True)
+class SettlementRun:
+    """The validated inputs of one run."""
+
+    period_start: date
+    period_end: date
+    currency: str | None
+    create_payouts: bool
+    now: datetime
+    shard: tuple[int, int] | None
+
+    def scope_params(self) -> dict[str, Any]:
+        window_start, window_end = day_window(self.period_start, self.period_end)
+        shard_index, shard_count = self.shard if self.shard else (None, None)
+        return {
+            "window_start": window_start,
+            "window_end": window_end,
+            "currency": self.currency,
+            "shard_index": shard_index,
+            "shard_count": shard_count,
+        }
+
+
+def automate_settlements(
+    engine: Engine,
+    settings: Settings,
+    *,
+    actor_username: str,
+    period_start: date | str | None = None,
+    period_end: date | str | None = None,
+    currency: str | None = None,
+    create_payouts: bool = False,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    idempotency_key: str | None = None,
+    shard: tuple[int, int] | None = None,
+) -> JobResult:
+    """Settle the unsettled events of active merchants dated in the window, exactly once.
+
+    One settlement per (merchant, currency) and run; net is signed (credits minus debits).
+    Net at or below ``settings.auto_post_limit`` is posted by policy, larger stays draft for a
+    checker; a negative net opens a ``negative_net`` exception. With ``create_payouts`` every
+    posted settlement with positive net and no payout gets a pending one, unless a freeze
+    applies (then it is reported as held). Default window: yesterday..today of ``now``.
+    """
+    run = _validated(
+        settings,
+        period_start=period_start,
+        period_end=period_end,
+        currency=currency,
+        create_payouts=create_payouts,
+        now=now,
+        shard=shard,
+    )
+    parameters = {
+        "period_start": run.period_start,
+        "period_end": run.period_end,
+        "currency": run.currency,
+        "create_payouts": run.create_payouts,
+        "now": run.now,
+        "shard": list(run.shard) if run.shard else None,
+    }
+    return run_job(
+        engine,
+        SETTLEMENT_JOB,
+        actor_username=actor_username,
+        parameters=parameters,
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+        settings=settings,
+        body=lambda ctx: _run(ctx, run),
+    )
+
+
+def _validated(
+    settings: Settings,
+    *,
+    period_start: date | str | None,
+    period_end: date | str | None,
+    currency: str | None,
+    create_payouts: bool,
+    now: datetime | None,
+    shard: tuple[int, int] | None,
+) -> SettlementRun:
+    moment = as_utc(now) if now is not None else utc_now()
+    today = moment.date()
+    first = _as_date(period_start, "period_start", today - timedelta(days=1))
+    last = _as_date(period_end, "period_end", today)
+    require_window(first, last)
+    if shard is not None:
+        index, count = shard
+        if count < 1 or not 0 <= index < count:
+            raise InvalidInput(f"shard must be (index, count) with 0 <= index < count, got {shard}")
+    return SettlementRun(
+        period_start=first,
+        period_end=last,
+        currency=settings.require_currency(currency) if currency is not None else None,
+        create_payouts=create_payouts,
+        now=moment,
+        shard=tuple(shard) if shard is not None else None,  # type: ignore[arg-type]
+    )
+
+
+def _as_date(value: date | str | None, field: str, default: date) -> date:
+    if value is None:
+        return default
+    if isinstance(value, datetime):
+        raise InvalidInput(f"{field} must be a date, got the timestamp {value.isoformat()}")
+    if isinstance(value, date):
+        return value
+    return parse_date(value, field=field)
+
+
+def _run(ctx: JobContext, run: SettlementRun) -> None:
+    for counter in COUNTERS:
+        ctx.result.counts.setdefault(counter, 0)
+    ctx.run_batch(lambda session: _report_skipped_merchants(session, ctx, run))
+    after = 0
+    while after is not None:
+        after = ctx.run_batch(lambda session, after=after: _settle_batch(session, ctx, run, after))
+    if run.create_payouts:
+        after = 0
+        while after is not None:
+            after = ctx.run_batch(
+                lambda session, after=after: _payout_batch(session, ctx, run, after)
+            )
+    ctx.result.messages.append(
+        f"window {run.period_start}..{run.period_end}"
+        f"{' ' + run.currency if run.currency else ''}:"
+        f" {ctx.result.counts['settlements_created']} settlement(s) from"
+        f" {ctx.result.counts['events_settled']} event(s)"
+    )
+
+
+def _report_skipped_merchants(session: Session, ctx: JobContext, run: SettlementRun) -> None:
+    rows = session.execute(_SKIPPED_MERCHANTS, {**run.scope_params(), "item_limit": 100}).mappings()
+    rows = [dict(row) for row in rows]
+    ctx.result.add("merchants_skipped", rows[0]["total"] if rows else 0)
+    ctx.result.add_items(
+        "skipped_merchants", [{k: v for k, v in row.items() if k != "total"} for row in rows]
+    )
+
+
+def _settle_batch(session: Session, ctx: JobContext, run: SettlementRun, after: int) -> int | None:
+    """Settle one batch of merchants; return the last merchant id, or None when done."""
+    batch_size = ctx.settings.batch_size
+    scope = run.scope_params()
+    merchant_ids = list(
+        session.scalars(_NEXT_MERCHANTS, {**scope, "after": after, "batch_size": batch_size})
+    )
+    if not merchant_ids:
+        return None
+    session.execute(
+        _LOCK_MERCHANTS, {"lock_space": MERCHANT_LOCK_SPACE, "merchant_ids": merchant_ids}
+    )
+    rows = session.execute(
+        _SETTLE_BATCH,
+        {
+            **scope,
+            "merchant_ids": merchant_ids,
+            "period_start": run.period_start,
+            "period_end": run.period_end,
+            "auto_post_limit": ctx.settings.auto_post_limit,
+            "actor_id": ctx.actor.id,
+            "now": run.now,
+            "job_run_id": ctx.job_run_id,
+        },
+    ).mappings()
+    settlements = [dict(row) for row in rows]
+    _count_settlements(ctx.result, settlements)
+    return merchant_ids[-1] if len(merchant_ids) == batch_size else None
+
+
+def _count_settlements(result: JobResult, settlements: list[dict[str, Any]]) -> None:
+    if not settlements:
+        return
+    events = settlements[0]["events_marked"]
+    if events != sum(row["event_count"] for row in settlements):
+        raise AssertionError("settled events differ from the settlements' event counts")
+    result.add("events_settled", events)
+    result.add("settlements_created", len(settlements))
+    result.add("settlements_posted", sum(row["status"] == "posted" for row in settlements))
+    result.add("settlements_draft", sum(row["status"] == "draft" for row in settlements))
+    negative = [row for row in settlements if row["net_amount"] < Decimal(0)]
+    result.add("negative_net_exceptions", len(negative))
+    shown = [_settlement_item(row) for row in settlements]
+    result.add_items("settlements", shown)
+    result.add_items("negative_net", [_settlement_item(row) for row in negative])
+
+
+def _settlement_item(row: dict[str, Any]) -> dict[str, Any]:
+    keys = ("merchant_code", "currency", "period_start", "period_end", "sequence")
+    money = ("gross_amount", "fee_amount", "net_amount", "event_count", "status")
+    return {key: row[key] for key in keys + money}
+
+
+def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: int) -> int | None:
+    """Create the payouts of one batch of payable settlements; return the last settlement id."""
+    batch_size = ctx.settings.batch_size
+    payable = session.execute(
+        _NEXT_PAYABLE,
+        {**run.scope_params(), "after": after, "batch_size": batch_size},
+    ).all()
+    if not payable:
+        return None
+    merchant_ids = sorted({row.merchant_id for row in payable})
+    session.execute(
+        _LOCK_MERCHANTS, {"lock_space": MERCHANT_LOCK_SPACE, "merchant_ids": merchant_ids}
+    )
+    rows = session.execute(
+        _CREATE_PAYOUTS,
+        {
+            "settlement_ids": [row.id for row in payable],
+            "actor_id": ctx.actor.id,
+            "job_run_id": ctx.job_run_id,
+        },
+    ).mappings()
+    outcomes = [dict(row) for row in rows]
+    created = [row for row in outcomes if row["created"]]
+    held = [row for row in outcomes if row["freeze_id"] is not None]
+    ctx.result.add("payouts_created", len(created))
+    ctx.result.add("payouts_held", len(held))
+    payout_keys = ("merchant_code", "currency", "period_start", "period_end", "sequence", "amount")
+    ctx.result.add_items("payouts", [{k: row[k] for k in payout_keys} for row in created])
+    freeze_keys = ("freeze_id", "freeze_scope", "freeze_reason")
+    ctx.result.add_items(
+        "held_payouts", [{k: row[k] for k in payout_keys + freeze_keys} for row in held]
+    )
+    return payable[-1].id if len(payable) == batch_size else None
+
+
+def approve_settlement(
+    engine: Engine,
+    *,
+    settlement_id: int,
+    actor_username: str,
+    note: str,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Post a draft settlement: a checker-role user who is not its maker, with a note."""
+    moment = as_utc(now) if now is not None else utc_now()
+    with transaction(engine) as session:
+        actor = require_actor(session, actor_username, "settlements.approve", "settlements approve")
+        row = session.execute(
+            text(
+                "SELECT settlement_no, status, maker_id, net_amount FROM settlements"
+                " WHERE id = :id FOR UPDATE"
+            ),
+            {"id": settlement_id},
+        ).first()
+        if row is None:
+            raise NotFound("settlement", settlement_id)
+        SETTLEMENT_STATES.check(row.status, "posted", note)
+        require_checker(actor, row.maker_id, note, "settlement approval")
+        session.execute(
+            text(
+                """
+                UPDATE settlements
+                   SET status = 'posted', approval_source = 'checker', approver_id = :actor,
+                       approval_note = :note, posted_at = :at
+                 WHERE id = :id
+                """
+            ),
+            {"actor": actor.id, "note": note.strip(), "at": moment, "id": settlement_id},
+        )
+        record_audit(
+            session,
+            actor_id=actor.id,
+            action="settlement.post",
+            target_type="settlement",
+            target_id=settlement_id,
+            before={"status": row.status},
+            after={"status": "posted", "approval_source": "checker"},
+            details={"note": note.strip()},
+        )
+        return {
+            "settlement_id": settlement_id,
+            "settlement_no": row.settlement_no,
+            "status": "posted",
+            "approval_source": "checker",
+            "approved_by": actor.username,
+            "net_amount": row.net_amount,
+        }
