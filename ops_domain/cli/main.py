@@ -19,7 +19,7 @@ from ops_domain.cli.runtime import EXIT_INFRASTRUCTURE, EXIT_REFUSED, Runtime
 from ops_domain.config import Settings
 from ops_domain.errors import OpsError
 
-COMMAND_MODULES = ("ops_domain.cli.admin",)
+COMMAND_MODULES = ("ops_domain.cli.admin", "ops_domain.cli.settlements")
 
 
 class OneLineParser(argparse.ArgumentParser):
