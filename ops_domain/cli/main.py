@@ -19,7 +19,12 @@ from ops_domain.cli.runtime import EXIT_INFRASTRUCTURE, EXIT_REFUSED, Runtime
 from ops_domain.config import Settings
 from ops_domain.errors import OpsError
 
-COMMAND_MODULES = ("ops_domain.cli.admin", "ops_domain.cli.settlements")
+COMMAND_MODULES = (
+    "ops_domain.cli.admin",
+    "ops_domain.cli.settlements",
+    "ops_domain.cli.accounting",
+    "ops_domain.cli.reconciliation",
+)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -44,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a bad argument already reported in one line
         return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
+    except OpsError as exc:  # an argument type (date_arg, ...) refused its value
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
     runtime: Runtime | None = None
     try:
         runtime = Runtime(Settings.from_env())

@@ -1,0 +1,243 @@
+"""Accounting commands: ``manage_accounting_period``, ``journals ...``, ``accounts add``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ops_domain.accounting.accounts import add_account
+from ops_domain.accounting.journals import (
+    JournalLineInput,
+    approve_journal_approval,
+    create_journal,
+    reject_journal_approval,
+    reverse_journal,
+    submit_journal,
+    void_journal,
+)
+from ops_domain.accounting.models import ACCOUNT_TYPES
+from ops_domain.accounting.periods import ACTIONS, manage_accounting_period
+from ops_domain.cli.runtime import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    Runtime,
+    add_actor,
+    add_dry_run,
+    add_json_flag,
+    date_arg,
+    emit,
+    emit_job_result,
+)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _register_period(subparsers)
+    _register_journals(subparsers)
+    accounts = subparsers.add_parser("accounts", help="the chart of accounts")
+    account_commands = accounts.add_subparsers(dest="accounts_command", required=True)
+    add = account_commands.add_parser("add", help="open an account in one currency")
+    add_actor(add)
+    add.add_argument("--code", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--type", required=True, choices=ACCOUNT_TYPES, dest="account_type")
+    add.add_argument("--currency", required=True)
+    add_json_flag(add)
+    add.set_defaults(handler=run_accounts_add)
+
+
+def _register_period(subparsers: argparse._SubParsersAction) -> None:
+    period = subparsers.add_parser(
+        "manage_accounting_period", help="close or re-open an accounting period of a currency"
+    )
+    add_actor(period)
+    period.add_argument("--period-start", required=True, type=date_arg("--period-start"))
+    period.add_argument("--period-end", required=True, type=date_arg("--period-end"))
+    period.add_argument("--currency", required=True)
+    period.add_argument("--action", required=True, help=f"one of {', '.join(ACTIONS)}")
+    period.add_argument("--reason", help="why (required to re-open)")
+    period.add_argument("--idempotency-key", help="caller's run id (the DAG run id)")
+    add_dry_run(period)
+    add_json_flag(period)
+    period.set_defaults(handler=run_manage_accounting_period)
+
+
+def _register_journals(subparsers: argparse._SubParsersAction) -> None:
+    journals = subparsers.add_parser("journals", help="journal entries and their approvals")
+    commands = journals.add_subparsers(dest="journals_command", required=True)
+
+    create = _journal_command(commands, "create", "draft a balanced journal entry")
+    create.add_argument("--entry-date", required=True, type=date_arg("--entry-date"))
+    create.add_argument("--currency", required=True)
+    create.add_argument("--description", required=True)
+    create.add_argument(
+        "--line",
+        action="append",
+        required=True,
+        type=JournalLineInput.parse,
+        help="ACCOUNT:debit:AMOUNT or ACCOUNT:credit:AMOUNT (repeat, at least twice)",
+    )
+    create.set_defaults(handler=run_journals_create)
+
+    submit = _journal_command(commands, "submit", "ask a checker to post a draft entry")
+    submit.add_argument("--entry-id", required=True, type=int)
+    submit.set_defaults(handler=run_journals_submit)
+
+    for name, handler, text in (
+        ("approve", run_journals_approve, "checker: approve, which posts the entry"),
+        ("reject", run_journals_reject, "checker: reject; the entry stays a draft"),
+    ):
+        decide = _journal_command(commands, name, text)
+        decide.add_argument("--approval-id", required=True, type=int)
+        decide.add_argument("--note", required=True)
+        decide.set_defaults(handler=handler)
+
+    void = _journal_command(commands, "void", "void a draft entry")
+    void.add_argument("--entry-id", required=True, type=int)
+    void.add_argument("--note", required=True)
+    void.set_defaults(handler=run_journals_void)
+
+    reverse = _journal_command(commands, "reverse", "draft the reversal of a posted entry")
+    reverse.add_argument("--entry-id", required=True, type=int)
+    reverse.add_argument("--entry-date", required=True, type=date_arg("--entry-date"))
+    reverse.add_argument("--reason", required=True)
+    reverse.set_defaults(handler=run_journals_reverse)
+
+
+def _journal_command(
+    commands: argparse._SubParsersAction, name: str, text: str
+) -> argparse.ArgumentParser:
+    command = commands.add_parser(name, help=text)
+    add_actor(command)
+    add_json_flag(command)
+    return command
+
+
+def run_manage_accounting_period(args: argparse.Namespace, runtime: Runtime) -> int:
+    result = manage_accounting_period(
+        runtime.engine,
+        runtime.settings,
+        actor_username=args.actor_username,
+        period_start=args.period_start,
+        period_end=args.period_end,
+        currency=args.currency,
+        action=args.action,
+        reason=args.reason,
+        dry_run=args.dry_run,
+        idempotency_key=args.idempotency_key,
+    )
+    emit_job_result(result, as_json=args.json)
+    # A dry run that found blockers reports what the real run would do: refuse.
+    return EXIT_REFUSED if result.counts.get("blockers") else EXIT_OK
+
+
+def run_accounts_add(args: argparse.Namespace, runtime: Runtime) -> int:
+    account = add_account(
+        runtime.engine,
+        runtime.settings,
+        actor_username=args.actor_username,
+        code=args.code,
+        name=args.name,
+        account_type=args.account_type,
+        currency=args.currency,
+    )
+    emit(
+        account,
+        as_json=args.json,
+        text=f"account {account['code']} ({account['currency']}, {account['account_type']})"
+        f" opened as #{account['id']}",
+    )
+    return EXIT_OK
+
+
+def run_journals_create(args: argparse.Namespace, runtime: Runtime) -> int:
+    entry = create_journal(
+        runtime.engine,
+        runtime.settings,
+        actor_username=args.actor_username,
+        entry_date=args.entry_date,
+        currency=args.currency,
+        description=args.description,
+        lines=args.line,
+    )
+    _emit_entry(entry, args.json, "drafted")
+    return EXIT_OK
+
+
+def run_journals_submit(args: argparse.Namespace, runtime: Runtime) -> int:
+    approval = submit_journal(
+        runtime.engine, entry_id=args.entry_id, actor_username=args.actor_username
+    )
+    _emit_approval(approval, args.json)
+    return EXIT_OK
+
+
+def run_journals_approve(args: argparse.Namespace, runtime: Runtime) -> int:
+    outcome = approve_journal_approval(
+        runtime.engine,
+        approval_id=args.approval_id,
+        actor_username=args.actor_username,
+        note=args.note,
+    )
+    _emit_entry(outcome["entry"], args.json, "posted", payload=outcome)
+    return EXIT_OK
+
+
+def run_journals_reject(args: argparse.Namespace, runtime: Runtime) -> int:
+    approval = reject_journal_approval(
+        runtime.engine,
+        approval_id=args.approval_id,
+        actor_username=args.actor_username,
+        note=args.note,
+    )
+    _emit_approval(approval, args.json)
+    return EXIT_OK
+
+
+def run_journals_void(args: argparse.Namespace, runtime: Runtime) -> int:
+    entry = void_journal(
+        runtime.engine, entry_id=args.entry_id, actor_username=args.actor_username, note=args.note
+    )
+    _emit_entry(entry, args.json, "voided")
+    return EXIT_OK
+
+
+def run_journals_reverse(args: argparse.Namespace, runtime: Runtime) -> int:
+    outcome = reverse_journal(
+        runtime.engine,
+        entry_id=args.entry_id,
+        actor_username=args.actor_username,
+        entry_date=args.entry_date,
+        reason=args.reason,
+    )
+    reversal, approval = outcome["reversal"], outcome["approval"]
+    _emit_entry(
+        reversal,
+        args.json,
+        f"drafted as reversal, awaiting checker approval #{approval['id']}",
+        payload=outcome,
+    )
+    return EXIT_OK
+
+
+def _emit_entry(
+    entry: dict[str, Any], as_json: bool, verb: str, *, payload: dict[str, Any] | None = None
+) -> None:
+    lines = [
+        f"{entry['entry_no']} (#{entry['id']}) {entry['currency']} {entry['entry_date']}"
+        f" {verb}: status {entry['status']}, total {entry['total']}"
+    ]
+    lines += [
+        f"  {line['account_code']}: "
+        + (f"debit {line['debit']}" if line["debit"] else f"credit {line['credit']}")
+        for line in entry["lines"]
+    ]
+    emit(payload if payload is not None else entry, as_json=as_json, text=lines)
+
+
+def _emit_approval(approval: dict[str, Any], as_json: bool) -> None:
+    emit(
+        approval,
+        as_json=as_json,
+        text=f"{approval['kind']} approval #{approval['id']} of {approval['entry_no']}:"
+        f" {approval['status']}",
+    )

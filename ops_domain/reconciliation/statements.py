@@ -1,0 +1,108 @@
+"""External statements: what the processor or bank says it settled, per merchant and day."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ops_domain.clock import parse_date
+from ops_domain.errors import InvalidInput
+from ops_domain.money import to_money
+
+REQUIRED_COLUMNS = ("merchant_code", "business_date", "amount", "count")
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One external total: a merchant's settled net amount and transaction count for a day."""
+
+    merchant_code: str
+    business_date: date
+    amount: Decimal
+    count: int
+    reference: str | None = None
+
+    @classmethod
+    def build(
+        cls,
+        merchant_code: str,
+        business_date: str,
+        amount: str,
+        count: str,
+        reference: str | None = None,
+        *,
+        where: str,
+    ) -> StatementLine:
+        code = (merchant_code or "").strip()
+        if not code:
+            raise InvalidInput(f"{where}: merchant_code is empty")
+        try:
+            transactions = int(str(count).strip())
+        except ValueError:
+            raise InvalidInput(f"{where}: count must be a whole number, got {count!r}") from None
+        if transactions < 0:
+            raise InvalidInput(f"{where}: count must not be negative, got {transactions}")
+        return cls(
+            merchant_code=code,
+            business_date=parse_date(str(business_date).strip(), field=f"{where} business_date"),
+            amount=to_money(amount, field=f"{where} amount"),
+            count=transactions,
+            reference=(reference or "").strip() or None,
+        )
+
+    @classmethod
+    def parse(cls, raw: str) -> StatementLine:
+        """Inline form ``MERCHANT:YYYY-MM-DD:AMOUNT:COUNT[:REFERENCE]``."""
+        parts = raw.split(":")
+        if len(parts) not in {4, 5}:
+            raise InvalidInput(
+                f"statement total must be MERCHANT:DATE:AMOUNT:COUNT[:REFERENCE], got {raw!r}"
+            )
+        return cls.build(*parts, where=f"total {raw!r}")
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "merchant_code": self.merchant_code,
+            "business_date": self.business_date.isoformat(),
+            "amount": str(self.amount),
+            "count": self.count,
+            "reference": self.reference,
+        }
+
+
+@dataclass(frozen=True)
+class ExternalStatement:
+    source: str
+    lines: tuple[StatementLine, ...]
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> ExternalStatement:
+        """A CSV with a header: merchant_code, business_date, amount, count[, reference]."""
+        file = Path(path)
+        if not file.is_file():
+            raise InvalidInput(f"statement file {str(file)!r} does not exist")
+        with file.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise InvalidInput(f"statement {file.name} lacks column(s) {', '.join(missing)}")
+            lines = tuple(
+                StatementLine.build(
+                    row["merchant_code"],
+                    row["business_date"],
+                    row["amount"],
+                    row["count"],
+                    row.get("reference"),
+                    where=f"{file.name} line {number}",
+                )
+                for number, row in enumerate(reader, start=2)
+            )
+        return cls(source=f"csv:{file}", lines=lines)
+
+    @classmethod
+    def from_totals(cls, totals: list[str], source: str = "inline") -> ExternalStatement:
+        return cls(source=source, lines=tuple(StatementLine.parse(raw) for raw in totals))
