@@ -9,7 +9,13 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, text
 
-from ops_domain.accounting.models import Account, AccountingPeriod, JournalEntry, JournalLine
+from ops_domain.accounting.models import (
+    Account,
+    AccountingPeriod,
+    JournalApproval,
+    JournalEntry,
+    JournalLine,
+)
 from ops_domain.alerts.models import Alert
 from ops_domain.audit.models import AuditLog
 from ops_domain.cases.models import Case
@@ -17,6 +23,7 @@ from ops_domain.disputes.models import Chargeback, RefundRequest
 from ops_domain.merchants.models import CashflowEvent, Merchant
 from ops_domain.rbac.users import add_user
 from ops_domain.reconciliation.models import ReconciliationBreak, ReconciliationRun
+from ops_domain.settlements.models import SettlementException
 
 DEFAULT_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 DEFAULT_DAY = DEFAULT_TIME.date()
@@ -304,3 +311,82 @@ class Factory:
     def now(self) -> datetime:
         with self.engine.begin() as conn:
             return conn.execute(select(func.now())).scalar_one()
+
+    def failed_payout(self, maker_id: int, amount: str = "50.00") -> int:
+        """A posted settlement of one event whose payout failed (a release blocker)."""
+        merchant_id = self.merchant()
+        self.event(merchant_id, amount)
+        with self.engine.begin() as conn:
+            settlement_id = conn.execute(
+                text(
+                    """
+                    INSERT INTO settlements (merchant_id, currency, period_start, period_end,
+                        gross_amount, fee_amount, net_amount, event_count, status, maker_id,
+                        approval_source, posted_at)
+                    VALUES (:merchant, 'USD', :day, :day, :amount, 0, :amount, 1, 'posted',
+                        :maker, 'policy:auto_post', now())
+                    RETURNING id
+                    """
+                ),
+                {"merchant": merchant_id, "day": DEFAULT_DAY, "amount": Decimal(amount), "maker": maker_id},
+            ).scalar_one()
+            return conn.execute(
+                text(
+                    """
+                    INSERT INTO payouts (settlement_id, merchant_id, amount, currency, channel,
+                        destination_account, status, maker_id, failure_reason, failed_at)
+                    VALUES (:settlement, :merchant, :amount, 'USD', 'bank_transfer', 'ACC-1',
+                        'failed', :maker, 'bank rejected', now())
+                    RETURNING id
+                    """
+                ),
+                {"settlement": settlement_id, "merchant": merchant_id, "amount": Decimal(amount), "maker": maker_id},
+            ).scalar_one()
+
+    def settlement_exception(
+        self,
+        maker_id: int,
+        *,
+        severity: str = "high",
+        status: str = "open",
+        created_at: datetime = DEFAULT_TIME,
+    ) -> int:
+        """A ``negative_net`` exception on a draft settlement of one 10.00 refund event."""
+        merchant_id = self.merchant()
+        self.event(merchant_id, "10.00", direction="debit")
+        with self.engine.begin() as conn:
+            settlement_id = conn.execute(
+                text(
+                    """
+                    INSERT INTO settlements (merchant_id, currency, period_start, period_end,
+                        gross_amount, fee_amount, net_amount, event_count, maker_id)
+                    VALUES (:merchant, 'USD', :day, :day, -10.00, 0, -10.00, 1, :maker)
+                    RETURNING id
+                    """
+                ),
+                {"merchant": merchant_id, "day": DEFAULT_DAY, "maker": maker_id},
+            ).scalar_one()
+        return self._insert(
+            SettlementException,
+            settlement_id=settlement_id,
+            reason_code="negative_net",
+            severity=severity,
+            status=status,
+            created_at=created_at,
+        )
+
+    def journal_approval(
+        self, maker_id: int, *, status: str = "pending", requested_at: datetime = DEFAULT_TIME
+    ) -> int:
+        """A ``post`` approval request for a balanced 10.00 draft entry."""
+        n = next(self._serial)
+        cash, revenue = self.account(f"1{n:04d}"), self.account(f"4{n:04d}", "revenue")
+        entry_id = self.journal(maker_id, [(cash, "10.00", None), (revenue, None, "10.00")])
+        return self._insert(
+            JournalApproval,
+            entry_id=entry_id,
+            kind="post",
+            status=status,
+            requested_by=maker_id,
+            requested_at=requested_at,
+        )

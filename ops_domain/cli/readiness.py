@@ -1,0 +1,239 @@
+"""Release readiness: ``release_readiness_gate``, ``waivers``, ``check_db_isolation``,
+``run_smoke_tests`` and ``release_readiness_report``.
+
+Gate and report exit 0 when ready, 1 when not ready, 2 when they could not evaluate; a check
+command exits 0 on pass (or waived), 1 on fail, 2 on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from sqlalchemy import Engine
+
+from ops_domain.cli.runtime import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    Runtime,
+    add_actor,
+    add_json_flag,
+    emit,
+    timestamp_arg,
+)
+from ops_domain.db import OPS_DATABASE_ENV
+from ops_domain.readiness.checks import CheckResult
+from ops_domain.readiness.gate import GateReport, could_not_evaluate, release_readiness_gate
+from ops_domain.readiness.isolation import check_db_isolation
+from ops_domain.readiness.models import READINESS_COUNTERS
+from ops_domain.readiness.report import release_readiness_report
+from ops_domain.readiness.smoke import TEST_DATABASE_ENV, run_smoke_tests
+from ops_domain.readiness.waivers import (
+    WaiverRecord,
+    approve_waiver,
+    reject_waiver,
+    request_waiver,
+)
+
+RELEASE_ID_ENV = "OPS_RELEASE_ID"
+ENVIRONMENT_ENV = "OPS_ENVIRONMENT"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    gate = subparsers.add_parser(
+        "release_readiness_gate", help="readiness counters with approved waivers: ready or not"
+    )
+    _add_verdict_flags(gate)
+    gate.set_defaults(handler=run_gate)
+
+    report = subparsers.add_parser(
+        "release_readiness_report", help="run every release check, store and print the verdict"
+    )
+    _add_verdict_flags(report)
+    report.set_defaults(handler=run_report)
+
+    isolation = subparsers.add_parser(
+        "check_db_isolation", help="Airflow metadata, ops and audit databases are distinct"
+    )
+    isolation.add_argument(
+        "--strict",
+        action="store_true",
+        help="also prove the ops login cannot read the Airflow metadata database",
+    )
+    add_json_flag(isolation)
+    isolation.set_defaults(handler=run_check_db_isolation)
+
+    smoke = subparsers.add_parser(
+        "run_smoke_tests", help=f"run the smoke suite in the scratch database {TEST_DATABASE_ENV}"
+    )
+    add_json_flag(smoke)
+    smoke.set_defaults(handler=run_smoke)
+
+    waivers = subparsers.add_parser("waivers", help="approved exceptions to readiness counters")
+    commands = waivers.add_subparsers(dest="waivers_command", required=True)
+    request = commands.add_parser("request", help="ask for a waiver (a checker decides)")
+    request.add_argument("--counter", required=True, choices=READINESS_COUNTERS)
+    scope = request.add_mutually_exclusive_group(required=True)
+    scope.add_argument(
+        "--item-id", dest="item_ids", type=int, action="append", help="an item to waive"
+    )
+    scope.add_argument("--max-count", type=int, help="let the counter pass up to this count")
+    request.add_argument("--reason", required=True)
+    request.add_argument("--expires-at", required=True, type=timestamp_arg("--expires-at"))
+    request.add_argument("--release-id", required=True)
+    add_actor(request)
+    add_json_flag(request)
+    request.set_defaults(handler=run_waiver_request)
+    for name, help_text in (("approve", "approve a waiver"), ("reject", "reject a waiver")):
+        decide = commands.add_parser(name, help=f"{help_text} (a checker, not the requester)")
+        decide.add_argument("--waiver-id", required=True, type=int)
+        decide.add_argument("--note", required=True)
+        add_actor(decide)
+        add_json_flag(decide)
+        decide.set_defaults(handler=run_waiver_decision, decision=name)
+
+
+def _add_verdict_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--release-id",
+        default=os.environ.get(RELEASE_ID_ENV) or "unversioned",
+        help=f"release evaluated (default: ${RELEASE_ID_ENV} or 'unversioned')",
+    )
+    parser.add_argument(
+        "--environment",
+        default=os.environ.get(ENVIRONMENT_ENV) or "production",
+        help=f"target environment (default: ${ENVIRONMENT_ENV} or 'production')",
+    )
+    parser.add_argument(
+        "--actor-username", default=None, help="who runs the gate (default: the service account)"
+    )
+    parser.add_argument(
+        "--no-fail-on-issues", action="store_true", help="exit 0 even when not ready"
+    )
+    add_json_flag(parser)
+
+
+def run_gate(args: argparse.Namespace, runtime: Runtime) -> int:
+    report = release_readiness_gate(
+        _evaluating_engine(runtime, args.release_id),
+        runtime.settings,
+        actor_username=args.actor_username,
+        release_id=args.release_id,
+        environment=args.environment,
+    )
+    emit(report.to_dict(), as_json=args.json, text=_gate_text(report, args.environment))
+    return _verdict_exit(report.is_ready, args.no_fail_on_issues)
+
+
+def run_report(args: argparse.Namespace, runtime: Runtime) -> int:
+    result = release_readiness_report(
+        _evaluating_engine(runtime, args.release_id),
+        runtime.settings,
+        dict(os.environ),
+        actor_username=args.actor_username,
+        release_id=args.release_id,
+        environment=args.environment,
+    )
+    emit(result.to_dict(), as_json=args.json, text=result.table())
+    return _verdict_exit(result.is_ready, args.no_fail_on_issues)
+
+
+def run_check_db_isolation(args: argparse.Namespace, runtime: Runtime) -> int:
+    return _emit_check(check_db_isolation(dict(os.environ), strict=args.strict), args.json)
+
+
+def run_smoke(args: argparse.Namespace, runtime: Runtime) -> int:
+    result = run_smoke_tests(
+        os.environ.get(TEST_DATABASE_ENV) or None,
+        ops_database_url=os.environ.get(OPS_DATABASE_ENV) or None,
+    )
+    return _emit_check(result, args.json)
+
+
+def run_waiver_request(args: argparse.Namespace, runtime: Runtime) -> int:
+    waiver = request_waiver(
+        runtime.engine,
+        actor_username=args.actor_username,
+        counter=args.counter,
+        reason=args.reason,
+        expires_at=args.expires_at,
+        release_id=args.release_id,
+        item_ids=args.item_ids,
+        max_count=args.max_count,
+    )
+    emit(waiver.to_dict(), as_json=args.json, text=_waiver_text(waiver))
+    return EXIT_OK
+
+
+def run_waiver_decision(args: argparse.Namespace, runtime: Runtime) -> int:
+    decide = approve_waiver if args.decision == "approve" else reject_waiver
+    waiver = decide(
+        runtime.engine,
+        waiver_id=args.waiver_id,
+        actor_username=args.actor_username,
+        note=args.note,
+    )
+    emit(waiver.to_dict(), as_json=args.json, text=_waiver_text(waiver))
+    return EXIT_OK
+
+
+def _evaluating_engine(runtime: Runtime, release_id: str) -> Engine:
+    """The ops engine; an unreachable database means "could not evaluate" (exit 2)."""
+    with could_not_evaluate(release_id):
+        return runtime.engine
+
+
+def _verdict_exit(is_ready: bool, no_fail_on_issues: bool) -> int:
+    return EXIT_OK if is_ready or no_fail_on_issues else EXIT_CHECK_FAILED
+
+
+def _emit_check(result: CheckResult, as_json: bool) -> int:
+    lines = [f"{result.name}: {result.status.upper()}: {result.summary}"]
+    emit(result.to_dict(), as_json=as_json, text=lines)
+    if result.status == "error":
+        return EXIT_REFUSED
+    return EXIT_OK if result.passed else EXIT_CHECK_FAILED
+
+
+def _gate_text(report: GateReport, environment: str) -> list[str]:
+    verdict = report.verdict
+    lines = [
+        f"release {verdict.release_id} ({environment}):"
+        f" {'READY' if report.is_ready else 'NOT READY'}"
+        f" [snapshot #{verdict.snapshot_id}, {verdict.generated_at.isoformat()}]"
+    ]
+    for counter in READINESS_COUNTERS:
+        mark = (
+            " (failed)"
+            if counter in verdict.failed_checks
+            else " (waived)"
+            if counter in verdict.waived_checks
+            else ""
+        )
+        lines.append(f"  {counter}: {report.counters[counter]}{mark}")
+    for waiver in report.waivers:
+        scope = (
+            f"items {', '.join(map(str, waiver['items_waived']))}"
+            if "items_waived" in waiver
+            else f"{waiver['count_waived']} of up to {waiver['max_count']}"
+        )
+        lines.append(
+            f"  waiver #{waiver['id']} on {waiver['counter']}: {scope}"
+            f" (approved by {waiver['approved_by']}, expires {waiver['expires_at']})"
+        )
+    return lines
+
+
+def _waiver_text(waiver: WaiverRecord) -> str:
+    scope = (
+        f"items {', '.join(map(str, waiver.item_ids))}"
+        if waiver.item_ids is not None
+        else f"up to {waiver.max_count}"
+    )
+    decided = f", decided by {waiver.approved_by}" if waiver.approved_by else ""
+    return (
+        f"waiver #{waiver.id} on {waiver.counter} ({scope}) for release {waiver.release_id}:"
+        f" {waiver.status}{decided}; requested by {waiver.requested_by},"
+        f" expires {waiver.expires_at.isoformat()}"
+    )

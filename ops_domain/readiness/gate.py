@@ -1,0 +1,242 @@
+"""The release gate: the one place that turns check results into a verdict and stores it.
+
+Ready only if every check passed or was waived; an ``error`` check (target unreachable, an
+exception) makes the verdict ``error``, which is never ready. Every evaluation is stored as a
+release snapshot (who, when, each check, the counters, the waivers applied); a ready verdict
+marks the release ``released`` once. When the evaluation itself cannot run or be stored, the
+gate raises ``ReadinessNotEvaluated``: no answer is never a yes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ops_domain.audit.log import record_audit
+from ops_domain.clock import utc_now
+from ops_domain.config import Settings
+from ops_domain.db import transaction
+from ops_domain.errors import InfrastructureError, InvalidInput, ReadinessNotEvaluated
+from ops_domain.jsonable import jsonable
+from ops_domain.rbac.actors import Actor, require_actor
+from ops_domain.readiness.checks import CheckResult
+from ops_domain.readiness.models import ReleaseSnapshot
+from ops_domain.readiness.snapshot import take_snapshot
+
+GATE_PERMISSION = "release.gate"
+GATE_JSON_KEYS = (
+    "is_ready",
+    "failed_checks",
+    "waived_checks",
+    "pending_refunds",
+    "failed_payouts",
+    "open_recon_breaks",
+    "open_high_alerts",
+    "waivers",
+    "release_id",
+    "generated_at",
+)
+# Only a candidate becomes released here: a release under a rollback recommendation is a
+# person's decision, not something a later green gate run may quietly undo.
+MARK_RELEASED_SQL = text(
+    """
+    INSERT INTO releases (release_id, environment, status, released_snapshot_id, released_at,
+                          decided_by, decided_at, created_at)
+    VALUES (:release_id, :environment, 'released', :snapshot_id, :now, :actor_id, :now, :now)
+    ON CONFLICT (release_id) DO UPDATE
+       SET status = 'released', released_snapshot_id = EXCLUDED.released_snapshot_id,
+           released_at = EXCLUDED.released_at, decided_by = EXCLUDED.decided_by,
+           decided_at = EXCLUDED.decided_at
+     WHERE releases.status = 'candidate'
+    RETURNING id
+    """
+)
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    """What one evaluation decided, and the snapshot that is its evidence."""
+
+    snapshot_id: int
+    verdict: str
+    failed_checks: list[str]
+    waived_checks: list[str]
+    release_id: str
+    generated_at: datetime
+
+    @property
+    def is_ready(self) -> bool:
+        return self.verdict == "ready"
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """The gate's answer: the verdict with the counters and waivers it rests on."""
+
+    verdict: GateVerdict
+    counters: dict[str, int]
+    waivers: list[dict[str, Any]]
+
+    @property
+    def is_ready(self) -> bool:
+        return self.verdict.is_ready
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the documented gate keys (``GATE_JSON_KEYS``)."""
+        return jsonable(
+            {
+                "is_ready": self.is_ready,
+                "failed_checks": self.verdict.failed_checks,
+                "waived_checks": self.verdict.waived_checks,
+                **{name: self.counters.get(name) for name in GATE_JSON_KEYS[3:7]},
+                "waivers": self.waivers,
+                "release_id": self.verdict.release_id,
+                "generated_at": self.verdict.generated_at,
+            }
+        )
+
+
+def decide_verdict(checks: Sequence[CheckResult]) -> tuple[str, list[str], list[str]]:
+    """(verdict, failed check names, waived check names); no checks at all is an error."""
+    failed = [check.name for check in checks if not check.passed]
+    waived = [check.name for check in checks if check.status == "waived"]
+    if not checks or any(check.status == "error" for check in checks):
+        return "error", failed, waived
+    return ("not_ready" if failed else "ready"), failed, waived
+
+
+def record_gate_verdict(
+    engine: Engine,
+    *,
+    actor_username: str,
+    release_id: str,
+    environment: str,
+    checks: Sequence[CheckResult],
+    counters: dict[str, Any],
+    waivers: list[dict[str, Any]],
+    now: datetime,
+) -> GateVerdict:
+    """Decide, store the snapshot (audited) and, when ready, mark a candidate release released."""
+    verdict, failed, waived = decide_verdict(checks)
+    with could_not_evaluate(release_id), transaction(engine) as session:
+        actor = require_actor(session, actor_username, GATE_PERMISSION, "release gate")
+        snapshot = ReleaseSnapshot(
+            release_id=release_id,
+            environment=environment,
+            actor_id=actor.id,
+            checks=[check.to_dict() for check in checks],
+            counters=jsonable(counters),
+            waivers_applied=jsonable(waivers),
+            verdict=verdict,
+            created_at=now,
+        )
+        session.add(snapshot)
+        session.flush()
+        record_audit(
+            session,
+            actor_id=actor.id,
+            action="release.gate_evaluated",
+            target_type="release",
+            target_id=release_id,
+            after={"snapshot_id": snapshot.id, "verdict": verdict, "failed_checks": failed},
+            details={"environment": environment, "waived_checks": waived},
+        )
+        if verdict == "ready":
+            _mark_released(
+                session,
+                actor,
+                release_id=release_id,
+                environment=environment,
+                snapshot_id=snapshot.id,
+                now=now,
+            )
+        return GateVerdict(snapshot.id, verdict, failed, waived, release_id, now)
+
+
+def release_readiness_gate(
+    engine: Engine,
+    settings: Settings,
+    *,
+    actor_username: str | None = None,
+    release_id: str,
+    environment: str = "production",
+    now: datetime | None = None,
+) -> GateReport:
+    """Runbook step 4: evaluate the readiness counters with the release's approved waivers,
+    store the evaluation, and answer ready or not. The actor defaults to the service account."""
+    now = now or utc_now()
+    actor_username = actor_username or settings.service_actor
+    release_id = require_release_id(release_id)
+    with could_not_evaluate(release_id), transaction(engine) as session:
+        require_actor(session, actor_username, GATE_PERMISSION, "release gate")
+        snapshot = take_snapshot(session, release_id=release_id, now=now)
+    counters = snapshot.blocking_counts()
+    waivers = snapshot.applied_waivers()
+    verdict = record_gate_verdict(
+        engine,
+        actor_username=actor_username,
+        release_id=release_id,
+        environment=environment,
+        checks=snapshot.counter_checks(),
+        counters={**counters, "counted": snapshot.counted()},
+        waivers=waivers,
+        now=now,
+    )
+    return GateReport(verdict, counters, waivers)
+
+
+def require_release_id(release_id: str | None) -> str:
+    if not (release_id and release_id.strip()):
+        raise InvalidInput("a release id is required (e.g. --release-id 2026.11.24-1)")
+    if len(release_id.strip()) > 100:
+        raise InvalidInput("a release id is at most 100 characters")
+    return release_id.strip()
+
+
+@contextmanager
+def could_not_evaluate(release_id: str) -> Iterator[None]:
+    """A lost database or a failing statement means no verdict, reported as such."""
+    try:
+        yield
+    except (SQLAlchemyError, InfrastructureError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ReadinessNotEvaluated(
+            f"could not evaluate release {release_id}: {first_line}"[:300]
+        ) from exc
+
+
+def _mark_released(
+    session: Session,
+    actor: Actor,
+    *,
+    release_id: str,
+    environment: str,
+    snapshot_id: int,
+    now: datetime,
+) -> None:
+    released = session.execute(
+        MARK_RELEASED_SQL,
+        {
+            "release_id": release_id,
+            "environment": environment,
+            "snapshot_id": snapshot_id,
+            "actor_id": actor.id,
+            "now": now,
+        },
+    ).scalar_one_or_none()
+    if released is not None:
+        record_audit(
+            session,
+            actor_id=actor.id,
+            action="release.released",
+            target_type="release",
+            target_id=release_id,
+            after={"status": "released", "released_snapshot_id": snapshot_id},
+        )

@@ -1,0 +1,29 @@
+"""Runbook check 1: the target database is at the code's Alembic head."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from ops_domain.readiness.checks import CheckResult, fail_closed
+from ops_domain.schema import current_revision, head_revision
+
+CHECK_NAME = "migrations"
+
+
+def check_migrations(engine: Engine) -> CheckResult:
+    """Pass only when the database's revision equals the head; an unreachable database errors."""
+    return fail_closed(CHECK_NAME, lambda: _compare_revisions(engine))
+
+
+def _compare_revisions(engine: Engine) -> CheckResult:
+    current = current_revision(engine)
+    head = head_revision()
+    details = {"current": current, "head": head}
+    if current == head:
+        return CheckResult(CHECK_NAME, "pass", f"database at head {head}", details)
+    return CheckResult(
+        CHECK_NAME,
+        "fail",
+        f"database at {current or 'no revision'}, code head is {head}: run migrate",
+        details,
+    )

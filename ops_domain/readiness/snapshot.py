@@ -1,0 +1,205 @@
+"""Runbook check 4: the readiness counters, with the release's approved exceptions applied.
+
+A counter is the number of items still blocking a release: pending refunds, failed payouts,
+open or in-review reconciliation breaks, open or in-review high/critical alerts. An approved,
+unexpired waiver for the release removes exactly the items it names (item waiver) or lets the
+counter pass while no more than its count remain (count waiver; with several, the largest
+allowance applies, never their sum). Pending, rejected and expired waivers never apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from ops_domain.db import transaction
+from ops_domain.readiness.checks import CheckResult, fail_closed
+from ops_domain.readiness.models import READINESS_COUNTERS
+
+CHECK_NAME = "readiness_snapshot"
+# Each counter's items: predicates written like the partial indexes' so the planner uses them.
+COUNTED_ITEMS: dict[str, str] = {
+    "pending_refunds": "SELECT id FROM refund_requests WHERE status = 'pending'",
+    "failed_payouts": "SELECT id FROM payouts WHERE status = 'failed'",
+    "open_recon_breaks": (
+        "SELECT id FROM reconciliation_breaks WHERE status IN ('open', 'in_review')"
+    ),
+    "open_high_alerts": (
+        "SELECT id FROM alerts"
+        " WHERE status IN ('open', 'in_review') AND severity IN ('high', 'critical')"
+    ),
+}
+assert set(COUNTED_ITEMS) == set(READINESS_COUNTERS)
+
+SNAPSHOT_SQL = text(
+    f"""
+    WITH applicable AS (
+        SELECT w.id, w.counter, w.item_ids, w.max_count, w.reason, w.expires_at,
+               approver.username AS approved_by
+          FROM readiness_waivers w
+          JOIN users approver ON approver.id = w.approved_by
+         WHERE w.status = 'approved' AND w.release_id = :release_id AND w.expires_at > :now
+    ),
+    counted AS (
+        {
+        " UNION ALL ".join(
+            f"SELECT '{name}'::text AS counter, id FROM ({sql}) AS {name}"
+            for name, sql in COUNTED_ITEMS.items()
+        )
+    }
+    ),
+    marked AS (
+        SELECT c.counter, c.id,
+               EXISTS (SELECT 1 FROM applicable a
+                        WHERE a.counter = c.counter AND c.id = ANY (a.item_ids)) AS waived
+          FROM counted c
+    )
+    SELECT k.counter,
+           count(m.id) AS total,
+           coalesce(array_agg(m.id ORDER BY m.id) FILTER (WHERE m.waived), '{{}}') AS waived_items,
+           count(m.id) FILTER (WHERE NOT m.waived) AS remaining,
+           (SELECT coalesce(json_agg(json_build_object(
+                       'id', a.id, 'item_ids', a.item_ids, 'max_count', a.max_count,
+                       'reason', a.reason, 'expires_at', a.expires_at,
+                       'approved_by', a.approved_by) ORDER BY a.id), '[]')
+              FROM applicable a WHERE a.counter = k.counter) AS waivers
+      FROM unnest(CAST(:counters AS text[])) AS k(counter)
+      LEFT JOIN marked m ON m.counter = k.counter
+     GROUP BY k.counter
+    """
+)
+
+
+@dataclass
+class CounterState:
+    """One counter: every counted item, those waived by name, and what an allowance covers."""
+
+    name: str
+    total: int
+    waived_items: list[int]
+    remaining: int
+    waivers: list[dict[str, Any]]
+
+    @property
+    def allowance(self) -> int:
+        return max((w["max_count"] or 0 for w in self.waivers), default=0)
+
+    @property
+    def blocking(self) -> int:
+        """Items still blocking the release after every applicable waiver."""
+        return 0 if self.remaining <= self.allowance else self.remaining
+
+    def applied_waivers(self) -> list[dict[str, Any]]:
+        """The waivers that lifted something: named items still counted, or the allowance."""
+        waived = set(self.waived_items)
+        applied = []
+        for waiver in self.waivers:
+            if waiver["item_ids"] is not None:
+                lifted = sorted(waived & set(waiver["item_ids"]))
+                if lifted:
+                    applied.append({"counter": self.name, **waiver, "items_waived": lifted})
+            elif 0 < self.remaining <= waiver["max_count"] == self.allowance:
+                applied.append({"counter": self.name, **waiver, "count_waived": self.remaining})
+        return applied
+
+    def as_check(self) -> CheckResult:
+        details = {
+            "total": self.total,
+            "waived_items": self.waived_items,
+            "remaining": self.remaining,
+            "allowance": self.allowance,
+            "blocking": self.blocking,
+        }
+        if self.total == 0:
+            return CheckResult(self.name, "pass", f"{self.name} = 0", details)
+        if self.blocking == 0:
+            return CheckResult(
+                self.name, "waived", f"{self.name} = {self.total}, all waived", details
+            )
+        return CheckResult(
+            self.name, "fail", f"{self.name} = {self.blocking} blocking the release", details
+        )
+
+
+@dataclass
+class ReadinessSnapshot:
+    """The four counters at one instant, and what the release's waivers lifted."""
+
+    release_id: str
+    taken_at: datetime
+    counters: dict[str, CounterState] = field(default_factory=dict)
+
+    def counter_checks(self) -> list[CheckResult]:
+        return [self.counters[name].as_check() for name in READINESS_COUNTERS]
+
+    def blocking_counts(self) -> dict[str, int]:
+        """The counters as the gate sees them: items blocking after approved exceptions."""
+        return {name: self.counters[name].blocking for name in READINESS_COUNTERS}
+
+    def counted(self) -> dict[str, int]:
+        """The counters before any waiver: every item out there."""
+        return {name: self.counters[name].total for name in READINESS_COUNTERS}
+
+    def applied_waivers(self) -> list[dict[str, Any]]:
+        return [w for name in READINESS_COUNTERS for w in self.counters[name].applied_waivers()]
+
+    def as_check(self) -> CheckResult:
+        """One check over the four counters: fail if any blocks, waived if waivers cleared."""
+        checks = self.counter_checks()
+        failed = [c.name for c in checks if c.status == "fail"]
+        waived = [c.name for c in checks if c.status == "waived"]
+        details = {
+            "counted": self.counted(),
+            "blocking": self.blocking_counts(),
+            "failed_counters": failed,
+            "waived_counters": waived,
+            "waivers": self.applied_waivers(),
+        }
+        if failed:
+            summary = ", ".join(f"{c.summary}" for c in checks if c.status == "fail")
+            return CheckResult(CHECK_NAME, "fail", summary, details)
+        if waived:
+            return CheckResult(
+                CHECK_NAME,
+                "waived",
+                f"all counters clear after waivers on {', '.join(waived)}",
+                details,
+            )
+        return CheckResult(CHECK_NAME, "pass", "all four counters are 0", details)
+
+
+def take_snapshot(session: Session, *, release_id: str, now: datetime) -> ReadinessSnapshot:
+    """Count every counter and apply the release's waivers in one statement (one instant)."""
+    rows = session.execute(
+        SNAPSHOT_SQL,
+        {"release_id": release_id, "now": now, "counters": list(READINESS_COUNTERS)},
+    ).all()
+    snapshot = ReadinessSnapshot(release_id, now)
+    for row in rows:
+        snapshot.counters[row.counter] = CounterState(
+            row.counter, row.total, list(row.waived_items), row.remaining, row.waivers
+        )
+    return snapshot
+
+
+def counted_items(session: Session, counter: str, item_ids: list[int]) -> set[int]:
+    """Which of ``item_ids`` currently count toward ``counter``."""
+    found = session.execute(
+        text(f"SELECT id FROM ({COUNTED_ITEMS[counter]}) AS items WHERE id = ANY (:ids)"),
+        {"ids": item_ids},
+    )
+    return set(found.scalars())
+
+
+def check_readiness_snapshot(engine: Engine, *, release_id: str, now: datetime) -> CheckResult:
+    """The snapshot as one runbook check; an unreachable database is an error, never a pass."""
+    return fail_closed(CHECK_NAME, lambda: _snapshot_check(engine, release_id, now))
+
+
+def _snapshot_check(engine: Engine, release_id: str, now: datetime) -> CheckResult:
+    with transaction(engine) as session:
+        return take_snapshot(session, release_id=release_id, now=now).as_check()

@@ -1,0 +1,246 @@
+"""Approved exceptions: a maker requests a waiver of a readiness counter, a checker decides.
+
+A waiver names the items it lifts (each must exist and currently count toward the counter) or
+allows up to a count; it belongs to one release and expires. The approver holds a checker role
+and is not the requester; approving needs a note and an unexpired waiver. Every request and
+decision is audited; a refused self-approval is recorded as evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ops_domain.audit.log import record_audit, record_refusal
+from ops_domain.clock import as_utc, utc_now
+from ops_domain.db import transaction
+from ops_domain.errors import InvalidInput, MakerCheckerViolation, NotFound
+from ops_domain.jsonable import jsonable
+from ops_domain.rbac.actors import Actor, require_actor, require_checker
+from ops_domain.rbac.models import User
+from ops_domain.readiness.models import READINESS_COUNTERS, WAIVER_STATES, ReadinessWaiver
+from ops_domain.readiness.snapshot import counted_items
+
+TARGET_TYPE = "readiness_waiver"
+
+
+@dataclass(frozen=True)
+class WaiverRecord:
+    """A waiver as people read it: scope, who asked, who decided, and until when."""
+
+    id: int
+    counter: str
+    item_ids: list[int] | None
+    max_count: int | None
+    reason: str
+    release_id: str
+    status: str
+    requested_by: str
+    approved_by: str | None
+    decision_note: str | None
+    expires_at: datetime
+    decided_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(self)
+
+
+def request_waiver(
+    engine: Engine,
+    *,
+    actor_username: str,
+    counter: str,
+    reason: str,
+    expires_at: datetime,
+    release_id: str,
+    item_ids: list[int] | None = None,
+    max_count: int | None = None,
+    now: datetime | None = None,
+) -> WaiverRecord:
+    """Record a pending waiver. Refused unless exactly one scope is given, the items all
+    currently count toward ``counter``, the reason is stated and ``expires_at`` is ahead."""
+    now = now or utc_now()
+    _validate_request(
+        counter=counter,
+        reason=reason,
+        expires_at=expires_at,
+        release_id=release_id,
+        item_ids=item_ids,
+        max_count=max_count,
+        now=now,
+    )
+    with transaction(engine) as session:
+        actor = require_actor(session, actor_username, "waivers.request", "waivers request")
+        if item_ids is not None:
+            _require_counted(session, counter, item_ids)
+        waiver = ReadinessWaiver(
+            counter=counter,
+            item_ids=sorted(set(item_ids)) if item_ids is not None else None,
+            max_count=max_count,
+            reason=reason.strip(),
+            release_id=release_id.strip(),
+            status="pending",
+            requested_by=actor.id,
+            expires_at=as_utc(expires_at),
+            created_at=now,
+        )
+        session.add(waiver)
+        session.flush()
+        record = _record(session, waiver)
+        record_audit(
+            session,
+            actor_id=actor.id,
+            action="waiver.request",
+            target_type=TARGET_TYPE,
+            target_id=waiver.id,
+            after=record.to_dict(),
+        )
+        return record
+
+
+def approve_waiver(
+    engine: Engine,
+    *,
+    waiver_id: int,
+    actor_username: str,
+    note: str,
+    now: datetime | None = None,
+) -> WaiverRecord:
+    """A checker other than the requester approves a pending, unexpired waiver with a note."""
+    return _decide(
+        engine,
+        waiver_id,
+        actor_username=actor_username,
+        note=note,
+        to_state="approved",
+        now=now or utc_now(),
+    )
+
+
+def reject_waiver(
+    engine: Engine,
+    *,
+    waiver_id: int,
+    actor_username: str,
+    note: str,
+    now: datetime | None = None,
+) -> WaiverRecord:
+    """A checker other than the requester rejects a pending waiver with a note."""
+    return _decide(
+        engine,
+        waiver_id,
+        actor_username=actor_username,
+        note=note,
+        to_state="rejected",
+        now=now or utc_now(),
+    )
+
+
+def _validate_request(
+    *,
+    counter: str,
+    reason: str,
+    expires_at: datetime,
+    release_id: str,
+    item_ids: list[int] | None,
+    max_count: int | None,
+    now: datetime,
+) -> None:
+    if counter not in READINESS_COUNTERS:
+        raise InvalidInput(
+            f"counter {counter!r} is not a readiness counter ({', '.join(READINESS_COUNTERS)})"
+        )
+    if (item_ids is None) == (max_count is None):
+        raise InvalidInput("a waiver names item ids or a maximum count, exactly one of them")
+    if item_ids is not None and not item_ids:
+        raise InvalidInput("an item waiver needs at least one item id")
+    if max_count is not None and max_count <= 0:
+        raise InvalidInput(f"max count must be positive, got {max_count}")
+    if not (reason and reason.strip()):
+        raise InvalidInput("a waiver needs a reason")
+    if not (release_id and release_id.strip()):
+        raise InvalidInput("a waiver belongs to a release: give a release id")
+    if as_utc(expires_at) <= now:
+        raise InvalidInput(f"expires_at {expires_at.isoformat()} is not in the future")
+
+
+def _require_counted(session: Session, counter: str, item_ids: list[int]) -> None:
+    uncounted = sorted(set(item_ids) - counted_items(session, counter, item_ids))
+    if uncounted:
+        raise InvalidInput(
+            f"item(s) {', '.join(map(str, uncounted))} do not exist or do not count toward"
+            f" {counter}: only items currently blocking can be waived"
+        )
+
+
+def _decide(
+    engine: Engine, waiver_id: int, *, actor_username: str, note: str, to_state: str, now: datetime
+) -> WaiverRecord:
+    verb = "approve" if to_state == "approved" else "reject"
+    action = f"waiver.{verb}"
+    checker: Actor | None = None
+    try:
+        with transaction(engine) as session:
+            checker = require_actor(session, actor_username, "waivers.approve", f"waivers {verb}")
+            waiver = session.get(ReadinessWaiver, waiver_id, with_for_update=True)
+            if waiver is None:
+                raise NotFound("readiness waiver", waiver_id)
+            require_checker(checker, waiver.requested_by, note, action)
+            WAIVER_STATES.check(waiver.status, to_state, note)
+            if to_state == "approved" and waiver.expires_at <= now:
+                raise InvalidInput(
+                    f"waiver #{waiver_id} expired at {waiver.expires_at.isoformat()}:"
+                    " request a new one"
+                )
+            before = _record(session, waiver).to_dict()
+            waiver.status = to_state
+            waiver.decision_note = note.strip()
+            waiver.decided_at = now
+            if to_state == "approved":
+                waiver.approved_by = checker.id
+            session.flush()
+            record = _record(session, waiver)
+            record_audit(
+                session,
+                actor_id=checker.id,
+                action=action,
+                target_type=TARGET_TYPE,
+                target_id=waiver_id,
+                before=before,
+                after=record.to_dict(),
+                details={"note": note.strip()},
+            )
+            return record
+    except MakerCheckerViolation as exc:
+        record_refusal(
+            engine,
+            actor_id=checker.id if checker else None,
+            action=f"{action}_refused",
+            target_type=TARGET_TYPE,
+            target_id=waiver_id,
+            details={"reason": str(exc)},
+        )
+        raise
+
+
+def _record(session: Session, waiver: ReadinessWaiver) -> WaiverRecord:
+    ids = [waiver.requested_by, waiver.approved_by]
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+    return WaiverRecord(
+        id=waiver.id,
+        counter=waiver.counter,
+        item_ids=list(waiver.item_ids) if waiver.item_ids is not None else None,
+        max_count=waiver.max_count,
+        reason=waiver.reason,
+        release_id=waiver.release_id,
+        status=waiver.status,
+        requested_by=names[waiver.requested_by],
+        approved_by=names.get(waiver.approved_by) if waiver.approved_by else None,
+        decision_note=waiver.decision_note,
+        expires_at=waiver.expires_at,
+        decided_at=waiver.decided_at,
+    )
