@@ -76,7 +76,7 @@ def test_automate_settlements_dry_run_text_says_nothing_was_written(
         (["--actor-username", "cash"], "needs one of the roles"),
         (
             ["--actor-username", "ops", "--period-start", "20-11-2026"],
-            "period_start must be a date",
+            "--period-start must be a date",
         ),
         (
             [

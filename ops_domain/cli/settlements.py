@@ -12,10 +12,11 @@ from ops_domain.cli.runtime import (
     add_actor,
     add_dry_run,
     add_json_flag,
+    date_arg,
     emit,
     emit_job_result,
+    timestamp_arg,
 )
-from ops_domain.clock import parse_timestamp
 from ops_domain.payouts.freezes import Freeze, freeze_payouts, lift_payout_freeze
 from ops_domain.payouts.service import (
     PayoutState,
@@ -39,13 +40,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "automate_settlements", help="settle unsettled events; optionally create payouts"
     )
     add_actor(job)
-    # Dates and --now are parsed by the service / handler, inside the CLI's error mapping, so a
-    # malformed value is a one-line exit 2 like every other refused input.
-    job.add_argument("--period-start", help="first business date YYYY-MM-DD (default yesterday)")
-    job.add_argument("--period-end", help="last business date YYYY-MM-DD (default today)")
+    job.add_argument("--period-start", type=date_arg("--period-start"), help="default yesterday")
+    job.add_argument("--period-end", type=date_arg("--period-end"), help="default today")
     job.add_argument("--currency", help="only this enabled currency")
     job.add_argument("--create-payouts", action="store_true", help="create pending payouts")
-    job.add_argument("--now", help="pin the clock (ISO-8601, default: the current time)")
+    job.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
     add_dry_run(job)
     add_json_flag(job)
     job.set_defaults(handler=run_automate_settlements)
@@ -96,7 +95,7 @@ def run_automate_settlements(args: argparse.Namespace, runtime: Runtime) -> int:
         currency=args.currency,
         create_payouts=args.create_payouts,
         dry_run=args.dry_run,
-        now=parse_timestamp(args.now, field="--now") if args.now else None,
+        now=args.now,
     )
     emit_job_result(result, as_json=args.json)
     return EXIT_OK
