@@ -1,0 +1,114 @@
+"""
+### Settlement automation
+
+Daily at 01:00 UTC, for the business day that just ended (the run's data interval), settle
+the unsettled cash-flow events of active merchants: one settlement per merchant and
+currency, posted by policy up to the auto-post limit (else left `draft` for a checker), then
+a `pending` payout for each posted settlement with positive net unless a freeze holds it.
+
+The work is split into `shards` merchant shards (dynamic task mapping); each shard is its own
+job run, and the `report` task adds them up. Every event is settled exactly once, so a rerun,
+a retry or a backfill of a past day changes nothing that is already settled; late events of
+a settled day get a settlement with the next sequence.
+
+*Runbook*: backfill past days with `airflow backfill create --dag-id settlement_automation
+--from-date ... --to-date ...` (catch-up starts at `OPS_SETTLEMENT_START_DATE`, default
+2026-11-01). A manual run needs `actor_username` (roles operation, finance, admin,
+super_admin); `dry_run` reports what would be settled and writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+from wallet_ops_airflow.defaults import task_defaults
+from wallet_ops_airflow.jobs import as_of, authorise_run, business_day, run_service, summarise
+from wallet_ops_airflow.params import (
+    actor_param,
+    business_date_param,
+    count_param,
+    currency_param,
+    dry_run_param,
+    flag_param,
+)
+
+from ops_domain.config import Settings
+
+log = logging.getLogger(__name__)
+
+JOB = "automate_settlements"
+SERVICE = "ops_domain.settlements.service:automate_settlements"
+START_DATE = datetime.fromisoformat(os.environ.get("OPS_SETTLEMENT_START_DATE") or "2026-11-01")
+
+
+@dag(
+    dag_id="settlement_automation",
+    doc_md=__doc__,
+    schedule=CronDataIntervalTimetable("0 1 * * *", timezone="UTC"),
+    start_date=START_DATE.replace(tzinfo=UTC),
+    catchup=True,
+    max_active_runs=1,
+    default_args=task_defaults(),
+    tags=["wallet-ops", "settlements", "payouts"],
+    params={
+        "actor_username": actor_param(JOB),
+        "dry_run": dry_run_param(),
+        "business_date": business_date_param("whose events are settled"),
+        "currency": currency_param(Settings.from_env(), all_label="every enabled currency"),
+        "create_payouts": flag_param(
+            True,
+            title="Create payouts",
+            description="Create a pending payout for each posted settlement with positive net.",
+        ),
+        "shards": count_param(
+            1,
+            title="Merchant shards",
+            description="Split the merchants into this many shards, settled as parallel tasks.",
+            maximum=64,
+        ),
+    },
+)
+def settlement_automation() -> None:
+    request = task(task_id="authorise_run")(authorise_run)(permission="settlements.run", job=JOB)
+
+    @task
+    def plan_shards() -> list[list[int]]:
+        count = get_current_context()["params"]["shards"]
+        return [[index, count] for index in range(count)]
+
+    @task(map_index_template="shard {{ task.op_kwargs['shard'][0] }}")
+    def settle(request: dict[str, Any], shard: list[int]) -> dict[str, Any]:
+        params = get_current_context()["params"]
+        day = business_day(request)
+        return run_service(
+            SERVICE,
+            request,
+            period_start=day,
+            period_end=day,
+            currency=params["currency"],
+            create_payouts=params["create_payouts"],
+            now=as_of(request),
+            shard=(shard[0], shard[1]) if shard[1] > 1 else None,
+        )
+
+    @task
+    def report(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+        total: dict[str, int] = {}
+        for outcome in outcomes:
+            for name, value in outcome["counts"].items():
+                total[name] = total.get(name, 0) + value
+        dry_run = any(outcome["dry_run"] for outcome in outcomes)
+        summary = {"job": JOB, "dry_run": dry_run, "shards": len(outcomes), "counts": total}
+        log.info("%s", summarise(summary))
+        return summary
+
+    shards = plan_shards()
+    request >> shards
+    report(settle.partial(request=request).expand(shard=shards))
+
+
+settlement_automation()

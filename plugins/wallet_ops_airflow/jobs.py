@@ -1,0 +1,188 @@
+"""Running a domain job from a task: who acts, for which date, under which key, and failures.
+
+A DAG run turns into one *run request* in its first task (``authorise_run``): the acting user
+(the service account for scheduled runs, the ``actor_username`` Param for manual ones), the
+business date, the moment the run stands for, and the dry-run flag. The actor is checked
+there with the domain's own ``require_actor``, so an unauthorised manual run fails before any
+task reads or writes business data. Later tasks call a service with that request and the
+Airflow run id as idempotency key, log a readable summary and return the small JSON result.
+
+Failures: a ``DomainError`` (bad input, refused actor, closed period...) becomes
+``AirflowFailException`` and is never retried; transient database trouble is retried with
+backoff by ``TRANSIENT_ONLY``; anything else fails without retry, since rerunning a bug
+cannot fix it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule, get_current_context
+from airflow.sdk.exceptions import AirflowFailException
+from sqlalchemy import Engine
+
+from ops_domain.config import Settings
+from ops_domain.db import transaction
+from ops_domain.errors import DomainError
+from ops_domain.rbac.actors import require_actor
+from wallet_ops_airflow.hook import OpsDatabaseHook
+
+log = logging.getLogger(__name__)
+
+MANUAL_RUN = "manual"
+TRANSIENT_ERRORS = [
+    "ops_domain.errors.InfrastructureError",
+    "sqlalchemy.exc.OperationalError",
+    "sqlalchemy.exc.InterfaceError",
+    "sqlalchemy.exc.DisconnectionError",
+]
+TRANSIENT_ONLY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception=TRANSIENT_ERRORS,
+            action=RetryAction.RETRY,
+            reason="transient database error: retrying with backoff",
+        ),
+        RetryRule(
+            exception="ops_domain.errors.DomainError",
+            action=RetryAction.FAIL,
+            reason="the business rules refused the request: retrying cannot help",
+        ),
+    ],
+    default=RetryAction.FAIL,
+)
+
+
+def settings() -> Settings:
+    return Settings.from_env()
+
+
+@contextmanager
+def ops_engine() -> Iterator[Engine]:
+    """The ops database engine for the duration of one task, disposed afterwards."""
+    engine = OpsDatabaseHook().get_engine()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def domain_errors_fail_the_task() -> Iterator[None]:
+    """A refused request fails the task at once, naming the problem; nothing retries it."""
+    try:
+        yield
+    except DomainError as exc:
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def resolve_actor(context: Any, service_actor: str) -> str:
+    """Scheduled runs act as the service account; manual runs must name their actor."""
+    run_type = context["dag_run"].run_type
+    if getattr(run_type, "value", run_type) != MANUAL_RUN:
+        return service_actor
+    username = (context["params"].get("actor_username") or "").strip()
+    if not username:
+        raise AirflowFailException(
+            "manual runs must name the acting user: set the actor_username parameter"
+        )
+    return username
+
+
+def resolve_business_date(context: Any) -> date:
+    """The ``business_date`` Param, else the data interval's start day, else yesterday (UTC)."""
+    explicit = context["params"].get("business_date")
+    if explicit:
+        return date.fromisoformat(explicit)
+    interval_start = context["dag_run"].data_interval_start
+    if interval_start is not None:
+        return interval_start.astimezone(UTC).date()
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+def resolve_now(context: Any) -> datetime:
+    """The moment a run stands for: its data interval's end, so a retry sees the same "now"."""
+    interval_end = context["dag_run"].data_interval_end
+    return interval_end.astimezone(UTC) if interval_end is not None else datetime.now(UTC)
+
+
+def idempotency_key(context: Any) -> str:
+    """The Airflow run id, qualified by DAG, task and map index: stable across retries."""
+    ti = context["ti"]
+    key = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}"
+    map_index = getattr(ti, "map_index", -1)
+    return f"{key}/{map_index}" if map_index is not None and map_index >= 0 else key
+
+
+def authorise_run(*, permission: str, job: str) -> dict[str, Any]:
+    """Resolve and check the acting user, and fix the run's business date and moment."""
+    context = get_current_context()
+    actor = resolve_actor(context, settings().service_actor)
+    with domain_errors_fail_the_task(), ops_engine() as engine, transaction(engine) as session:
+        require_actor(session, actor, permission, job)
+    request = {
+        "actor_username": actor,
+        "business_date": resolve_business_date(context).isoformat(),
+        "now": resolve_now(context).isoformat(),
+        "dry_run": bool(context["params"].get("dry_run", False)),
+    }
+    log.info(
+        "%s authorised for %s: business date %s, as of %s%s",
+        actor,
+        job,
+        request["business_date"],
+        request["now"],
+        " (dry run)" if request["dry_run"] else "",
+    )
+    return request
+
+
+def load_service(path: str) -> Callable[..., Any]:
+    """``"package.module:function"`` -> the function, imported when the task runs."""
+    module_name, _, name = path.partition(":")
+    return getattr(importlib.import_module(module_name), name)
+
+
+def run_service(service: str, request: dict[str, Any], **arguments: Any) -> dict[str, Any]:
+    """Call ``service(engine, settings, actor_username=, dry_run=, idempotency_key=, ...)``.
+
+    Returns the job result as a JSON-able dict (the task's XCom) and logs its summary.
+    """
+    context = get_current_context()
+    function = load_service(service)
+    with domain_errors_fail_the_task(), ops_engine() as engine:
+        result = function(
+            engine,
+            settings(),
+            actor_username=request["actor_username"],
+            dry_run=request["dry_run"],
+            idempotency_key=idempotency_key(context),
+            **arguments,
+        )
+    outcome = result.to_dict()
+    log.info("%s", summarise(outcome))
+    return outcome
+
+
+def summarise(outcome: dict[str, Any]) -> str:
+    """One readable paragraph: job, mode, counts, sample items, messages."""
+    mode = " (dry run)" if outcome.get("dry_run") else ""
+    counts = ", ".join(f"{name}={value}" for name, value in sorted(outcome["counts"].items()))
+    lines = [f"{outcome['job']}{mode}: {counts or 'nothing to do'}"]
+    for kind, items in sorted(outcome.get("items", {}).items()):
+        lines.append(f"  {kind}: {len(items)} listed, e.g. {items[:3]}")
+    lines.extend(f"  {message}" for message in outcome.get("messages", []))
+    return "\n".join(lines)
+
+
+def as_of(request: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(request["now"])
+
+
+def business_day(request: dict[str, Any]) -> date:
+    return date.fromisoformat(request["business_date"])

@@ -1,0 +1,74 @@
+"""settlement_automation end to end: settles the run's business day once, across shards."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.airflow.support import run_dag
+from tests.support.factories import Factory
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+RUN_AT = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # settles business day 2026-11-20
+BUSINESS_DAY = date(2026, 11, 20)
+
+
+def settlements(engine: Engine) -> list[tuple[str, date, int, Decimal, str, Decimal | None]]:
+    with engine.begin() as conn:
+        rows = conn.execute(
+            text(
+                """
+                SELECT m.code, s.period_start, s.sequence, s.net_amount, s.status, p.amount
+                  FROM settlements s JOIN merchants m ON m.id = s.merchant_id
+                  LEFT JOIN payouts p ON p.settlement_id = s.id
+                 ORDER BY m.code
+                """
+            )
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
+    airflow_db: dict[str, str], engine: Engine, factory: Factory
+) -> None:
+    factory.user("olga", "operation")
+    alpha, beta = factory.merchant("ALPHA"), factory.merchant("BETA")
+    factory.event(alpha, "100.00", fee="2.50")
+    factory.event(alpha, "20.00", direction="debit")
+    factory.event(beta, "40.00", fee="1.00")
+    factory.event(beta, "999.00", occurred_at=datetime(2026, 11, 21, 0, 30, tzinfo=UTC))
+    conf = {"actor_username": "olga", "shards": 2}
+
+    state, tasks = run_dag("settlement_automation", conf, logical_date=RUN_AT)
+
+    assert state == "success", tasks
+    assert tasks == {
+        "authorise_run": "success",
+        "plan_shards": "success",
+        "settle[0]": "success",
+        "settle[1]": "success",
+        "report": "success",
+    }
+    expected = [
+        ("ALPHA", BUSINESS_DAY, 1, Decimal("77.50"), "posted", Decimal("77.50")),
+        ("BETA", BUSINESS_DAY, 1, Decimal("39.00"), "posted", Decimal("39.00")),
+    ]
+    assert settlements(engine) == expected
+    assert factory.count("cashflow_events", "settlement_id IS NULL") == 1  # the next day's
+    checksums = factory.table_checksums()
+
+    state, _ = run_dag("settlement_automation", conf, logical_date=RUN_AT)
+
+    assert state == "success"
+    assert settlements(engine) == expected
+    changed = {t for t, s in factory.table_checksums().items() if s != checksums[t]}
+    assert changed <= {"job_runs", "audit_log"}  # only the records of the rerun itself
+    assert factory.count("job_runs", "job_name = 'automate_settlements'") == 4
+    keys = factory.count(
+        "job_runs", "idempotency_key LIKE 'settlement_automation/manual__%/settle/_'"
+    )
+    assert keys == 4
