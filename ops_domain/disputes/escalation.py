@@ -1,0 +1,128 @@
+"""escalate_refund_disputes: pending refunds past their SLA are escalated exactly once.
+
+A refund is stamped with ``escalated_at`` and a reason; its case, if open or in progress, moves
+to ``escalated``; the case gets an internal note naming the refund. ``escalated_at IS NULL``
+is the once-only guard: a stamped refund never qualifies again, and concurrent runs claim
+disjoint refunds with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from ops_domain.audit.log import audit_row, record_audit_rows
+from ops_domain.cases.service import escalate_cases, write_case_notes
+from ops_domain.clock import as_utc, utc_now
+from ops_domain.config import Settings
+from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
+
+ESCALATE_REFUND_DISPUTES = JobSpec("escalate_refund_disputes", "disputes.escalate")
+
+_STAMP_OVERDUE = text(
+    """
+    WITH due AS (
+        SELECT id FROM refund_requests
+         WHERE status = 'pending' AND escalated_at IS NULL AND sla_due_at < :now
+         ORDER BY sla_due_at, id
+         LIMIT :batch
+         FOR UPDATE SKIP LOCKED
+    )
+    UPDATE refund_requests r
+       SET escalated_at = :now,
+           escalation_reason = 'pending past its SLA (due '
+               || to_char(r.sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')'
+      FROM due
+     WHERE r.id = due.id
+    RETURNING r.id, r.refund_no, r.case_id, r.merchant_id, r.amount, r.currency, r.sla_due_at,
+              r.escalated_at, r.escalation_reason
+    """
+)
+
+
+def escalate_refund_disputes(
+    engine: Engine,
+    settings: Settings,
+    *,
+    actor_username: str,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    idempotency_key: str | None = None,
+) -> JobResult:
+    """Escalate every pending refund whose ``sla_due_at`` is before ``now``, once."""
+    moment = as_utc(now) if now else utc_now()
+
+    def body(ctx: JobContext) -> None:
+        while True:
+            refunds, cases = ctx.run_batch(lambda session: _escalate_batch(session, ctx, moment))
+            ctx.result.add("refunds_escalated", len(refunds))
+            ctx.result.add("cases_escalated", len(cases))
+            ctx.result.add("case_notes_added", sum(1 for r in refunds if r["case_id"]))
+            ctx.result.add_items("refunds", refunds)
+            ctx.result.add_items("cases", cases)
+            if len(refunds) < ctx.settings.batch_size:
+                return
+
+    return run_job(
+        engine,
+        ESCALATE_REFUND_DISPUTES,
+        actor_username=actor_username,
+        parameters={"now": moment},
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+        settings=settings,
+        body=body,
+    )
+
+
+def _escalate_batch(
+    session: Session, ctx: JobContext, now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    refunds = [
+        dict(row)
+        for row in session.execute(
+            _STAMP_OVERDUE, {"now": now, "batch": ctx.settings.batch_size}
+        ).mappings()
+    ]
+    record_audit_rows(
+        session,
+        [
+            audit_row(
+                actor_id=ctx.actor.id,
+                action="refund.escalate",
+                target_type="refund_request",
+                target_id=refund["id"],
+                before={"escalated_at": None},
+                after={
+                    "escalated_at": refund["escalated_at"],
+                    "escalation_reason": refund["escalation_reason"],
+                },
+                details={"job_run_id": ctx.job_run_id},
+            )
+            for refund in refunds
+        ],
+    )
+    linked = [refund for refund in refunds if refund["case_id"] is not None]
+    cases = escalate_cases(
+        session,
+        {refund["case_id"] for refund in linked},
+        actor_id=ctx.actor.id,
+        now=now,
+        reason="refund dispute past its SLA",
+    )
+    write_case_notes(
+        session,
+        [(refund["case_id"], _escalation_note(refund)) for refund in linked],
+        author_id=ctx.actor.id,
+    )
+    return refunds, cases
+
+
+def _escalation_note(refund: dict[str, Any]) -> str:
+    return (
+        f"Refund {refund['refund_no']} ({refund['amount']} {refund['currency']}) escalated:"
+        f" {refund['escalation_reason']}."
+    )
