@@ -6,13 +6,15 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
-from ops_domain.audit.log import audit_row, record_audit_rows
-from ops_domain.errors import InvalidInput
+from ops_domain.audit.log import audit_row, record_audit, record_audit_rows
+from ops_domain.db import transaction
+from ops_domain.errors import InvalidInput, NotFound
+from ops_domain.rbac.actors import require_actor
 
-from .models import ALERT_SEVERITIES
+from .models import ALERT_SEVERITIES, ALERT_STATES, Alert
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,50 @@ def raise_alerts(
         ],
     )
     return opened
+
+
+ALERT_COLUMNS = tuple(Alert.__table__.c)
+
+
+def update_alert(
+    engine: Engine,
+    *,
+    alert_id: int,
+    to_status: str,
+    actor_username: str,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Move an alert along ALERT_STATES (closing needs a note and stamps who closed it and
+    when); once closed, the same (type, target) may be raised again as a new alert."""
+    with transaction(engine) as session:
+        actor = require_actor(session, actor_username, "alerts.manage", "alerts update")
+        current = (
+            session.execute(select(*ALERT_COLUMNS).where(Alert.id == alert_id).with_for_update())
+            .mappings()
+            .one_or_none()
+        )
+        if current is None:
+            raise NotFound("alert", alert_id)
+        ALERT_STATES.check(current["status"], to_status, note)
+        closing = {"closed_by": actor.id, "closed_at": func.now()} if to_status == "closed" else {}
+        moved = dict(
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id)
+                .values(status=to_status, updated_at=func.now(), **closing)
+                .returning(*ALERT_COLUMNS)
+            )
+            .mappings()
+            .one()
+        )
+        record_audit(
+            session,
+            actor_id=actor.id,
+            action="alert.update",
+            target_type="alert",
+            target_id=alert_id,
+            before={"status": current["status"]},
+            after={"status": to_status, "closed_at": moved["closed_at"]},
+            details={"note": note},
+        )
+        return moved
