@@ -1,0 +1,214 @@
+"""escalate_ops_work_queue: SLA alerts for work waiting on a person for too long.
+
+- ``journal_approval_sla`` (high): a journal approval pending longer than ``journal_hours``.
+- ``settlement_exception_sla`` (high for high/critical exceptions, else medium): an open or
+  in-review settlement exception older than ``settlement_exception_hours``.
+- ``reconciliation_break_sla`` (high if in review, else medium): an open or in-review
+  reconciliation break older than ``reconciliation_break_hours``.
+
+Alerts are deduplicated per (type, target) while not closed, so reruns and overlapping runs
+raise each alert once; the work items themselves are only read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Engine, TextClause, text
+from sqlalchemy.orm import Session
+
+from ops_domain.alerts.service import AlertSpec, raise_alerts
+from ops_domain.cases.escalation import breach_severity, require_hours
+from ops_domain.clock import as_utc, utc_now
+from ops_domain.config import Settings
+from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
+
+ESCALATE_OPS_WORK_QUEUE = JobSpec("escalate_ops_work_queue", "work_queue.escalate")
+UNRESOLVED = ["open", "in_review"]
+
+
+def _always_high(_level: str) -> str:
+    return "high"
+
+
+def _break_severity(status: str) -> str:
+    """A break someone is already reviewing and still unresolved is the louder one."""
+    return "high" if status == "in_review" else "medium"
+
+
+@dataclass(frozen=True)
+class QueueRule:
+    """One kind of waiting item: how to find the overdue ones and how loud their alert is.
+
+    ``overdue`` selects ``id, level, merchant_id, title, since`` for items waiting since
+    before ``:cutoff``, keyset-paged by ``id > :after`` in batches of ``:batch``.
+    """
+
+    alert_type: str
+    target_type: str
+    counter: str
+    overdue: TextClause
+    severity: Callable[[str], str]
+
+
+RULES = (
+    QueueRule(
+        alert_type="journal_approval_sla",
+        target_type="journal_approval",
+        counter="overdue_journal_approvals",
+        overdue=text(
+            """
+            SELECT a.id, a.kind AS level, NULL::bigint AS merchant_id, a.requested_at AS since,
+                   'Journal ' || a.kind || ' approval of ' || e.entry_no || ' is pending' AS title
+              FROM journal_approvals a JOIN journal_entries e ON e.id = a.entry_id
+             WHERE a.status = 'pending' AND a.requested_at < :cutoff AND a.id > :after
+             ORDER BY a.id
+             LIMIT :batch
+            """
+        ),
+        severity=_always_high,
+    ),
+    QueueRule(
+        alert_type="settlement_exception_sla",
+        target_type="settlement_exception",
+        counter="overdue_settlement_exceptions",
+        overdue=text(
+            """
+            SELECT x.id, x.severity AS level, coalesce(s.merchant_id, p.merchant_id) AS merchant_id,
+                   x.created_at AS since,
+                   'Settlement exception ' || x.exception_no || ' (' || x.reason_code || ', '
+                       || x.severity || ') is ' || x.status AS title
+              FROM settlement_exceptions x
+              LEFT JOIN settlements s ON s.id = x.settlement_id
+              LEFT JOIN payouts p ON p.id = x.payout_id
+             WHERE x.status = ANY(CAST(:unresolved AS text[])) AND x.created_at < :cutoff
+               AND x.id > :after
+             ORDER BY x.id
+             LIMIT :batch
+            """
+        ),
+        severity=breach_severity,
+    ),
+    QueueRule(
+        alert_type="reconciliation_break_sla",
+        target_type="reconciliation_break",
+        counter="overdue_reconciliation_breaks",
+        overdue=text(
+            """
+            SELECT b.id, b.status AS level, b.merchant_id, b.created_at AS since,
+                   'Reconciliation break ' || b.break_no || ' (' || b.category || ', '
+                       || b.currency || ' ' || b.business_date || ') is ' || b.status AS title
+              FROM reconciliation_breaks b
+             WHERE b.status = ANY(CAST(:unresolved AS text[])) AND b.created_at < :cutoff
+               AND b.id > :after
+             ORDER BY b.id
+             LIMIT :batch
+            """
+        ),
+        severity=_break_severity,
+    ),
+)
+
+
+def escalate_ops_work_queue(
+    engine: Engine,
+    settings: Settings,
+    *,
+    actor_username: str,
+    now: datetime | None = None,
+    journal_hours: float = 8,
+    settlement_exception_hours: float = 12,
+    reconciliation_break_hours: float = 12,
+    dry_run: bool = False,
+    idempotency_key: str | None = None,
+) -> JobResult:
+    """Raise one SLA alert per overdue work item that has no non-closed alert of its type."""
+    hours = {
+        "journal_approval_sla": require_hours(journal_hours, "journal hours"),
+        "settlement_exception_sla": require_hours(
+            settlement_exception_hours, "settlement exception hours"
+        ),
+        "reconciliation_break_sla": require_hours(
+            reconciliation_break_hours, "reconciliation break hours"
+        ),
+    }
+    moment = as_utc(now) if now else utc_now()
+
+    def body(ctx: JobContext) -> None:
+        for rule in RULES:
+            _alert_overdue(ctx, rule, moment, hours[rule.alert_type])
+
+    return run_job(
+        engine,
+        ESCALATE_OPS_WORK_QUEUE,
+        actor_username=actor_username,
+        parameters={
+            "now": moment,
+            "journal_hours": journal_hours,
+            "settlement_exception_hours": settlement_exception_hours,
+            "reconciliation_break_hours": reconciliation_break_hours,
+        },
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+        settings=settings,
+        body=body,
+    )
+
+
+def _alert_overdue(ctx: JobContext, rule: QueueRule, now: datetime, hours: float) -> None:
+    ctx.result.add(rule.counter, 0)
+    ctx.result.add(f"{rule.alert_type}_raised", 0)
+    ctx.result.add("alerts_raised", 0)
+    cutoff = now - timedelta(hours=hours)
+    after = 0
+    while True:
+        overdue, raised = ctx.run_batch(
+            partial(_alert_batch, ctx=ctx, rule=rule, cutoff=cutoff, hours=hours, after=after)
+        )
+        ctx.result.add(rule.counter, len(overdue))
+        ctx.result.add(f"{rule.alert_type}_raised", len(raised))
+        ctx.result.add("alerts_raised", len(raised))
+        ctx.result.add_items(rule.alert_type, raised)
+        if len(overdue) < ctx.settings.batch_size:
+            return
+        after = overdue[-1]["id"]
+
+
+def _alert_batch(
+    session: Session,
+    *,
+    ctx: JobContext,
+    rule: QueueRule,
+    cutoff: datetime,
+    hours: float,
+    after: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    overdue = [
+        dict(row)
+        for row in session.execute(
+            rule.overdue,
+            {
+                "cutoff": cutoff,
+                "after": after,
+                "batch": ctx.settings.batch_size,
+                "unresolved": UNRESOLVED,
+            },
+        ).mappings()
+    ]
+    specs = [
+        AlertSpec(
+            alert_type=rule.alert_type,
+            severity=rule.severity(item["level"]),
+            target_type=rule.target_type,
+            target_id=str(item["id"]),
+            title=item["title"],
+            message=f"waiting since {item['since'].isoformat()}, longer than the {hours:g}h SLA",
+            merchant_id=item["merchant_id"],
+        )
+        for item in overdue
+    ]
+    return overdue, raise_alerts(session, specs, actor_id=ctx.actor.id)
