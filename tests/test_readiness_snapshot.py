@@ -1,0 +1,189 @@
+"""The readiness counters and how approved, unexpired waivers lift them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, create_engine
+
+from ops_domain.db import transaction
+from ops_domain.readiness.snapshot import (
+    ReadinessSnapshot,
+    check_readiness_snapshot,
+    take_snapshot,
+)
+from ops_domain.readiness.waivers import approve_waiver, reject_waiver, request_waiver
+from tests.support.factories import DEFAULT_TIME, Factory
+
+NOW = DEFAULT_TIME
+RELEASE = "2026.11.20-1"
+
+
+@pytest.fixture
+def people(factory: Factory) -> dict[str, int]:
+    return {
+        "maker": factory.user("ops_maker", "operation"),
+        "checker": factory.user("risk_checker", "risk"),
+    }
+
+
+def snapshot_of(engine: Engine, *, release_id: str = RELEASE, at=NOW) -> ReadinessSnapshot:
+    with transaction(engine) as session:
+        return take_snapshot(session, release_id=release_id, now=at)
+
+
+def approved_waiver(engine: Engine, counter: str, *, expires_in=timedelta(days=1), **scope) -> int:
+    waiver = request_waiver(
+        engine,
+        actor_username="ops_maker",
+        counter=counter,
+        reason="known issue, fixed in the next release",
+        expires_at=NOW + expires_in,
+        release_id=scope.pop("release_id", RELEASE),
+        now=NOW,
+        **scope,
+    )
+    approve_waiver(
+        engine, waiver_id=waiver.id, actor_username="risk_checker", note="accepted", now=NOW
+    )
+    return waiver.id
+
+
+def pending_refunds(factory: Factory, maker: int, count: int) -> list[int]:
+    merchant = factory.merchant()
+    return [factory.refund(maker, factory.event(merchant, "100.00"), "10.00") for _ in range(count)]
+
+
+def test_counters_count_only_items_that_block_a_release(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    maker = people["maker"]
+    pending_refunds(factory, maker, 2)
+    merchant = factory.merchant()
+    factory.refund(maker, factory.event(merchant, "50.00"), "5.00", status="approved")
+    factory.failed_payout(maker)
+    factory.recon_break(maker, status="open")
+    factory.recon_break(maker, status="in_review")
+    factory.recon_break(maker, status="resolved")
+    factory.alert("a", severity="high", status="open", target_id="1")
+    factory.alert("b", severity="critical", status="in_review", target_id="2")
+    factory.alert("c", severity="medium", status="open", target_id="3")
+    factory.alert("d", severity="high", status="closed", target_id="4")
+
+    snapshot = snapshot_of(engine)
+
+    assert snapshot.counted() == {
+        "pending_refunds": 2,
+        "failed_payouts": 1,
+        "open_recon_breaks": 2,
+        "open_high_alerts": 2,
+    }
+    assert snapshot.blocking_counts() == snapshot.counted()
+    check = snapshot.as_check()
+    assert check.status == "fail"
+    assert check.details["failed_counters"] == list(snapshot.counted())
+
+
+def test_empty_database_passes_with_every_counter_at_zero(engine: Engine) -> None:
+    check = check_readiness_snapshot(engine, release_id=RELEASE, now=NOW)
+
+    assert check.status == "pass"
+    assert check.details["counted"] == dict.fromkeys(check.details["counted"], 0)
+
+
+def test_item_waiver_lifts_exactly_the_items_it_names(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    first, second, third = pending_refunds(factory, people["maker"], 3)
+    waiver_id = approved_waiver(engine, "pending_refunds", item_ids=[first, third])
+
+    snapshot = snapshot_of(engine)
+
+    state = snapshot.counters["pending_refunds"]
+    assert (state.total, state.waived_items, state.blocking) == (3, [first, third], 1)
+    assert [c.status for c in snapshot.counter_checks()] == ["fail", "pass", "pass", "pass"]
+    [applied] = snapshot.applied_waivers()
+    assert (applied["id"], applied["items_waived"], applied["approved_by"]) == (
+        waiver_id,
+        [first, third],
+        "risk_checker",
+    )
+
+    approved_waiver(engine, "pending_refunds", item_ids=[second])
+    assert snapshot_of(engine).as_check().status == "waived"
+
+
+def test_expired_waiver_lifts_nothing(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    refunds = pending_refunds(factory, people["maker"], 2)
+    approved_waiver(engine, "pending_refunds", item_ids=refunds, expires_in=timedelta(hours=1))
+
+    assert (
+        snapshot_of(engine, at=NOW + timedelta(minutes=59)).blocking_counts()["pending_refunds"]
+        == 0
+    )
+    later = snapshot_of(engine, at=NOW + timedelta(hours=1))
+
+    assert later.blocking_counts()["pending_refunds"] == 2
+    assert later.counters["pending_refunds"].waived_items == []
+    assert later.applied_waivers() == []
+    assert later.as_check().status == "fail"
+
+
+def test_pending_rejected_and_other_release_waivers_never_apply(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    [refund] = pending_refunds(factory, people["maker"], 1)
+    scope = {
+        "actor_username": "ops_maker",
+        "counter": "pending_refunds",
+        "reason": "customer agreed",
+        "expires_at": NOW + timedelta(days=1),
+        "item_ids": [refund],
+        "now": NOW,
+    }
+    request_waiver(engine, release_id=RELEASE, **scope)
+    rejected = request_waiver(engine, release_id=RELEASE, **scope)
+    reject_waiver(engine, waiver_id=rejected.id, actor_username="risk_checker", note="no", now=NOW)
+    approved_waiver(engine, "pending_refunds", item_ids=[refund], release_id="another-release")
+
+    snapshot = snapshot_of(engine)
+
+    assert snapshot.blocking_counts()["pending_refunds"] == 1
+    assert snapshot.applied_waivers() == []
+    assert (
+        snapshot_of(engine, release_id="another-release").blocking_counts()["pending_refunds"] == 0
+    )
+
+
+def test_count_waiver_allows_up_to_its_count_and_no_more(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    factory.alert("a", target_id="1")
+    factory.alert("b", target_id="2")
+    waiver_id = approved_waiver(engine, "open_high_alerts", max_count=2)
+
+    within = snapshot_of(engine)
+    assert within.counters["open_high_alerts"].as_check().status == "waived"
+    assert [(w["id"], w["count_waived"]) for w in within.applied_waivers()] == [(waiver_id, 2)]
+
+    factory.alert("c", target_id="3")
+    beyond = snapshot_of(engine)
+
+    assert beyond.blocking_counts()["open_high_alerts"] == 3
+    assert beyond.counters["open_high_alerts"].as_check().status == "fail"
+    assert beyond.applied_waivers() == []
+
+
+def test_unreachable_database_is_an_error_never_a_pass() -> None:
+    unreachable = create_engine(
+        "postgresql+psycopg2://ops@127.0.0.1:1/ops", connect_args={"connect_timeout": 2}
+    )
+
+    check = check_readiness_snapshot(unreachable, release_id=RELEASE, now=NOW)
+
+    assert check.status == "error"
+    assert check.name == "readiness_snapshot"
+    assert "DatabaseUnavailable" in check.summary
