@@ -100,3 +100,7 @@ class ReadinessNotEvaluated(OpsError):
     """The release gate could not evaluate (database lost, evidence not stored): never ready."""
 
     exit_code = 2
+
+
+class KeycloakUnavailable(InfrastructureError):
+    """The Keycloak admin API could not be read (unreachable, refused, missing rights)."""
