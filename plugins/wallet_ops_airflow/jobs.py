@@ -81,10 +81,14 @@ def domain_errors_fail_the_task() -> Iterator[None]:
         raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
+def is_manual_run(context: Any) -> bool:
+    run_type = context["dag_run"].run_type
+    return getattr(run_type, "value", run_type) == MANUAL_RUN
+
+
 def resolve_actor(context: Any, service_actor: str) -> str:
     """Scheduled runs act as the service account; manual runs must name their actor."""
-    run_type = context["dag_run"].run_type
-    if getattr(run_type, "value", run_type) != MANUAL_RUN:
+    if not is_manual_run(context):
         return service_actor
     username = (context["params"].get("actor_username") or "").strip()
     if not username:
@@ -130,6 +134,7 @@ def authorise_run(*, permission: str, job: str) -> dict[str, Any]:
         "business_date": resolve_business_date(context).isoformat(),
         "now": resolve_now(context).isoformat(),
         "dry_run": bool(context["params"].get("dry_run", False)),
+        "manual": is_manual_run(context),
     }
     log.info(
         "%s authorised for %s: business date %s, as of %s%s",

@@ -1,7 +1,8 @@
-"""Running DAGs in tests: load them through a DagBag and run them with ``dag.test()``."""
+"""Running DAGs in tests: load them through a DagBag, run one DAG run with ``dag.test()``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -16,18 +17,33 @@ def dag_bag() -> Any:
     return DagBag(dag_folder=str(DAGS_FOLDER))
 
 
+@dataclass(frozen=True)
+class DagRunOutcome:
+    state: str
+    tasks: dict[str, str]  # task id (with [map index] when mapped) -> state
+    xcoms: dict[tuple[str, str], Any]  # (task id, key) -> value, first map index only
+
+    def xcom(self, task_id: str, key: str = "return_value") -> Any:
+        return self.xcoms.get((task_id, key))
+
+
 def run_dag(
     dag_id: str, conf: dict[str, Any] | None = None, *, logical_date: datetime | None = None
-) -> tuple[str, dict[str, str]]:
-    """Run one DAG run in-process; return (run state, {task id[map index]: state})."""
+) -> DagRunOutcome:
+    """Run one DAG run in-process as the scheduler would, and collect what it left."""
+    from airflow.models.xcom import XComModel
+    from airflow.settings import Session
+
     dag = dag_bag().dags[dag_id]
-    run = (
-        dag.test(run_conf=conf or {}, logical_date=logical_date)
-        if logical_date
-        else dag.test(run_conf=conf or {})
-    )
-    states = {}
+    run = dag.test(run_conf=conf or {}, logical_date=logical_date or datetime.now().astimezone())
+    tasks = {}
     for ti in run.get_task_instances():
         key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
-        states[key] = str(ti.state)
-    return str(run.state), states
+        tasks[key] = str(ti.state)
+    with Session() as session:
+        rows = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=dag_id)).all()
+        xcoms = {
+            (row.task_id, row.key): XComModel.deserialize_value(row)
+            for row in sorted(rows, key=lambda row: -row.map_index)
+        }
+    return DagRunOutcome(str(run.state), tasks, xcoms)

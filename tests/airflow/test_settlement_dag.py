@@ -43,10 +43,10 @@ def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
     factory.event(beta, "999.00", occurred_at=datetime(2026, 11, 21, 0, 30, tzinfo=UTC))
     conf = {"actor_username": "olga", "shards": 2}
 
-    state, tasks = run_dag("settlement_automation", conf, logical_date=RUN_AT)
+    run = run_dag("settlement_automation", conf, logical_date=RUN_AT)
 
-    assert state == "success", tasks
-    assert tasks == {
+    assert run.state == "success", run.tasks
+    assert run.tasks == {
         "authorise_run": "success",
         "plan_shards": "success",
         "settle[0]": "success",
@@ -59,11 +59,16 @@ def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
     ]
     assert settlements(engine) == expected
     assert factory.count("cashflow_events", "settlement_id IS NULL") == 1  # the next day's
+    report = run.xcom("report")
+    assert report["shards"] == 2
+    assert report["counts"]["events_settled"] == 3
+    assert report["counts"]["payouts_created"] == 2
     checksums = factory.table_checksums()
 
-    state, _ = run_dag("settlement_automation", conf, logical_date=RUN_AT)
+    rerun = run_dag("settlement_automation", conf, logical_date=RUN_AT)
 
-    assert state == "success"
+    assert rerun.state == "success"
+    assert rerun.xcom("report")["counts"]["events_settled"] == 0
     assert settlements(engine) == expected
     changed = {t for t, s in factory.table_checksums().items() if s != checksums[t]}
     assert changed <= {"job_runs", "audit_log"}  # only the records of the rerun itself

@@ -1,0 +1,150 @@
+"""
+### Accounting period governance
+
+Monthly, at 02:00 UTC on the 1st: close the month that just ended (the run's data interval)
+for every enabled currency. Manual runs close or re-open any period of one currency.
+
+1. `authorise_run` checks the acting user: closing needs finance, admin or super_admin;
+   re-opening needs a checker (admin, super_admin) and a `reason`.
+2. `plan_periods` lists the (currency, period) pairs to act on.
+3. `list_blockers` dry-runs the action for each pair and fails, listing every blocker
+   (overlapping periods, draft entries, pending journal approvals, open reconciliation
+   breaks dated in the period), before anything is closed.
+4. `apply` closes (or re-opens) each period. Closing a closed period, or re-opening an open
+   one, changes nothing. A re-open raises a `period_reopened` alert.
+
+*Runbook*: when `list_blockers` fails, its log names each blocker; clear them (post or void
+the drafts, decide the approvals, resolve the breaks) and clear the failed task to rerun.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+from wallet_ops_airflow.defaults import task_defaults
+from wallet_ops_airflow.jobs import as_of, authorise_run, business_day, run_service
+from wallet_ops_airflow.params import (
+    actor_param,
+    choice_param,
+    currency_param,
+    date_param,
+    dry_run_param,
+    text_param,
+)
+
+from ops_domain.config import Settings
+
+JOB = "manage_accounting_period"
+SERVICE = "ops_domain.accounting.periods:manage_accounting_period"
+PERMISSIONS = {"close": "periods.close", "open": "periods.reopen"}
+
+
+def month_of(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def requested_window(params: dict[str, Any], request: dict[str, Any]) -> tuple[date, date]:
+    """Both dates from the Params, or the calendar month of the business date; a manual run
+    must name its period explicitly."""
+    start, end = params["period_start"], params["period_end"]
+    if start is None and end is None:
+        if request["manual"]:
+            raise AirflowFailException("manual runs must give period_start and period_end")
+        return month_of(business_day(request))
+    if start is None or end is None:
+        raise AirflowFailException("give both period_start and period_end, or neither")
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    if last < first:
+        raise AirflowFailException(f"period_end {last} is before period_start {first}")
+    return first, last
+
+
+@dag(
+    dag_id="accounting_period_governance",
+    doc_md=__doc__,
+    schedule=CronDataIntervalTimetable("0 2 1 * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=task_defaults(),
+    tags=["wallet-ops", "accounting", "period-close"],
+    params={
+        "action": choice_param(
+            "close",
+            PERMISSIONS,
+            title="Action",
+            description="close: lock the period against postings; open: re-open a closed one.",
+        ),
+        "period_start": date_param(
+            "Period start", "First day of the period (manual runs). Empty on scheduled runs."
+        ),
+        "period_end": date_param("Period end", "Last day of the period, inclusive (manual runs)."),
+        "currency": currency_param(Settings.from_env(), all_label="every enabled currency"),
+        "reason": text_param(
+            title="Reason", description="Why the period is re-opened (required for open)."
+        ),
+        "actor_username": actor_param(JOB),
+        "dry_run": dry_run_param(),
+    },
+)
+def accounting_period_governance() -> None:
+    @task(task_id="authorise_run")
+    def authorise() -> dict[str, Any]:
+        action = get_current_context()["params"]["action"]
+        return authorise_run(permission=PERMISSIONS[action], job=JOB)
+
+    @task
+    def plan_periods(request: dict[str, Any]) -> list[dict[str, str]]:
+        params = get_current_context()["params"]
+        first, last = requested_window(params, request)
+        currencies = (
+            [params["currency"]]
+            if params["currency"]
+            else sorted(Settings.from_env().enabled_currencies)
+        )
+        return [
+            {"currency": code, "period_start": first.isoformat(), "period_end": last.isoformat()}
+            for code in currencies
+        ]
+
+    def manage(request: dict[str, Any], period: dict[str, str], *, dry_run: bool) -> dict[str, Any]:
+        params = get_current_context()["params"]
+        return run_service(
+            SERVICE,
+            {**request, "dry_run": dry_run},
+            period_start=date.fromisoformat(period["period_start"]),
+            period_end=date.fromisoformat(period["period_end"]),
+            currency=period["currency"],
+            action=params["action"],
+            reason=params["reason"],
+            now=as_of(request),
+        )
+
+    @task(map_index_template="{{ task.op_kwargs['period']['currency'] }}")
+    def list_blockers(request: dict[str, Any], period: dict[str, str]) -> dict[str, Any]:
+        preview = manage(request, period, dry_run=True)
+        blockers = preview["counts"].get("blockers", 0)
+        if blockers:
+            listing = "\n".join(f"  - {line}" for line in preview["messages"])
+            raise AirflowFailException(
+                f"{period['currency']} {period['period_start']}..{period['period_end']}:"
+                f" {blockers} blocker(s):\n{listing}"
+            )
+        return preview
+
+    @task(map_index_template="{{ task.op_kwargs['period']['currency'] }}")
+    def apply(request: dict[str, Any], period: dict[str, str]) -> dict[str, Any]:
+        return manage(request, period, dry_run=request["dry_run"])
+
+    request = authorise()
+    periods = plan_periods(request)
+    previews = list_blockers.partial(request=request).expand(period=periods)
+    previews >> apply.partial(request=request).expand(period=periods)
+
+
+accounting_period_governance()

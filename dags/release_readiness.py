@@ -1,0 +1,113 @@
+"""
+### Release readiness
+
+Manual: runs every check of the release runbook against the ops database and stores the
+verdict as a release snapshot.
+
+- `database`: `migrations` (head revision applied), `rbac` (matrix reseeded and verified),
+  `db_isolation`
+- `business_state`: `readiness_snapshot` (pending refunds, failed payouts, open recon
+  breaks, open high alerts, after approved waivers), `data_quality` (Great Expectations)
+- `platform`: `keycloak_hardening`, `metrics` (endpoint and Prometheus scrape)
+- `end_to_end`: `smoke_tests`
+
+Each check is its own task and fails on its own, so one failure never hides another. The
+`release_gate` task runs whatever happened upstream, records the verdict over all results
+(a check that reported nothing counts as an error: the gate fails closed) and fails the run
+unless every check passed or was waived. A ready verdict marks the release `released` and
+updates the Asset `release_readiness_passed`, which deployment DAGs can be scheduled on.
+
+*Runbook*: trigger with `release_id`, `environment` and `actor_username` (roles operation,
+risk, finance, admin, super_admin). A blocking counter can be cleared by an approved waiver
+(`ops-domain waivers ...`); rerun the DAG afterwards: each run is stored as evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import Asset, TaskGroup, TriggerRule, XComArg, dag, get_current_context, task
+from wallet_ops_airflow.checks import readiness_check_task, release_gate_task
+from wallet_ops_airflow.data_quality import DataQualityOperator
+from wallet_ops_airflow.defaults import task_defaults
+from wallet_ops_airflow.jobs import authorise_run
+from wallet_ops_airflow.params import actor_param, choice_param, text_param
+
+RELEASE_READINESS_PASSED = Asset("release_readiness_passed")
+CHECK_GROUPS = {
+    "database": ("migrations", "rbac", "db_isolation"),
+    "business_state": ("readiness_snapshot", "data_quality"),
+    "platform": ("keycloak_hardening", "metrics"),
+    "end_to_end": ("smoke_tests",),
+}
+CHECK_TASK_IDS = {
+    name: f"{group}.{name}" for group, names in CHECK_GROUPS.items() for name in names
+}
+
+
+@task(task_id="authorise_run")
+def authorise() -> dict[str, Any]:
+    params = get_current_context()["params"]
+    request = authorise_run(permission="release.gate", job="release gate")
+    return {
+        **request,
+        "release_id": params["release_id"].strip(),
+        "environment": params["environment"],
+    }
+
+
+@task
+def readiness_check(name: str, request: dict[str, Any]) -> dict[str, Any]:
+    return readiness_check_task(name, request)
+
+
+def check_group(group: str, names: tuple[str, ...], request: XComArg) -> TaskGroup:
+    with TaskGroup(group_id=group) as checks:
+        for name in names:
+            if name == "data_quality":
+                request >> DataQualityOperator(task_id=name)
+            else:
+                readiness_check.override(task_id=name)(name, request)
+    return checks
+
+
+@task(task_id="release_gate", trigger_rule=TriggerRule.ALL_DONE, outlets=[RELEASE_READINESS_PASSED])
+def release_gate() -> dict[str, Any]:
+    """Runs whatever happened upstream; reads the request itself, since a failed
+    authorisation leaves none to pass in."""
+    request = get_current_context()["ti"].xcom_pull(task_ids="authorise_run")
+    return release_gate_task(request, CHECK_TASK_IDS)
+
+
+@dag(
+    dag_id="release_readiness",
+    doc_md=__doc__,
+    schedule=None,
+    start_date=None,
+    catchup=False,
+    max_active_runs=1,
+    default_args=task_defaults(retries=1),
+    tags=["wallet-ops", "release"],
+    params={
+        "release_id": text_param(
+            title="Release id",
+            description="The release being gated, e.g. 2026.11.24-1 (waivers are per release).",
+            required=True,
+            max_length=100,
+        ),
+        "environment": choice_param(
+            "production",
+            ("production", "staging", "sandbox"),
+            title="Environment",
+            description="Where the release goes; stored with the snapshot.",
+        ),
+        "actor_username": actor_param("release gate"),
+    },
+)
+def release_readiness() -> None:
+    request = authorise()
+    groups = [check_group(group, names, request) for group, names in CHECK_GROUPS.items()]
+    groups >> release_gate()
+
+
+release_readiness()
