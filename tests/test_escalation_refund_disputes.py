@@ -75,7 +75,7 @@ def test_overdue_pending_refund_is_stamped_and_its_case_escalated_with_an_intern
     assert case_status(engine, case) == "escalated"
     assert case_notes(engine, case) == [
         (
-            "Refund REFUND-00000001 (40.00 USD) escalated:"
+            f"Refund {refund['refund_no']} (40.00 USD) escalated:"
             " pending past its SLA (due 2026-11-23T08:00:00Z).",
             True,
         )

@@ -108,7 +108,7 @@ def insert_case(
     """Insert a case, its team assignments and its ``case.open`` audit row."""
     require_choice(case_type, CASE_TYPES, "case type")
     require_choice(priority, PRIORITIES, "priority")
-    role_ids = resolve_teams(session, teams)
+    team_ids = resolve_teams(session, teams)
     if merchant_id is not None and session.get(Merchant, merchant_id) is None:
         raise NotFound("merchant", merchant_id)
     case = dict(
@@ -131,9 +131,10 @@ def insert_case(
         .one()
     )
     session.execute(
-        insert(CaseAssignment), [{"case_id": case["id"], "role_id": rid} for rid in role_ids]
+        insert(CaseAssignment),
+        [{"case_id": case["id"], "role_id": role_id} for role_id in team_ids.values()],
     )
-    case["teams"] = sorted(role_ids)
+    case["teams"] = sorted(team_ids)
     record_audit(
         session,
         actor_id=actor_id,
