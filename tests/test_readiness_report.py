@@ -1,0 +1,193 @@
+"""The full readiness report: every check in order, fail closed, one stored verdict."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from ops_domain.config import Settings
+from ops_domain.errors import ReadinessNotEvaluated
+from ops_domain.metrics.exporter import MetricsServer
+from ops_domain.readiness.report import release_readiness_report
+from tests.support.factories import DEFAULT_TIME, Factory
+
+NOW = DEFAULT_TIME
+RELEASE = "2026.11.20-1"
+CHECK_ORDER = [
+    "migrations",
+    "rbac",
+    "db_isolation",
+    "readiness_snapshot",
+    "keycloak_hardening",
+    "metrics",
+    "smoke_tests",
+    "data_quality",
+]
+KEYCLOAK_FIXTURES = Path(__file__).parent / "fixtures" / "keycloak"
+KEYCLOAK_ENV = {
+    "KEYCLOAK_BASE_URL": "https://sso.wallet-ops.example.com",
+    "KEYCLOAK_REALM": "wallet-ops",
+    "KEYCLOAK_CLIENT_ID": "wallet-ops-airflow",
+    "KEYCLOAK_REDIRECT_URI": "https://airflow.wallet-ops.example.com/auth/login_callback",
+    "KEYCLOAK_POST_LOGOUT_REDIRECT_URI": "https://airflow.wallet-ops.example.com/auth/logout_callback",
+    "KEYCLOAK_SCOPES": "openid profile email",
+    "KEYCLOAK_ROLE_GROUP_MAP": (
+        "ops-super-admin:super_admin,ops-admin:admin,ops-finance:finance,ops-risk:risk,"
+        "ops-operation:operation,ops-treasury:treasury,ops-customer-service:customer_service,"
+        "ops-sales:sales"
+    ),
+    "KEYCLOAK_REALM_EXPORT": str(KEYCLOAK_FIXTURES / "realm-hardened.json"),
+}
+UNREACHABLE = "postgresql://ops@127.0.0.1:1/scratch"
+
+
+@pytest.fixture
+def gatekeeper(factory: Factory) -> None:
+    factory.user("svc_airflow", "operation")
+
+
+@pytest.fixture
+def broken_env() -> dict[str, str]:
+    """Nothing around the database configured: metrics and the smoke target unreachable."""
+    return {
+        "OPS_METRICS_URL": "http://127.0.0.1:1/metrics",
+        "OPS_TEST_DATABASE_URL": UNREACHABLE,
+    }
+
+
+@pytest.fixture
+def metrics_url(engine: Engine) -> Iterator[str]:
+    server = MetricsServer(engine, host="127.0.0.1", port=0, cache_seconds=0)
+    server.start()
+    yield server.url
+    server.stop()
+
+
+def stored_checks(engine: Engine) -> list[tuple[str, str]]:
+    with engine.begin() as conn:
+        checks = conn.execute(text("SELECT checks FROM release_snapshots")).scalar_one()
+    return [(check["name"], check["status"]) for check in checks]
+
+
+@pytest.mark.usefixtures("gatekeeper")
+def test_every_check_runs_in_order_and_errors_keep_it_from_ready(
+    engine: Engine, settings: Settings, broken_env: dict[str, str]
+) -> None:
+    result = release_readiness_report(
+        engine, settings, broken_env, release_id=RELEASE, environment="staging", now=NOW
+    )
+
+    statuses = {check.name: check.status for check in result.checks}
+    assert [check.name for check in result.checks] == CHECK_ORDER
+    assert statuses == {
+        "migrations": "pass",
+        "rbac": "pass",
+        "db_isolation": "error",
+        "readiness_snapshot": "pass",
+        "keycloak_hardening": "fail",
+        "metrics": "error",
+        "smoke_tests": "error",
+        "data_quality": "pass",
+    }
+    assert not result.is_ready
+    assert result.gate.verdict.verdict == "error"
+    assert result.to_dict()["failed_checks"] == [
+        "db_isolation",
+        "keycloak_hardening",
+        "metrics",
+        "smoke_tests",
+    ]
+    assert stored_checks(engine) == list(statuses.items())
+
+
+@pytest.mark.usefixtures("gatekeeper")
+def test_a_missing_check_module_is_an_error_never_a_pass(
+    engine: Engine, settings: Settings, broken_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ops_domain.metrics.check", None)
+
+    result = release_readiness_report(engine, settings, broken_env, release_id=RELEASE, now=NOW)
+
+    [metrics] = [check for check in result.checks if check.name == "metrics"]
+    assert metrics.status == "error"
+    assert metrics.summary.startswith("ModuleNotFoundError")
+
+
+@pytest.mark.usefixtures("gatekeeper")
+def test_table_has_one_row_per_check(
+    engine: Engine, settings: Settings, factory: Factory, broken_env: dict[str, str]
+) -> None:
+    factory.alert(severity="critical")
+
+    table = release_readiness_report(
+        engine, settings, broken_env, release_id=RELEASE, now=NOW
+    ).table()
+
+    lines = table.splitlines()
+    assert lines[0].startswith(f"release {RELEASE} (production): NOT READY [snapshot #1,")
+    assert lines[1].split() == ["check", "status", "summary"]
+    assert [line.split()[:2] for line in lines[2:]][3] == ["readiness_snapshot", "fail"]
+    assert len(lines) == 2 + len(CHECK_ORDER)
+    assert "open_high_alerts = 1 blocking the release" in lines[5]
+
+
+def test_unreachable_database_could_not_be_evaluated(
+    settings: Settings, broken_env: dict[str, str]
+) -> None:
+    unreachable = create_engine(UNREACHABLE, connect_args={"connect_timeout": 2})
+
+    with pytest.raises(ReadinessNotEvaluated):
+        release_readiness_report(unreachable, settings, broken_env, release_id=RELEASE)
+
+
+@pytest.mark.usefixtures("gatekeeper")
+def test_cli_report_exits_1_when_not_ready(
+    cli, broken_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in broken_env.items():
+        monkeypatch.setenv(key, value)
+
+    code, out, _ = cli("release_readiness_report", "--release-id", RELEASE, "--json")
+
+    report = json.loads(out)
+    assert code == 1
+    assert report["is_ready"] is False
+    assert [check["name"] for check in report["checks"]] == CHECK_ORDER
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("gatekeeper")
+def test_everything_configured_and_healthy_is_ready(
+    engine: Engine,
+    settings: Settings,
+    database_url: str,
+    metrics_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("OPS_TEST_DATABASE_URL", raising=False)
+    server = make_url(database_url)
+    env = {
+        **KEYCLOAK_ENV,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": server.set(database="airflow").render_as_string(
+            hide_password=False
+        ),
+        "OPS_DATABASE_URL": database_url,
+        "OPS_AUDIT_DATABASE_URL": server.set(database="ops_audit").render_as_string(
+            hide_password=False
+        ),
+        "OPS_DB_ISOLATION_STRICT": "0",
+        "OPS_METRICS_URL": metrics_url,
+    }
+
+    result = release_readiness_report(engine, settings, env, release_id=RELEASE, now=NOW)
+
+    assert [(c.name, c.status) for c in result.checks] == [(n, "pass") for n in CHECK_ORDER]
+    assert result.is_ready
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT status FROM releases")).scalar_one() == "released"
