@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "ops_domain.cli.settlements",
     "ops_domain.cli.accounting",
     "ops_domain.cli.reconciliation",
+    "ops_domain.cli.escalations",
+    "ops_domain.cli.disputes",
 )
 
 

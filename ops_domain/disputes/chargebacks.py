@@ -1,0 +1,90 @@
+"""Chargeback workflow: moves along CHARGEBACK_STATES; a refused move is kept as evidence.
+
+The rollback watch counts ``chargeback.transition_refused`` audit rows (a workflow that cannot
+progress after a release is a rollback trigger), so a refusal is recorded in its own
+transaction before the error propagates.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from ops_domain.audit.log import record_audit, record_refusal
+from ops_domain.clock import as_utc, utc_now
+from ops_domain.db import transaction
+from ops_domain.errors import IllegalTransition, InvalidInput, NotFound
+from ops_domain.rbac.actors import require_actor
+
+from .models import CHARGEBACK_STATES, Chargeback
+
+CHARGEBACK_COLUMNS = tuple(Chargeback.__table__.c)
+
+
+def transition_chargeback(
+    engine: Engine,
+    *,
+    chargeback_id: int,
+    to_status: str,
+    actor_username: str,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Move a chargeback to ``to_status`` if CHARGEBACK_STATES allows it (won, lost and closed
+    need a note); stamp ``last_transition_at``. A refused move raises and is recorded."""
+    if to_status not in CHARGEBACK_STATES.states:
+        raise InvalidInput(
+            f"chargeback status must be one of {', '.join(sorted(CHARGEBACK_STATES.states))},"
+            f" got {to_status!r}"
+        )
+    moment = as_utc(now) if now else utc_now()
+    with transaction(engine) as session:
+        actor = require_actor(session, actor_username, "chargebacks.manage", "chargebacks")
+        current = (
+            session.execute(
+                select(*CHARGEBACK_COLUMNS).where(Chargeback.id == chargeback_id).with_for_update()
+            )
+            .mappings()
+            .one_or_none()
+        )
+        if current is None:
+            raise NotFound("chargeback", chargeback_id)
+        try:
+            CHARGEBACK_STATES.check(current["status"], to_status, note)
+        except (IllegalTransition, InvalidInput) as refusal:
+            record_refusal(
+                engine,
+                actor_id=actor.id,
+                action="chargeback.transition_refused",
+                target_type="chargeback",
+                target_id=chargeback_id,
+                before={"status": current["status"]},
+                details={"from": current["status"], "to": to_status, "reason": str(refusal)},
+            )
+            raise
+        moved = dict(
+            session.execute(
+                update(Chargeback)
+                .where(Chargeback.id == chargeback_id)
+                .values(status=to_status, last_transition_at=moment, note=note or current["note"])
+                .returning(*CHARGEBACK_COLUMNS)
+            )
+            .mappings()
+            .one()
+        )
+        record_audit(
+            session,
+            actor_id=actor.id,
+            action="chargeback.transition",
+            target_type="chargeback",
+            target_id=chargeback_id,
+            before={
+                "status": current["status"],
+                "last_transition_at": current["last_transition_at"],
+            },
+            after={"status": to_status, "last_transition_at": moment},
+            details={"note": note},
+        )
+        return moved
