@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "ops_domain.cli.reconciliation",
     "ops_domain.cli.escalations",
     "ops_domain.cli.disputes",
+    "ops_domain.cli.observability",
 )
 
 

@@ -1,0 +1,96 @@
+"""Identity and observability checks: ``check_keycloak_hardening``, ``serve_metrics``,
+``check_metrics``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ops_domain.cli.runtime import EXIT_CHECK_FAILED, EXIT_OK, Runtime, add_json_flag, emit
+from ops_domain.db import describe_url, resolve_database_url
+from ops_domain.metrics.check import check_metrics
+from ops_domain.metrics.collector import MetricRules
+from ops_domain.metrics.exporter import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, metrics_engine
+from ops_domain.readiness.keycloak import check_keycloak_hardening
+
+METRICS_TOKEN_ENV = "OPS_METRICS_TOKEN"  # noqa: S105 (a variable name, not a secret)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    keycloak = subparsers.add_parser(
+        "check_keycloak_hardening",
+        help="check the Keycloak realm and OIDC settings (exit 1 on issues)",
+    )
+    keycloak.add_argument(
+        "--realm-export", type=Path, help="read a realm export JSON instead of the admin API"
+    )
+    add_json_flag(keycloak)
+    keycloak.set_defaults(handler=run_check_keycloak_hardening)
+
+    serve = subparsers.add_parser("serve_metrics", help="serve the wallet_ops_* Prometheus metrics")
+    serve.add_argument("--host", default=DEFAULT_HOST)
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument(
+        "--cache-seconds", type=float, default=5.0, help="reuse one query's figures this long"
+    )
+    serve.add_argument("--journal-sla-hours", type=int, default=8)
+    serve.add_argument("--case-fallback-sla-hours", type=int, default=24)
+    serve.set_defaults(handler=run_serve_metrics)
+
+    check = subparsers.add_parser(
+        "check_metrics", help="check the metrics endpoint (and its Prometheus target)"
+    )
+    check.add_argument(
+        "--url", required=True, help="the metrics URL, e.g. http://host:9464/metrics"
+    )
+    check.add_argument("--prometheus-url", help="also verify the target is up in this Prometheus")
+    add_json_flag(check)
+    check.set_defaults(handler=run_check_metrics)
+
+
+def run_check_keycloak_hardening(args: argparse.Namespace, runtime: Runtime) -> int:
+    report = check_keycloak_hardening(os.environ, args.realm_export)
+    verdict = "hardened" if report.ok else "NOT hardened"
+    headline = (
+        f"keycloak ({report.source or 'no realm source'}): {verdict}, "
+        f"{len(report.issues)} issue(s), {len(report.warnings)} warning(s)"
+    )
+    emit(report.to_dict(), as_json=args.json, text=report.lines(headline))
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def run_serve_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
+    url = resolve_database_url(runtime.settings)
+    engine = metrics_engine(url)
+    server = MetricsServer(
+        engine,
+        host=args.host,
+        port=args.port,
+        token=os.environ.get(METRICS_TOKEN_ENV) or None,
+        cache_seconds=args.cache_seconds,
+        rules=MetricRules(
+            case_fallback_sla_hours=args.case_fallback_sla_hours,
+            journal_approval_sla_hours=args.journal_sla_hours,
+        ),
+    )
+    print(f"serving {server.url} for {describe_url(url)}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+        engine.dispose()
+    return EXIT_OK
+
+
+def run_check_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
+    report = check_metrics(
+        args.url, args.prometheus_url, token=os.environ.get(METRICS_TOKEN_ENV) or None
+    )
+    verdict = "healthy" if report.ok else "NOT healthy"
+    scraped = f", scraped by {args.prometheus_url}" if args.prometheus_url and report.ok else ""
+    headline = f"metrics {args.url}: {verdict}, {len(report.families)} families{scraped}"
+    emit(report.to_dict(), as_json=args.json, text=report.lines(headline))
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED

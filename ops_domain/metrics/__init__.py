@@ -1,0 +1,1 @@
+"""Prometheus metrics of the ops platform: the collector, the HTTP exporter and its check."""
