@@ -332,8 +332,10 @@ def test_cli_close_prints_the_blockers_and_exits_2(
         "--period-end", "2026-11-30", "--currency", "USD", "--action", "close", "--json",
     )  # fmt: skip
     assert code == 2
-    assert out == ""
     assert "cannot close USD period 2026-11-01..2026-11-30: 1 blocker(s): draft entry JE-" in err
+    refused = json.loads(out)
+    assert refused["refused"] is True
+    assert refused["blockers"][0].startswith("draft entry JE-")
 
     code, out, _ = cli(
         "manage_accounting_period", "--actor-username", "fiona", "--period-start", "2026-11-01",

@@ -28,6 +28,7 @@ from ops_domain.cli.runtime import (
     emit,
     emit_job_result,
 )
+from ops_domain.errors import PeriodCloseBlocked
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -113,18 +114,32 @@ def _journal_command(
 
 
 def run_manage_accounting_period(args: argparse.Namespace, runtime: Runtime) -> int:
-    result = manage_accounting_period(
-        runtime.engine,
-        runtime.settings,
-        actor_username=args.actor_username,
-        period_start=args.period_start,
-        period_end=args.period_end,
-        currency=args.currency,
-        action=args.action,
-        reason=args.reason,
-        dry_run=args.dry_run,
-        idempotency_key=args.idempotency_key,
-    )
+    try:
+        result = manage_accounting_period(
+            runtime.engine,
+            runtime.settings,
+            actor_username=args.actor_username,
+            period_start=args.period_start,
+            period_end=args.period_end,
+            currency=args.currency,
+            action=args.action,
+            reason=args.reason,
+            dry_run=args.dry_run,
+            idempotency_key=args.idempotency_key,
+        )
+    except PeriodCloseBlocked as refused:
+        if args.json:  # machine readers get the blockers as data, people get the error line
+            emit(
+                {
+                    "job": "manage_accounting_period",
+                    "refused": True,
+                    "currency": refused.currency,
+                    "period": refused.period,
+                    "blockers": refused.blockers,
+                },
+                as_json=True,
+            )
+        raise
     emit_job_result(result, as_json=args.json)
     # A dry run that found blockers reports what the real run would do: refuse.
     return EXIT_REFUSED if result.counts.get("blockers") else EXIT_OK
