@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test lint format demo db-stop clean
+.PHONY: setup test lint format demo db-stop clean prometheus
 
 setup: $(STAMP)
 
@@ -30,7 +30,11 @@ format: setup
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-test: setup lint
+# the metrics tests run a real Prometheus (Debian package: prometheus + promtool)
+prometheus:
+	@command -v prometheus >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus)
+
+test: setup lint prometheus
 	@$(VENV)/bin/pytest
 
 demo: setup
