@@ -28,6 +28,7 @@ from ops_domain.settlements.models import SETTLEMENT_STATES
 class PayoutDecision:
     """One kind of move: target state, permission, whether a freeze blocks it, extra columns."""
 
+    command: str
     action: str
     to_state: str
     permission: str
@@ -35,10 +36,14 @@ class PayoutDecision:
     stamp_column: str | None
 
 
-SEND = PayoutDecision("payout.send", "sent", "payouts.decide", True, "sent_at")
-SETTLE = PayoutDecision("payout.settle", "settled", "payouts.decide", True, "settled_at")
-FAIL = PayoutDecision("payout.fail", "failed", "payouts.decide", False, "failed_at")
-RESUBMIT = PayoutDecision("payout.resubmit", "pending", "payouts.resubmit", False, None)
+SEND = PayoutDecision("payouts send", "payout.send", "sent", "payouts.decide", True, "sent_at")
+SETTLE = PayoutDecision(
+    "payouts settle", "payout.settle", "settled", "payouts.decide", True, "settled_at"
+)
+FAIL = PayoutDecision("payouts fail", "payout.fail", "failed", "payouts.decide", False, "failed_at")
+RESUBMIT = PayoutDecision(
+    "payouts resubmit", "payout.resubmit", "pending", "payouts.resubmit", False, None
+)
 
 
 @dataclass(frozen=True)
@@ -115,13 +120,14 @@ def _decide(
 ) -> PayoutState:
     moment = as_utc(now) if now is not None else utc_now()
     with transaction(engine) as session:
-        actor = require_actor(session, actor_username, decision.permission, decision.action)
+        actor = require_actor(session, actor_username, decision.permission, decision.command)
         before = _locked_payout(session, payout_id)
         PAYOUT_STATES.check(before["status"], decision.to_state, note)
-        require_different_person(actor, before["maker_id"], decision.action)
-        require_note(note, decision.action)
+        what = f"{decision.command} {before['payout_reference']}"
+        require_different_person(actor, before["maker_id"], what)
+        require_note(note, what)
         if decision.blocked_by_freeze:
-            refuse_if_frozen(session, before["merchant_id"], f"{decision.action} {payout_id}")
+            refuse_if_frozen(session, before["merchant_id"], what)
         _apply(
             session,
             decision,
