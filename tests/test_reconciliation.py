@@ -198,6 +198,21 @@ def test_rerunning_the_same_statement_opens_no_duplicate_breaks(
     assert settled.count("reconciliation_runs") == 2
 
 
+def test_dry_run_reports_the_same_breaks_and_writes_nothing(
+    engine: Engine, settings: Settings, settled: Factory
+) -> None:
+    before = settled.table_checksums()
+    dry = run(engine, settings, dry_run=True)
+    assert settled.table_checksums() == before
+
+    real = run(engine, settings)
+
+    assert dry["dry_run"] is True
+    assert dry["breaks_opened"] == real["breaks_opened"]
+    assert [b["category"] for b in dry["breaks"]] == [b["category"] for b in real["breaks"]]
+    assert dry["run"]["internal_total"] == real["run"]["internal_total"]
+
+
 def test_a_resolved_break_reopens_if_the_disagreement_persists(
     engine: Engine, settings: Settings, settled: Factory
 ) -> None:

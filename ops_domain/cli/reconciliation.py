@@ -9,6 +9,7 @@ from ops_domain.cli.runtime import (
     EXIT_OK,
     Runtime,
     add_actor,
+    add_dry_run,
     add_json_flag,
     date_arg,
     emit,
@@ -43,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="inline statement line MERCHANT:DATE:AMOUNT:COUNT[:REFERENCE] (repeatable)",
     )
     run.add_argument("--now", type=timestamp_arg("--now"), help="pin the run time (UTC)")
+    add_dry_run(run)
     add_json_flag(run)
     run.set_defaults(handler=run_reconcile)
 
@@ -72,10 +74,12 @@ def run_reconcile(args: argparse.Namespace, runtime: Runtime) -> int:
         statement=_statement(args),
         merchant_code=args.merchant_code,
         now=args.now,
+        dry_run=args.dry_run,
     )
     run = outcome["run"]
+    mode = " (dry run: nothing written)" if outcome["dry_run"] else ""
     lines = [
-        f"{run['run_no']} {run['currency']} {run['window_start']}..{run['window_end']}:"
+        f"{run['run_no']}{mode} {run['currency']} {run['window_start']}..{run['window_end']}:"
         f" internal {run['internal_total']} ({run['internal_count']} events),"
         f" external {run['external_total']} ({run['external_count']})",
         f"  breaks opened: {sum(outcome['breaks_opened'].values())}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -22,7 +24,7 @@ from ops_domain.accounting.periods import currency_lock_key
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import day_window, require_window, utc_now
 from ops_domain.config import Settings
-from ops_domain.db import transaction
+from ops_domain.db import transaction, translate_db_errors
 from ops_domain.errors import NotFound
 from ops_domain.rbac.actors import require_actor
 from ops_domain.reconciliation.statements import ExternalStatement
@@ -152,12 +154,15 @@ def reconcile(
     statement: ExternalStatement,
     merchant_code: str | None = None,
     now: datetime | None = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Record a reconciliation run and open a break for each disagreement not already open."""
+    """Record a reconciliation run and open a break for each disagreement not already open.
+
+    A dry run executes the same statements and reports the same figures, then rolls back."""
     settings.require_currency(currency)
     require_window(window_start, window_end)
     moment = now or utc_now()
-    with transaction(engine) as session:
+    with _unit_of_work(engine, dry_run=dry_run) as session:
         actor = require_actor(session, actor_username, PERMISSION, "reconcile")
         merchant_id = _merchant_id(session, merchant_code)
         session.execute(
@@ -197,11 +202,26 @@ def reconcile(
         ]
         candidates = session.execute(text("SELECT count(*) FROM recon_candidates")).scalar_one()
     return {
+        "dry_run": dry_run,
         "run": {**run, "merchant_code": merchant_code},
         "breaks_opened": dict(Counter(row["category"] for row in opened)),
         "breaks_already_open": candidates - len(opened),
         "breaks": opened[:BREAKS_LISTED],
     }
+
+
+@contextmanager
+def _unit_of_work(engine: Engine, *, dry_run: bool) -> Iterator[Session]:
+    if not dry_run:
+        with transaction(engine) as session:
+            yield session
+        return
+    with translate_db_errors(engine.url), Session(engine) as session:
+        session.begin()
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def _merchant_id(session: Session, merchant_code: str | None) -> int | None:
