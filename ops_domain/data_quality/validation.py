@@ -132,10 +132,7 @@ def _key_of(meta: dict[str, Any]) -> CheckKey:
 
 def _outcome(check: Check, item: Any) -> CheckOutcome:
     result = item.result or {}
-    error = None
-    if item.exception_info.get("raised_exception"):
-        message = str(item.exception_info.get("exception_message") or "raised an exception")
-        error = message.strip().splitlines()[0][:300]
+    error = _error_of(item.exception_info or {})
     if check.is_row_check:
         count = int(result.get("observed_value") or 0)
         rows = result.get("details", {}).get("unexpected_rows", [])
@@ -153,3 +150,17 @@ def _outcome(check: Check, item: Any) -> CheckOutcome:
         example_ids=examples,
         error=error,
     )
+
+
+def _error_of(exception_info: dict[str, Any]) -> str | None:
+    """The first failure message, if evaluating the check raised.
+
+    GX reports either one ``{raised_exception, exception_message}`` dict or, when a metric
+    failed, such a dict per metric keyed by the metric's id.
+    """
+    infos = [exception_info] if "raised_exception" in exception_info else exception_info.values()
+    for info in infos:
+        if isinstance(info, dict) and info.get("raised_exception"):
+            message = str(info.get("exception_message") or "raised an exception").strip()
+            return message.splitlines()[0][:300]
+    return None
