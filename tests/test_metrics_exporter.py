@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, event, insert
+from sqlalchemy.engine import make_url
 
 from ops_domain.accounting.models import JournalApproval
 from ops_domain.audit.models import JobRun
@@ -345,6 +346,16 @@ def test_database_down_means_not_ready_and_no_figures(
     report = check_metrics(server.url)
     assert report.issue_codes == {"endpoint_unhealthy"}
     dead.dispose()
+
+
+def test_a_database_without_the_ops_schema_answers_500_not_a_hang_up(
+    database_url: str, exporter: Callable[..., MetricsServer]
+) -> None:
+    bare = metrics_engine(make_url(database_url).set(database="postgres").render_as_string(False))
+    server = exporter(bare)
+    assert http_get(server.url) == (500, "metrics collection failed\n")
+    assert check_metrics(server.url).issue_codes == {"endpoint_unhealthy"}
+    bare.dispose()
 
 
 def test_an_unreachable_endpoint_is_an_error_for_the_gate() -> None:

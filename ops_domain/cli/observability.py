@@ -80,7 +80,7 @@ def run_serve_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        server.httpd.server_close()
+        server.close()
         engine.dispose()
     return EXIT_OK
 

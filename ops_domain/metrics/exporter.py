@@ -108,9 +108,12 @@ class MetricsServer:
 
     def stop(self) -> None:
         self.httpd.shutdown()
-        self.httpd.server_close()
+        self.close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+    def close(self) -> None:
+        self.httpd.server_close()
 
 
 class MetricsHandler(BaseHTTPRequestHandler):
@@ -145,6 +148,10 @@ class MetricsHandler(BaseHTTPRequestHandler):
             body = generate_latest(self.registry)
         except DatabaseUnavailable:
             self._reply(HTTPStatus.SERVICE_UNAVAILABLE, b"database unavailable\n")
+            return
+        except Exception:  # e.g. an unmigrated database: answer, never hang up silently
+            log.exception("metrics collection failed")
+            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, b"metrics collection failed\n")
             return
         self._reply(HTTPStatus.OK, body, content_type=CONTENT_TYPE_LATEST)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,7 +159,7 @@ def _parse_role_map(raw: str | None, report: HardeningReport) -> tuple[tuple[str
 
 
 def _admin_credentials(
-    get: Any, base_url: str | None, report: HardeningReport
+    get: Callable[[str], str | None], base_url: str | None, report: HardeningReport
 ) -> AdminCredentials | None:
     server_url = get("KEYCLOAK_ADMIN_URL") or base_url
     if server_url is None or not _is_absolute_http_url(server_url):
