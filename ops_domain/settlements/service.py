@@ -15,9 +15,9 @@ is identical between a dry run and the real run that follows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -28,7 +28,7 @@ from ops_domain.clock import as_utc, day_window, parse_date, require_window, utc
 from ops_domain.config import Settings
 from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput, NotFound
-from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
+from ops_domain.jobs import ITEM_LIMIT, JobContext, JobResult, JobSpec, run_job
 from ops_domain.payouts.freezes import active_freeze_sql
 from ops_domain.rbac.actors import require_actor, require_checker
 from ops_domain.settlements.models import SETTLEMENT_STATES
@@ -320,7 +320,7 @@ def _validated(
         currency=settings.require_currency(currency) if currency is not None else None,
         create_payouts=create_payouts,
         now=moment,
-        shard=tuple(shard) if shard is not None else None,  # type: ignore[arg-type]
+        shard=(shard[0], shard[1]) if shard is not None else None,
     )
 
 
@@ -334,19 +334,26 @@ def _as_date(value: date | str | None, field: str, default: date) -> date:
     return parse_date(value, field=field)
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What one committed batch did, and where the next batch starts (None: no more)."""
+
+    rows: list[dict[str, Any]]
+    next_after: int | None
+
+
+BatchStep = Callable[[Session, JobContext, SettlementRun, int], Batch]
+Recorder = Callable[[JobResult, list[dict[str, Any]]], None]
+
+
 def _run(ctx: JobContext, run: SettlementRun) -> None:
     for counter in COUNTERS:
         ctx.result.counts.setdefault(counter, 0)
-    ctx.run_batch(lambda session: _report_skipped_merchants(session, ctx, run))
-    after = 0
-    while after is not None:
-        after = ctx.run_batch(lambda session, after=after: _settle_batch(session, ctx, run, after))
+    skipped = ctx.run_batch(lambda session: _skipped_merchants(session, run))
+    _record_skipped(ctx.result, skipped)
+    _in_batches(ctx, run, _settle_batch, _record_settlements)
     if run.create_payouts:
-        after = 0
-        while after is not None:
-            after = ctx.run_batch(
-                lambda session, after=after: _payout_batch(session, ctx, run, after)
-            )
+        _in_batches(ctx, run, _payout_batch, _record_payouts)
     ctx.result.messages.append(
         f"window {run.period_start}..{run.period_end}"
         f"{' ' + run.currency if run.currency else ''}:"
@@ -355,24 +362,37 @@ def _run(ctx: JobContext, run: SettlementRun) -> None:
     )
 
 
-def _report_skipped_merchants(session: Session, ctx: JobContext, run: SettlementRun) -> None:
-    rows = session.execute(_SKIPPED_MERCHANTS, {**run.scope_params(), "item_limit": 100}).mappings()
-    rows = [dict(row) for row in rows]
-    ctx.result.add("merchants_skipped", rows[0]["total"] if rows else 0)
-    ctx.result.add_items(
+def _in_batches(ctx: JobContext, run: SettlementRun, step: BatchStep, record: Recorder) -> None:
+    """Run ``step`` batch after batch (keyset on id); record each batch once it has committed,
+    so a retried batch is never counted twice."""
+    after: int | None = 0
+    while after is not None:
+        batch = ctx.run_batch(lambda session, after=after: step(session, ctx, run, after))
+        record(ctx.result, batch.rows)
+        after = batch.next_after
+
+
+def _skipped_merchants(session: Session, run: SettlementRun) -> list[dict[str, Any]]:
+    rows = session.execute(_SKIPPED_MERCHANTS, {**run.scope_params(), "item_limit": ITEM_LIMIT})
+    return [dict(row) for row in rows.mappings()]
+
+
+def _record_skipped(result: JobResult, rows: list[dict[str, Any]]) -> None:
+    result.add("merchants_skipped", rows[0]["total"] if rows else 0)
+    result.add_items(
         "skipped_merchants", [{k: v for k, v in row.items() if k != "total"} for row in rows]
     )
 
 
-def _settle_batch(session: Session, ctx: JobContext, run: SettlementRun, after: int) -> int | None:
-    """Settle one batch of merchants; return the last merchant id, or None when done."""
+def _settle_batch(session: Session, ctx: JobContext, run: SettlementRun, after: int) -> Batch:
+    """Settle the next batch of merchants after merchant id ``after``."""
     batch_size = ctx.settings.batch_size
     scope = run.scope_params()
     merchant_ids = list(
         session.scalars(_NEXT_MERCHANTS, {**scope, "after": after, "batch_size": batch_size})
     )
     if not merchant_ids:
-        return None
+        return Batch([], None)
     session.execute(
         _LOCK_MERCHANTS, {"lock_space": MERCHANT_LOCK_SPACE, "merchant_ids": merchant_ids}
     )
@@ -390,24 +410,21 @@ def _settle_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
         },
     ).mappings()
     settlements = [dict(row) for row in rows]
-    _count_settlements(ctx.result, settlements)
-    return merchant_ids[-1] if len(merchant_ids) == batch_size else None
+    marked = settlements[0]["events_marked"] if settlements else 0
+    if marked != sum(row["event_count"] for row in settlements):
+        # Unreachable while the locks hold; if it ever happens the batch must not commit.
+        raise AssertionError("events marked differ from the settlements' event counts")
+    return Batch(settlements, merchant_ids[-1] if len(merchant_ids) == batch_size else None)
 
 
-def _count_settlements(result: JobResult, settlements: list[dict[str, Any]]) -> None:
-    if not settlements:
-        return
-    events = settlements[0]["events_marked"]
-    if events != sum(row["event_count"] for row in settlements):
-        raise AssertionError("settled events differ from the settlements' event counts")
-    result.add("events_settled", events)
+def _record_settlements(result: JobResult, settlements: list[dict[str, Any]]) -> None:
+    negative = [row for row in settlements if row["net_amount"] < 0]
+    result.add("events_settled", sum(row["event_count"] for row in settlements))
     result.add("settlements_created", len(settlements))
     result.add("settlements_posted", sum(row["status"] == "posted" for row in settlements))
     result.add("settlements_draft", sum(row["status"] == "draft" for row in settlements))
-    negative = [row for row in settlements if row["net_amount"] < Decimal(0)]
     result.add("negative_net_exceptions", len(negative))
-    shown = [_settlement_item(row) for row in settlements]
-    result.add_items("settlements", shown)
+    result.add_items("settlements", [_settlement_item(row) for row in settlements])
     result.add_items("negative_net", [_settlement_item(row) for row in negative])
 
 
@@ -417,15 +434,15 @@ def _settlement_item(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in keys + money}
 
 
-def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: int) -> int | None:
-    """Create the payouts of one batch of payable settlements; return the last settlement id."""
+def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: int) -> Batch:
+    """Create the payouts of the next batch of payable settlements after settlement ``after``."""
     batch_size = ctx.settings.batch_size
     payable = session.execute(
         _NEXT_PAYABLE,
         {**run.scope_params(), "after": after, "batch_size": batch_size},
     ).all()
     if not payable:
-        return None
+        return Batch([], None)
     merchant_ids = sorted({row.merchant_id for row in payable})
     session.execute(
         _LOCK_MERCHANTS, {"lock_space": MERCHANT_LOCK_SPACE, "merchant_ids": merchant_ids}
@@ -438,18 +455,25 @@ def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
             "job_run_id": ctx.job_run_id,
         },
     ).mappings()
-    outcomes = [dict(row) for row in rows]
+    return Batch(
+        [dict(row) for row in rows], payable[-1].id if len(payable) == batch_size else None
+    )
+
+
+PAYOUT_ITEM_KEYS = ("merchant_code", "currency", "period_start", "period_end", "sequence", "amount")
+FREEZE_ITEM_KEYS = ("freeze_id", "freeze_scope", "freeze_reason")
+
+
+def _record_payouts(result: JobResult, outcomes: list[dict[str, Any]]) -> None:
     created = [row for row in outcomes if row["created"]]
     held = [row for row in outcomes if row["freeze_id"] is not None]
-    ctx.result.add("payouts_created", len(created))
-    ctx.result.add("payouts_held", len(held))
-    payout_keys = ("merchant_code", "currency", "period_start", "period_end", "sequence", "amount")
-    ctx.result.add_items("payouts", [{k: row[k] for k in payout_keys} for row in created])
-    freeze_keys = ("freeze_id", "freeze_scope", "freeze_reason")
-    ctx.result.add_items(
-        "held_payouts", [{k: row[k] for k in payout_keys + freeze_keys} for row in held]
+    result.add("payouts_created", len(created))
+    result.add("payouts_held", len(held))
+    result.add_items("payouts", [{k: row[k] for k in PAYOUT_ITEM_KEYS} for row in created])
+    result.add_items(
+        "held_payouts",
+        [{k: row[k] for k in PAYOUT_ITEM_KEYS + FREEZE_ITEM_KEYS} for row in held],
     )
-    return payable[-1].id if len(payable) == batch_size else None
 
 
 def approve_settlement(
