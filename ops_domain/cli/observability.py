@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ops_domain.cli.runtime import EXIT_CHECK_FAILED, EXIT_OK, Runtime, add_json_flag, emit
 from ops_domain.db import describe_url, resolve_database_url
+from ops_domain.errors import InfrastructureError
 from ops_domain.metrics.check import check_metrics
 from ops_domain.metrics.collector import MetricRules
 from ops_domain.metrics.exporter import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, metrics_engine
@@ -63,17 +64,23 @@ def run_check_keycloak_hardening(args: argparse.Namespace, runtime: Runtime) -> 
 def run_serve_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
     url = resolve_database_url(runtime.settings)
     engine = metrics_engine(url)
-    server = MetricsServer(
-        engine,
-        host=args.host,
-        port=args.port,
-        token=os.environ.get(METRICS_TOKEN_ENV) or None,
-        cache_seconds=args.cache_seconds,
-        rules=MetricRules(
-            case_fallback_sla_hours=args.case_fallback_sla_hours,
-            journal_approval_sla_hours=args.journal_sla_hours,
-        ),
-    )
+    try:
+        server = MetricsServer(
+            engine,
+            host=args.host,
+            port=args.port,
+            token=os.environ.get(METRICS_TOKEN_ENV) or None,
+            cache_seconds=args.cache_seconds,
+            rules=MetricRules(
+                case_fallback_sla_hours=args.case_fallback_sla_hours,
+                journal_approval_sla_hours=args.journal_sla_hours,
+            ),
+        )
+    except OSError as exc:
+        engine.dispose()
+        raise InfrastructureError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror}"
+        ) from None
     print(f"serving {server.url} for {describe_url(url)}", flush=True)
     try:
         server.serve_forever()
