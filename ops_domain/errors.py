@@ -86,6 +86,29 @@ class PayoutFrozen(DomainError):
     """A payout freeze applies to this scope."""
 
 
+class DemoDataPresent(DomainError):
+    """Demo data goes only into an empty business database (or one reset on purpose)."""
+
+    def __init__(self, tables: list[str]) -> None:
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        super().__init__(
+            f"the business database is not empty (rows in {shown}):"
+            " nothing was changed; pass --reset to wipe it and seed again"
+        )
+        self.tables = tables
+
+
+class ResetRefused(DomainError):
+    """Wiping a database is allowed only on the embedded default or with OPS_ALLOW_RESET=1."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"refusing to reset {where}: it is not the embedded development database;"
+            " set OPS_ALLOW_RESET=1 if wiping it is really intended"
+        )
+        self.where = where
+
+
 class InfrastructureError(OpsError):
     """The platform could not reach something it depends on; retrying may help."""
 

@@ -1,0 +1,1 @@
+"""Demo data: a deterministic back office relative to a business date (``seed_demo``)."""
