@@ -388,3 +388,18 @@ def test_cli_bad_input_exits_2_with_one_line_and_changes_nothing(
     assert message in err
     assert len(err.strip().splitlines()) == 1
     assert books.table_checksums() == before
+
+
+def test_many_blockers_are_counted_exactly_and_listed_a_page_per_kind(
+    engine: Engine, settings: Settings, books: Factory
+) -> None:
+    for _ in range(53):
+        draft_entry(engine, books)
+
+    result = close(engine, settings, dry_run=True)
+
+    assert result.counts == {"blockers": 53}
+    listed = result.items["blockers"]
+    assert len(listed) == 51
+    assert listed[-1]["description"] == "and 3 more draft_entry"
+    assert result.messages[0].endswith("53 blocker(s)")

@@ -167,18 +167,7 @@ def approve_journal_approval(
             decided = _decide(
                 session, checker, approval=approval, decision="approved", note=note, now=moment
             )
-            session.execute(
-                text(
-                    """
-                    UPDATE journal_entries SET status = 'posted', posted_by = :checker,
-                           posted_at = :now
-                     WHERE id = :id
-                    """
-                ),
-                {"id": entry["id"], "checker": checker.id, "now": moment},
-            )
-            posted = entry_view(session, entry["id"])
-            _audit_entry(session, checker, "journal.post", posted, before=entry)
+            posted = _post(session, checker, entry, moment)
     except PeriodClosed:
         if refusal:
             record_refusal(engine, **refusal)
@@ -429,6 +418,21 @@ def _decide(
         after=decided,
     )
     return decided
+
+
+def _post(session: Session, checker: Actor, entry: dict[str, Any], now: datetime) -> dict[str, Any]:
+    session.execute(
+        text(
+            """
+            UPDATE journal_entries SET status = 'posted', posted_by = :checker, posted_at = :now
+             WHERE id = :id
+            """
+        ),
+        {"id": entry["id"], "checker": checker.id, "now": now},
+    )
+    posted = entry_view(session, entry["id"])
+    _audit_entry(session, checker, "journal.post", posted, before=entry)
+    return posted
 
 
 def _posting_refusal(
