@@ -16,8 +16,10 @@ import pytest
 
 from ops_domain.errors import KeycloakUnavailable
 from ops_domain.readiness.keycloak import (
+    HardeningReport,
     check_keycloak_hardening,
     check_keycloak_hardening_result,
+    parse_settings,
 )
 from tests.test_keycloak_hardening import GOOD_ENV
 
@@ -306,3 +308,20 @@ def test_cli_passes_against_the_live_hardened_realm(
         f"  warning [admin_api_plain_http]: the admin API is reached over plain HTTP: {url}",
     ]
     assert ADMIN_SECRET not in out
+
+
+def test_settings_never_show_secrets_in_their_repr() -> None:
+    env = live_env(
+        "https://sso.wallet-ops.example.com",
+        KEYCLOAK_ADMIN_USERNAME="auditor",
+        KEYCLOAK_ADMIN_PASSWORD="pw-should-not-leak",
+    )
+    report = HardeningReport()
+    settings = parse_settings(env, report)
+    assert settings.admin is not None
+    assert settings.secrets == ("app-client-secret-value", ADMIN_SECRET)
+    shown = repr(settings)
+    assert "app-client-secret-value" not in shown
+    assert ADMIN_SECRET not in shown
+    assert report.issues == []
+    assert settings.admin.username is None  # a client secret wins over a password grant
