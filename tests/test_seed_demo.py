@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -427,3 +427,35 @@ def test_cli_prints_counters_and_json(cli: Cli, monkeypatch: pytest.MonkeyPatch)
     assert payload["readiness_counters"]["failed_payouts"] == 1
     assert payload["window"] == {"start": "2026-11-22", "end": "2026-11-23"}
     assert payload["tables"]["cashflow_events"] == 3111
+
+
+def test_a_first_of_the_month_business_date_closes_the_month_before(
+    engine: Engine, settings: Settings
+) -> None:
+    seed_demo(engine, settings, business_date=date(2027, 1, 1))
+    assert set(rows(engine, "SELECT period_start, period_end, status FROM accounting_periods")) == {
+        (date(2026, 12, 1), date(2026, 12, 31), "closed"),
+        (date(2027, 1, 1), date(2027, 1, 31), "open"),
+    }
+    assert rows(
+        engine,
+        "SELECT count(*) FROM journal_entries WHERE status = 'posted' AND entry_date < '2027-01-01'",
+    ) == [(3,)]
+    assert_coherent(engine)
+
+
+def test_business_date_defaults_to_yesterday_utc(cli: Cli) -> None:
+    code, out, _ = cli("seed_demo", "--json")
+    assert code == 0
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    assert json.loads(out)["business_date"] == yesterday.isoformat()
+
+
+def test_bad_arguments_are_refused_before_anything_is_written(cli: Cli, factory: Factory) -> None:
+    before = factory.table_checksums()
+    assert cli("seed_demo", "--business-date", "2026-02-30")[0] == 2
+    assert cli("seed_demo", "--scale", "huge")[0] == 2
+    code, _, err = cli("seed_demo", "--seed", "-1")
+    assert code == 2
+    assert "seed must be between" in err
+    assert factory.table_checksums() == before

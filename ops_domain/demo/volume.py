@@ -1,10 +1,12 @@
 """The bulk of the demo: many ordinary merchants and their events, generated in SQL.
 
 Pseudo-random values come from ``hashint8extended(key, seed)`` over the series indexes, so the
-data depends only on (seed, scale, business date) and loads at database speed (one
-INSERT ... SELECT over ``generate_series``, no Python loop). Every even-numbered event of a
-merchant-day may be a refund-like debit of half the sale just before it, so each merchant-day
-nets positive while still carrying debits.
+data depends only on (seed, scale, business date) and loads at database speed (INSERT ...
+SELECT over ``generate_series``, no Python loop). The same generator feeds the history
+settlements (as an aggregate) before the events themselves are inserted.
+
+Every even-numbered event of a merchant-day may be a refund-like debit of half the sale just
+before it, so each merchant-day nets positive while still carrying debits.
 """
 
 from __future__ import annotations
