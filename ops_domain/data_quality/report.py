@@ -14,7 +14,8 @@ EXAMPLE_LIMIT = 5
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """One expectation's verdict. ``error`` is set when it could not be evaluated."""
+    """One expectation's verdict. ``error`` is set (and ``success`` false) when it could not
+    be evaluated."""
 
     label: str
     expectation: str
@@ -37,7 +38,7 @@ class RuleOutcome:
 
     @property
     def success(self) -> bool:
-        return all(check.success and not check.error for check in self.checks)
+        return all(check.success for check in self.checks)
 
     @property
     def unexpected_count(self) -> int:
@@ -45,7 +46,7 @@ class RuleOutcome:
 
     @property
     def failed_checks(self) -> tuple[CheckOutcome, ...]:
-        return tuple(check for check in self.checks if not check.success or check.error)
+        return tuple(check for check in self.checks if not check.success)
 
     @property
     def example_ids(self) -> tuple[str, ...]:

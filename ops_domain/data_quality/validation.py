@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from itertools import groupby
 from typing import Any
 
 from ops_domain.data_quality.report import EXAMPLE_LIMIT, CheckOutcome
@@ -38,46 +38,61 @@ CheckKey = tuple[str, int]
 
 def evaluate_checks(url: str, rules: Sequence[Rule]) -> dict[CheckKey, CheckOutcome]:
     """Every check's outcome, keyed by (rule name, position of the check in its rule)."""
-    gx, expectations = _great_expectations()
+    gx = _great_expectations()
     context = gx.get_context(mode="ephemeral")
     _silence_progress_bars(context)
-    keyed = sorted(
-        (
-            (check.table, check.is_row_check, (rule.name, index), check)
-            for rule in rules
-            for index, check in enumerate(rule.checks)
-        ),
-        key=lambda item: item[:2],
-    )
     outcomes: dict[CheckKey, CheckOutcome] = {}
     with _ops_source(context, url) as source:
-        for table, table_checks in groupby(keyed, key=lambda item: item[0]):
+        for table, by_kind in _checks_by_table(rules).items():
             batch = _whole_table(source, table)
-            for row_checks, group in groupby(table_checks, key=lambda item: item[1]):
-                members = {key: check for _, _, key, check in group}
-                kind = "rows" if row_checks else "columns"
-                suite = context.suites.add(gx.ExpectationSuite(name=f"{table}:{kind}"))
-                for key, check in members.items():
-                    suite.add_expectation(_expectation(expectations, key, check))
-                definition = gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
-                result = context.validation_definitions.add(definition).run(
-                    result_format=ROW_RESULT_FORMAT if row_checks else COLUMN_RESULT_FORMAT
-                )
-                for item in result.results:
-                    key = _key_of(item.expectation_config.meta)
-                    outcomes[key] = _outcome(members[key], item)
+            for row_checks, members in by_kind.items():
+                outcomes |= _run_suite(context, batch, members, row_checks=row_checks)
     return outcomes
 
 
-def _great_expectations() -> tuple[Any, Any]:
-    os.environ["GX_ANALYTICS_ENABLED"] = "False"  # a release gate never phones home
+def _checks_by_table(rules: Sequence[Rule]) -> dict[str, dict[bool, dict[CheckKey, Check]]]:
+    """Checks grouped by table, then by kind: a suite per kind, since each needs its own
+    result format."""
+    grouped: dict[str, dict[bool, dict[CheckKey, Check]]] = defaultdict(lambda: defaultdict(dict))
+    for rule in rules:
+        for index, check in enumerate(rule.checks):
+            grouped[check.table][check.is_row_check][(rule.name, index)] = check
+    return grouped
+
+
+def _run_suite(
+    context: Any, batch: Any, members: dict[CheckKey, Check], *, row_checks: bool
+) -> dict[CheckKey, CheckOutcome]:
     import great_expectations as gx
     from great_expectations import expectations
+
+    table = next(iter(members.values())).table
+    kind = "rows" if row_checks else "columns"
+    suite = context.suites.add(gx.ExpectationSuite(name=f"{table}:{kind}"))
+    for key, check in members.items():
+        expectation_class = getattr(expectations, check.expectation)
+        suite.add_expectation(
+            expectation_class(**check.options, meta={"rule": key[0], "check": key[1]})
+        )
+    definition = gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
+    result = context.validation_definitions.add(definition).run(
+        result_format=ROW_RESULT_FORMAT if row_checks else COLUMN_RESULT_FORMAT
+    )
+    outcomes = {}
+    for item in result.results:
+        key = (item.expectation_config.meta["rule"], int(item.expectation_config.meta["check"]))
+        outcomes[key] = _outcome(members[key], item)
+    return outcomes
+
+
+def _great_expectations() -> Any:
+    os.environ["GX_ANALYTICS_ENABLED"] = "False"  # a release gate never phones home
+    import great_expectations as gx
 
     # This GX module pins its own logger at INFO and announces a temporary docs directory on
     # every ephemeral context; the CLI's stderr is for errors.
     logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
-    return gx, expectations
+    return gx
 
 
 def _silence_progress_bars(context: Any) -> None:
@@ -119,15 +134,6 @@ def _ops_source(context: Any, url: str) -> Iterator[Any]:
 def _whole_table(source: Any, table: str) -> Any:
     asset = source.add_table_asset(name=table, table_name=table)
     return asset.add_batch_definition_whole_table(name=f"{table}:all")
-
-
-def _expectation(expectations: Any, key: CheckKey, check: Check) -> Any:
-    expectation_class = getattr(expectations, check.expectation)
-    return expectation_class(**check.options, meta={"rule": key[0], "check": key[1]})
-
-
-def _key_of(meta: dict[str, Any]) -> CheckKey:
-    return meta["rule"], int(meta["check"])
 
 
 def _outcome(check: Check, item: Any) -> CheckOutcome:
