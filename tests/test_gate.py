@@ -13,6 +13,7 @@ from ops_domain.errors import ReadinessNotEvaluated, UnknownActor
 from ops_domain.readiness.checks import CheckResult
 from ops_domain.readiness.gate import (
     GATE_JSON_KEYS,
+    RUNBOOK_CHECKS,
     decide_verdict,
     record_gate_verdict,
     release_readiness_gate,
@@ -54,8 +55,26 @@ def release_rows(engine: Engine) -> list[tuple]:
         ]
 
 
+def all_passing() -> list[CheckResult]:
+    return [CheckResult(name, "pass", "ok") for name in RUNBOOK_CHECKS]
+
+
+def record(engine: Engine, checks: list[CheckResult], **overrides):
+    arguments = {
+        "actor_username": "svc_airflow",
+        "release_id": RELEASE,
+        "environment": "production",
+        "checks": checks,
+        "counters": {},
+        "waivers": [],
+        "now": NOW,
+    }
+    arguments.update(overrides)
+    return record_gate_verdict(engine, **arguments)
+
+
 @pytest.mark.usefixtures("gatekeepers")
-def test_clean_database_is_ready_and_the_release_is_marked_released(
+def test_clean_database_is_ready_and_the_evaluation_is_stored(
     engine: Engine, settings: Settings, factory: Factory
 ) -> None:
     report = release_readiness_gate(engine, settings, release_id=RELEASE, now=NOW)
@@ -86,8 +105,25 @@ def test_clean_database_is_ready_and_the_release_is_marked_released(
         "open_recon_breaks",
         "open_high_alerts",
     ]
-    assert release_rows(engine) == [(RELEASE, "released", snapshot["id"], NOW)]
-    assert factory.audit_actions("release.") == ["release.gate_evaluated", "release.released"]
+    assert not report.verdict.released
+    assert release_rows(engine) == []
+    assert factory.audit_actions("release.") == ["release.gate_evaluated"]
+
+
+@pytest.mark.usefixtures("gatekeepers")
+def test_a_ready_verdict_over_every_runbook_check_releases_once(
+    engine: Engine, factory: Factory
+) -> None:
+    first = record(engine, all_passing())
+    again = record(engine, all_passing(), now=NOW + timedelta(hours=1))
+
+    assert (first.released, again.released) == (True, False)
+    assert release_rows(engine) == [(RELEASE, "released", first.snapshot_id, NOW)]
+    assert factory.audit_actions("release.") == [
+        "release.gate_evaluated",
+        "release.released",
+        "release.gate_evaluated",
+    ]
 
 
 @pytest.mark.usefixtures("gatekeepers")
@@ -148,16 +184,6 @@ def test_approved_waivers_make_it_ready_and_are_named_in_the_evidence(
     assert snapshot["waivers_applied"][0]["id"] == waiver.id
 
 
-@pytest.mark.usefixtures("gatekeepers")
-def test_a_released_release_is_not_released_again(engine: Engine, settings: Settings) -> None:
-    release_readiness_gate(engine, settings, release_id=RELEASE, now=NOW)
-    release_readiness_gate(engine, settings, release_id=RELEASE, now=NOW + timedelta(hours=1))
-
-    [(_, status, snapshot_id, released_at)] = release_rows(engine)
-    assert (status, released_at) == ("released", NOW)
-    assert snapshot_id == stored_snapshots(engine)[0]["id"]
-
-
 def test_any_errored_check_means_never_ready() -> None:
     passing = CheckResult("migrations", "pass", "ok")
     waived = CheckResult("readiness_snapshot", "waived", "waived")
@@ -174,21 +200,18 @@ def test_any_errored_check_means_never_ready() -> None:
 
 @pytest.mark.usefixtures("gatekeepers")
 def test_recorded_error_verdict_is_stored_and_does_not_release(engine: Engine) -> None:
-    verdict = record_gate_verdict(
-        engine,
-        actor_username="svc_airflow",
-        release_id=RELEASE,
-        environment="staging",
-        checks=[CheckResult("migrations", "pass", "ok"), CheckResult("metrics", "error", "down")],
-        counters={},
-        waivers=[],
-        now=NOW,
-    )
+    checks = [
+        CheckResult("metrics", "error", "down") if check.name == "metrics" else check
+        for check in all_passing()
+    ]
 
-    assert (verdict.verdict, verdict.is_ready, verdict.failed_checks) == (
+    verdict = record(engine, checks, environment="staging")
+
+    assert (verdict.verdict, verdict.is_ready, verdict.failed_checks, verdict.released) == (
         "error",
         False,
         ["metrics"],
+        False,
     )
     assert [(s["verdict"], s["environment"]) for s in stored_snapshots(engine)] == [
         ("error", "staging")

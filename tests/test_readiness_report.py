@@ -14,21 +14,13 @@ from sqlalchemy.engine import make_url
 from ops_domain.config import Settings
 from ops_domain.errors import ReadinessNotEvaluated
 from ops_domain.metrics.exporter import MetricsServer
+from ops_domain.readiness.gate import RUNBOOK_CHECKS
 from ops_domain.readiness.report import release_readiness_report
 from tests.support.factories import DEFAULT_TIME, Factory
 
 NOW = DEFAULT_TIME
 RELEASE = "2026.11.20-1"
-CHECK_ORDER = [
-    "migrations",
-    "rbac",
-    "db_isolation",
-    "readiness_snapshot",
-    "keycloak_hardening",
-    "metrics",
-    "smoke_tests",
-    "data_quality",
-]
+CHECK_ORDER = list(RUNBOOK_CHECKS)
 KEYCLOAK_FIXTURES = Path(__file__).parent / "fixtures" / "keycloak"
 KEYCLOAK_ENV = {
     "KEYCLOAK_BASE_URL": "https://sso.wallet-ops.example.com",
@@ -189,5 +181,6 @@ def test_everything_configured_and_healthy_is_ready(
 
     assert [(c.name, c.status) for c in result.checks] == [(n, "pass") for n in CHECK_ORDER]
     assert result.is_ready
+    assert result.gate.verdict.released
     with engine.begin() as conn:
         assert conn.execute(text("SELECT status FROM releases")).scalar_one() == "released"

@@ -2,8 +2,9 @@
 
 Ready only if every check passed or was waived; an ``error`` check (target unreachable, an
 exception) makes the verdict ``error``, which is never ready. Every evaluation is stored as a
-release snapshot (who, when, each check, the counters, the waivers applied); a ready verdict
-marks the release ``released`` once. When the evaluation itself cannot run or be stored, the
+release snapshot (who, when, each check, the counters, the waivers applied). Only a ready
+verdict over every runbook check marks the release ``released`` (once): the counters-only gate
+is evidence, not a release decision. When the evaluation itself cannot run or be stored, the
 gate raises ``ReadinessNotEvaluated``: no answer is never a yes.
 """
 
@@ -31,6 +32,16 @@ from ops_domain.readiness.models import ReleaseSnapshot
 from ops_domain.readiness.snapshot import take_snapshot
 
 GATE_PERMISSION = "release.gate"
+RUNBOOK_CHECKS = (
+    "migrations",
+    "rbac",
+    "db_isolation",
+    "readiness_snapshot",
+    "keycloak_hardening",
+    "metrics",
+    "smoke_tests",
+    "data_quality",
+)
 GATE_JSON_KEYS = (
     "is_ready",
     "failed_checks",
@@ -70,6 +81,7 @@ class GateVerdict:
     waived_checks: list[str]
     release_id: str
     generated_at: datetime
+    released: bool
 
     @property
     def is_ready(self) -> bool:
@@ -123,8 +135,10 @@ def record_gate_verdict(
     waivers: list[dict[str, Any]],
     now: datetime,
 ) -> GateVerdict:
-    """Decide, store the snapshot (audited) and, when ready, mark a candidate release released."""
+    """Decide and store the snapshot (audited); a ready verdict over every runbook check marks
+    a candidate release released."""
     verdict, failed, waived = decide_verdict(checks)
+    covers_runbook = set(RUNBOOK_CHECKS) <= {check.name for check in checks}
     with could_not_evaluate(release_id), transaction(engine) as session:
         actor = require_actor(session, actor_username, GATE_PERMISSION, "release gate")
         snapshot = ReleaseSnapshot(
@@ -148,8 +162,9 @@ def record_gate_verdict(
             after={"snapshot_id": snapshot.id, "verdict": verdict, "failed_checks": failed},
             details={"environment": environment, "waived_checks": waived},
         )
-        if verdict == "ready":
-            _mark_released(
+        released = False
+        if verdict == "ready" and covers_runbook:
+            released = _mark_released(
                 session,
                 actor,
                 release_id=release_id,
@@ -157,7 +172,7 @@ def record_gate_verdict(
                 snapshot_id=snapshot.id,
                 now=now,
             )
-        return GateVerdict(snapshot.id, verdict, failed, waived, release_id, now)
+        return GateVerdict(snapshot.id, verdict, failed, waived, release_id, now, released)
 
 
 def release_readiness_gate(
@@ -220,7 +235,7 @@ def _mark_released(
     environment: str,
     snapshot_id: int,
     now: datetime,
-) -> None:
+) -> bool:
     released = session.execute(
         MARK_RELEASED_SQL,
         {
@@ -240,3 +255,4 @@ def _mark_released(
             target_id=release_id,
             after={"status": "released", "released_snapshot_id": snapshot_id},
         )
+    return released is not None
