@@ -47,7 +47,7 @@ def breach_severity(level: str) -> str:
 def require_hours(value: float, name: str) -> float:
     """An SLA threshold is a finite, non-negative number of hours."""
     if not math.isfinite(value) or value < 0:
-        raise InvalidInput(f"{name} must be a non-negative number of hours, got {value}")
+        raise InvalidInput(f"{name} must be a non-negative number of hours, got {value:g}")
     return value
 
 

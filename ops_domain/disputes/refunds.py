@@ -213,10 +213,11 @@ def _decide(
     note: str,
     now: datetime | None,
 ) -> dict[str, Any]:
-    action = f"refund {VERBS[to_status]}"
+    verb = VERBS[to_status]
+    action = f"refund {verb}"
     moment = as_utc(now) if now else utc_now()
     with transaction(engine) as session:
-        actor = require_actor(session, actor_username, "refunds.decide", f"refunds {action}")
+        actor = require_actor(session, actor_username, "refunds.decide", f"refunds {verb}")
         refund = _lock_refund(session, refund_id)
         require_checker(actor, refund["maker_id"], note, action)
         decision = {"checker_id": actor.id, "checker_note": note.strip(), "decided_at": moment}
@@ -240,10 +241,11 @@ def _settle(
     note: str,
     now: datetime | None,
 ) -> dict[str, Any]:
-    action = f"refund {VERBS[to_status]}"
+    verb = VERBS[to_status]
+    action = f"refund {verb}"
     moment = as_utc(now) if now else utc_now()
     with transaction(engine) as session:
-        actor = require_actor(session, actor_username, "refunds.execute", f"refunds {action}")
+        actor = require_actor(session, actor_username, "refunds.execute", f"refunds {verb}")
         refund = _lock_refund(session, refund_id)
         require_different_person(actor, refund["maker_id"], action)
         require_note(note, action)
