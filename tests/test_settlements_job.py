@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from ops_domain.config import Settings
 from ops_domain.errors import (
@@ -22,6 +22,7 @@ from ops_domain.rbac.seeding import seed_rbac
 from ops_domain.settlements.service import approve_settlement, automate_settlements
 from tests.support.database import wipe
 from tests.support.factories import Factory
+from tests.support.settlement_processes import merchant_lock_barrier
 
 NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)  # default window: 2026-11-20..2026-11-21
 DAY = date(2026, 11, 20)
@@ -455,3 +456,23 @@ def test_sharded_runs_produce_the_same_settlements_as_one_run(
     assert len(sharded) == 17
     assert factory.count("payouts") == sharded_payouts == 13  # 7 USD + 6 IDR; 4 negative
     assert totals == whole.counts
+
+
+@pytest.mark.reliability
+def test_a_dry_run_takes_no_merchant_locks(
+    engine: Engine, settings: Settings, factory: Factory, actors: dict[str, int], database_url: str
+) -> None:
+    """A dry run keeps its locks until it ends; one per merchant would exhaust the shared lock
+    table on a large run, so it must not take them (here: it never waits on a held one)."""
+    shops = [factory.merchant() for _ in range(3)]
+    factory.events_bulk(shops, 2, day=DAY)
+    impatient = create_engine(database_url, connect_args={"options": "-c lock_timeout=2000"})
+    try:
+        with merchant_lock_barrier(engine, shops[0], waiters=0):
+            dry = settle(impatient, settings, dry_run=True, create_payouts=True)
+    finally:
+        impatient.dispose()
+
+    assert dry.counts["settlements_created"] == 3
+    assert dry.counts["payouts_created"] == 3
+    assert factory.count("settlements") == 0

@@ -393,9 +393,7 @@ def _settle_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
     )
     if not merchant_ids:
         return Batch([], None)
-    session.execute(
-        _LOCK_MERCHANTS, {"lock_space": MERCHANT_LOCK_SPACE, "merchant_ids": merchant_ids}
-    )
+    _lock_merchants(session, ctx, merchant_ids)
     rows = session.execute(
         _SETTLE_BATCH,
         {
@@ -415,6 +413,19 @@ def _settle_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
         # Unreachable while the locks hold; if it ever happens the batch must not commit.
         raise AssertionError("events marked differ from the settlements' event counts")
     return Batch(settlements, merchant_ids[-1] if len(merchant_ids) == batch_size else None)
+
+
+def _lock_merchants(session: Session, ctx: JobContext, merchant_ids: list[int]) -> None:
+    """Queue behind any other run on these merchants (ids ascending: no deadlock).
+
+    A dry run takes no such locks: it keeps every lock until it ends, so one lock per merchant
+    would pile up over the whole run and exhaust the server's shared lock table (about 6,400
+    locks with default settings); a run that writes nothing has nobody to serialise with.
+    """
+    if not ctx.dry_run:
+        session.execute(
+            _LOCK_MERCHANTS, {"lock_space": MERCHANT_LOCK_SPACE, "merchant_ids": merchant_ids}
+        )
 
 
 def _record_settlements(result: JobResult, settlements: list[dict[str, Any]]) -> None:
@@ -444,9 +455,7 @@ def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
     if not payable:
         return Batch([], None)
     merchant_ids = sorted({row.merchant_id for row in payable})
-    session.execute(
-        _LOCK_MERCHANTS, {"lock_space": MERCHANT_LOCK_SPACE, "merchant_ids": merchant_ids}
-    )
+    _lock_merchants(session, ctx, merchant_ids)
     rows = session.execute(
         _CREATE_PAYOUTS,
         {
