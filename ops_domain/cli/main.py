@@ -21,11 +21,14 @@ from ops_domain.errors import OpsError
 
 COMMAND_MODULES = (
     "ops_domain.cli.admin",
+    "ops_domain.cli.demo",
+    "ops_domain.cli.readiness",
     "ops_domain.cli.settlements",
     "ops_domain.cli.accounting",
     "ops_domain.cli.reconciliation",
     "ops_domain.cli.escalations",
     "ops_domain.cli.disputes",
+    "ops_domain.cli.data_quality",
     "ops_domain.cli.observability",
 )
 
