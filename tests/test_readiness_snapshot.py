@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
 
 from ops_domain.db import transaction
+from ops_domain.readiness.models import READINESS_COUNTERS
 from ops_domain.readiness.snapshot import (
+    SNAPSHOT_SQL,
     ReadinessSnapshot,
     check_readiness_snapshot,
     take_snapshot,
@@ -187,3 +189,22 @@ def test_unreachable_database_is_an_error_never_a_pass() -> None:
     assert check.status == "error"
     assert check.name == "readiness_snapshot"
     assert "DatabaseUnavailable" in check.summary
+
+
+def test_the_one_snapshot_query_can_use_each_counters_partial_index(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(
+            conn.execute(
+                text(f"EXPLAIN {SNAPSHOT_SQL}"),
+                {"release_id": RELEASE, "now": NOW, "counters": list(READINESS_COUNTERS)},
+            ).scalars()
+        )
+
+    for index in (
+        "ix_refund_requests_pending_sla",
+        "ix_payouts_open",
+        "ix_reconciliation_breaks_unresolved",
+        "ix_alerts_open_high",
+    ):
+        assert f"Scan on {index}" in plan or f"Scan using {index} on" in plan
