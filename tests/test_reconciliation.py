@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -366,3 +367,15 @@ def test_reconcile_cli_refuses_a_bad_statement(
     assert code == 2
     assert err.startswith("error:")
     assert settled.table_checksums() == before
+
+
+@pytest.mark.reliability
+def test_two_simultaneous_runs_of_one_statement_open_each_break_once(
+    engine: Engine, settings: Settings, settled: Factory
+) -> None:
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda _: run(engine, settings), range(2)))
+
+    assert sorted(sum(o["breaks_opened"].values()) for o in outcomes) == [0, 7]
+    assert sorted(o["breaks_already_open"] for o in outcomes) == [0, 7]
+    assert breaks(engine) == EXPECTED_BREAKS
