@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, text
 
+from ops_domain.cases.service import open_case
 from ops_domain.config import Settings
 from ops_domain.disputes.refunds import (
     approve_refund,
@@ -108,6 +109,21 @@ def test_a_request_can_join_an_existing_case_of_the_same_merchant(
     assert factory.count("cases") == 1
 
 
+def test_a_case_of_another_merchant_is_refused(
+    engine: Engine, settings: Settings, factory: Factory, people: dict[str, int], event: int
+) -> None:
+    other = open_case(
+        engine, actor_username="cs", case_type="dispute", priority="low", title="other shop",
+        teams=["customer_service"], merchant_id=factory.merchant("OTHER"),
+    )  # fmt: skip
+    before = factory.table_checksums()
+
+    with pytest.raises(InvalidInput, match=f"case {other['case_no']} belongs to merchant #2"):
+        request(engine, settings, event, "10.00", case_id=other["id"])
+
+    assert factory.table_checksums() == before
+
+
 def test_the_cap_is_the_event_amount_minus_refunds_not_rejected_or_failed(
     engine: Engine, settings: Settings, factory: Factory, people: dict[str, int], event: int
 ) -> None:
@@ -194,12 +210,13 @@ def test_a_bad_amount_is_refused_before_anything_changes(
     assert factory.table_checksums() == before
 
 
-def test_only_an_existing_credit_event_and_an_open_case_of_its_merchant_qualify(
+def test_only_an_existing_credit_event_in_an_enabled_currency_and_an_open_case_qualify(
     engine: Engine, settings: Settings, factory: Factory, people: dict[str, int], shop: int
 ) -> None:
     debit = factory.event(shop, "20.00", direction="debit")
     credit = factory.event(shop, "20.00")
     closed_case = factory.case(people["cs"], status="closed")
+    disabled_currency = factory.event(shop, "20.00", currency="SGD")
     before = factory.table_checksums()
 
     with pytest.raises(NotFound, match="cashflow event 999"):
@@ -210,6 +227,8 @@ def test_only_an_existing_credit_event_and_an_open_case_of_its_merchant_qualify(
         request(engine, settings, credit, "1.00", case_id=closed_case)
     with pytest.raises(NotFound, match="case 4242"):
         request(engine, settings, credit, "1.00", case_id=4242)
+    with pytest.raises(InvalidInput, match="currency SGD is not enabled"):
+        request(engine, settings, disabled_currency, "1.00")
     with pytest.raises(ActorNotAllowed, match="customer_service"):
         request(engine, settings, credit, "1.00", actor_username="seller")
 

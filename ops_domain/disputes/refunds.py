@@ -70,6 +70,7 @@ def request_refund(
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, "refunds.request", "refunds request")
         event = _source_event(session, source_event_id)
+        settings.require_currency(event["currency"])
         _require_within_cap(session, event, value)
         if case_id is None:
             case_id = insert_case(
