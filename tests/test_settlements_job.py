@@ -176,6 +176,16 @@ def test_small_nets_post_by_policy_large_stay_draft_until_a_checker_posts(
     assert approved["approval_source"] == "checker"
     posted = {row["code"]: row for row in settlements(engine)}["C-LARGE"]
     assert (posted["status"], posted["approval_source"]) == ("posted", "checker")
+    with engine.begin() as conn:
+        audit = conn.execute(
+            text(
+                "SELECT actor_id, before, after FROM audit_log WHERE action = 'settlement.post'"
+                " AND target_id = :id"
+            ),
+            {"id": str(draft_id)},
+        ).one()
+    assert audit.actor_id == actors["risky"]
+    assert (audit.before["status"], audit.after["status"]) == ("draft", "posted")
 
     rerun = settle(engine, limited, create_payouts=True)
     assert rerun.counts["settlements_created"] == 0
