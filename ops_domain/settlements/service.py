@@ -9,8 +9,8 @@ that queued behind another sees the events already settled and creates nothing; 
 mid-way lost only its open batch, which the rerun redoes.
 
 Settlements are identified in results by their natural key (merchant, currency, window,
-sequence), not by ids: a dry run draws (and discards) sequence numbers, so only the natural key
-is identical between a dry run and the real run that follows.
+sequence), not by ids: a dry run draws (and discards) ids and reference numbers, so only the
+natural key is identical between a dry run and the real run that follows.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ COUNTERS = (
     "payouts_held",
 )
 
-# Merchant filter shared by every phase: the optional currency and the optional shard.
+# The optional shard, shared by every phase (``m`` is the merchant).
 _SCOPE = """
     (CAST(:shard_count AS int) IS NULL OR m.id % :shard_count = :shard_index)
 """
@@ -156,12 +156,10 @@ _SETTLE_BATCH = text(
                                   'settlement_id', x.settlement_id),
                jsonb_build_object('job_run_id', :job_run_id)
           FROM exceptions x
-        RETURNING 1
     )
     SELECT m.code AS merchant_code, c.currency, c.period_start, c.period_end, c.sequence,
            c.gross_amount, c.fee_amount, c.net_amount, c.event_count, c.status,
-           (SELECT count(*) FROM marked) AS events_marked,
-           (SELECT count(*) FROM audited) AS audit_rows
+           (SELECT count(*) FROM marked) AS events_marked
       FROM created c JOIN merchants m ON m.id = c.merchant_id
      ORDER BY c.merchant_id, c.currency
     """
@@ -210,11 +208,10 @@ _CREATE_PAYOUTS = text(
                                   'settlement_id', c.settlement_id),
                jsonb_build_object('job_run_id', :job_run_id)
           FROM created c
-        RETURNING 1
     )
     SELECT p.merchant_code, p.currency, p.period_start, p.period_end, p.sequence,
            p.net_amount AS amount, p.freeze_id, p.freeze_scope, p.freeze_reason,
-           c.id IS NOT NULL AS created, (SELECT count(*) FROM audited) AS audit_rows
+           c.id IS NOT NULL AS created
       FROM payable p LEFT JOIN created c USING (settlement_id)
      ORDER BY p.settlement_id
     """
