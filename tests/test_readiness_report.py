@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from ops_domain.config import Settings
-from ops_domain.errors import ReadinessNotEvaluated
+from ops_domain.errors import ReadinessNotEvaluated, UnknownActor
 from ops_domain.metrics.exporter import MetricsServer
 from ops_domain.readiness.gate import RUNBOOK_CHECKS
 from ops_domain.readiness.report import release_readiness_report
@@ -184,3 +184,18 @@ def test_everything_configured_and_healthy_is_ready(
     assert result.gate.verdict.released
     with engine.begin() as conn:
         assert conn.execute(text("SELECT status FROM releases")).scalar_one() == "released"
+
+
+def test_a_wrong_actor_is_refused_before_any_check_runs(
+    engine: Engine, settings: Settings, factory: Factory, broken_env: dict[str, str]
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM role_permissions WHERE permission = 'rbac.manage'"))
+    before = factory.table_checksums()
+
+    with pytest.raises(UnknownActor):
+        release_readiness_report(
+            engine, settings, broken_env, actor_username="ghost", release_id=RELEASE
+        )
+
+    assert factory.table_checksums() == before

@@ -17,8 +17,10 @@ from sqlalchemy import Engine
 from ops_domain.clock import utc_now
 from ops_domain.config import Settings
 from ops_domain.db import OPS_DATABASE_ENV, transaction
+from ops_domain.rbac.actors import require_actor
 from ops_domain.readiness.checks import CheckResult, fail_closed
 from ops_domain.readiness.gate import (
+    GATE_PERMISSION,
     GateReport,
     could_not_evaluate,
     record_gate_verdict,
@@ -122,10 +124,13 @@ def release_readiness_report(
     environment: str = "production",
     now: datetime | None = None,
 ) -> ReportResult:
-    """Run every check (fail closed), then decide and store the verdict as the gate does."""
+    """Run every check (fail closed), then decide and store the verdict as the gate does.
+    The actor is checked first: a wrong actor is refused before any check touches anything."""
     now = now or utc_now()
     actor_username = actor_username or settings.service_actor
     release_id = require_release_id(release_id)
+    with could_not_evaluate(release_id), transaction(engine) as session:
+        require_actor(session, actor_username, GATE_PERMISSION, "release readiness report")
     snapshot = SnapshotCheck(engine, release_id, now)
     checks = [
         _named(name, fail_closed(name, run))

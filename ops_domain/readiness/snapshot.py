@@ -160,7 +160,7 @@ class ReadinessSnapshot:
             "waivers": self.applied_waivers(),
         }
         if failed:
-            summary = ", ".join(f"{c.summary}" for c in checks if c.status == "fail")
+            summary = ", ".join(c.summary for c in checks if c.status == "fail")
             return CheckResult(CHECK_NAME, "fail", summary, details)
         if waived:
             return CheckResult(
