@@ -19,13 +19,13 @@ the drafts, decide the approvals, resolve the breaks) and clear the failed task 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 from wallet_ops_airflow.defaults import task_defaults
-from wallet_ops_airflow.jobs import as_of, authorise_run, business_day, run_service
+from wallet_ops_airflow.jobs import as_of, authorise_run, run_service
 from wallet_ops_airflow.params import (
     actor_param,
     choice_param,
@@ -34,34 +34,13 @@ from wallet_ops_airflow.params import (
     dry_run_param,
     text_param,
 )
+from wallet_ops_airflow.periods import requested_period
 
 from ops_domain.config import Settings
 
 JOB = "manage_accounting_period"
 SERVICE = "ops_domain.accounting.periods:manage_accounting_period"
 PERMISSIONS = {"close": "periods.close", "open": "periods.reopen"}
-
-
-def month_of(day: date) -> tuple[date, date]:
-    first = day.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
-
-
-def requested_window(params: dict[str, Any], request: dict[str, Any]) -> tuple[date, date]:
-    """Both dates from the Params, or the calendar month of the business date; a manual run
-    must name its period explicitly."""
-    start, end = params["period_start"], params["period_end"]
-    if start is None and end is None:
-        if request["manual"]:
-            raise AirflowFailException("manual runs must give period_start and period_end")
-        return month_of(business_day(request))
-    if start is None or end is None:
-        raise AirflowFailException("give both period_start and period_end, or neither")
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
-    if last < first:
-        raise AirflowFailException(f"period_end {last} is before period_start {first}")
-    return first, last
 
 
 @dag(
@@ -101,7 +80,7 @@ def accounting_period_governance() -> None:
     @task
     def plan_periods(request: dict[str, Any]) -> list[dict[str, str]]:
         params = get_current_context()["params"]
-        first, last = requested_window(params, request)
+        first, last = requested_period(params, request)
         currencies = (
             [params["currency"]]
             if params["currency"]

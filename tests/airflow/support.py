@@ -30,11 +30,16 @@ class DagRunOutcome:
 def run_dag(
     dag_id: str, conf: dict[str, Any] | None = None, *, logical_date: datetime | None = None
 ) -> DagRunOutcome:
-    """Run one DAG run in-process as the scheduler would, and collect what it left."""
+    """Run one DAG run in-process as the scheduler would, and collect what it left.
+
+    The DAG is parsed afresh for every run, as the DAG processor does: resolving a run's
+    Params stores their values on the DAG object, which would leak into the next run.
+    """
+    from airflow.dag_processing.dagbag import DagBag
     from airflow.models.xcom import XComModel
     from airflow.settings import Session
 
-    dag = dag_bag().dags[dag_id]
+    dag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py")).dags[dag_id]
     run = dag.test(run_conf=conf or {}, logical_date=logical_date or datetime.now().astimezone())
     tasks = {}
     for ti in run.get_task_instances():

@@ -1,0 +1,33 @@
+"""Which accounting period a governance run acts on, from its Params or its data interval."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from wallet_ops_airflow.jobs import business_day
+
+
+def month_of(day: date) -> tuple[date, date]:
+    """First and last day of the calendar month containing ``day``."""
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following - timedelta(days=1)
+
+
+def requested_period(params: dict[str, Any], request: dict[str, Any]) -> tuple[date, date]:
+    """Both dates from the Params, else the month of the business date (the month that just
+    ended, on the monthly schedule); a manual run must name its period explicitly."""
+    start, end = params.get("period_start"), params.get("period_end")
+    if start is None and end is None:
+        if request["manual"]:
+            raise AirflowFailException("manual runs must give period_start and period_end")
+        return month_of(business_day(request))
+    if start is None or end is None:
+        raise AirflowFailException("give both period_start and period_end, or neither")
+    first, last = date.fromisoformat(start), date.fromisoformat(end)
+    if last < first:
+        raise AirflowFailException(f"period_end {last} is before period_start {first}")
+    return first, last
