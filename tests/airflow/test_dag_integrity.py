@@ -56,12 +56,16 @@ def test_dag_follows_the_house_policy(dag_id: str) -> None:
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda path: path.name)
 def test_dag_file_parses_within_budget_without_heavy_imports(dag_file: Path) -> None:
     """A fresh interpreter imports the file the way the DAG processor does (Airflow itself is
-    loaded first, as in the processor); the file must not pull in GX or pandas."""
+    loaded first, as in the processor); the file must not pull in GX or pandas, and must not
+    open a network or database connection."""
     probe = f"""
-import sys, time
+import socket, subprocess, sys, time
 sys.path.insert(0, {str(PLUGINS_FOLDER)!r})
-import airflow.sdk, airflow.sdk.definitions.dag
+import airflow.sdk, airflow.sdk.definitions.dag, psycopg2
 import importlib.util
+def refuse(*args, **kwargs):
+    raise RuntimeError("I/O at DAG parse time")
+socket.socket.connect = psycopg2.connect = subprocess.Popen.__init__ = refuse
 spec = importlib.util.spec_from_file_location("dag_under_test", {str(dag_file)!r})
 module = importlib.util.module_from_spec(spec)
 started = time.perf_counter()
