@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Numeric, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Identity, Numeric, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 MONEY = Numeric(20, 2, asdecimal=True)
@@ -35,6 +35,12 @@ def currency_check(column: str, name: str) -> CheckConstraint:
     return CheckConstraint(f"{column} ~ '^[A-Z]{{3}}$'", name=name)
 
 
-def reference_default(prefix: str, sequence: str) -> str:
-    """Server default for a reference number drawn from a database sequence."""
-    return f"'{prefix}-' || lpad(nextval('{sequence}')::text, 8, '0')"
+def reference_column(prefix: str, sequence: str) -> Mapped[str]:
+    """A unique reference number (``SETTLE-00000042``) drawn from a database sequence, never
+    from a timestamp, so it stays unique under concurrency."""
+    return mapped_column(
+        String(32),
+        unique=True,
+        nullable=False,
+        server_default=text(f"'{prefix}-' || lpad(nextval('{sequence}')::text, 8, '0')"),
+    )

@@ -237,3 +237,14 @@ def test_one_payout_per_settlement(engine: Engine, factory: Factory) -> None:
     execute(engine, payout_sql, s=settlement, m=merchant, u=maker)
     with pytest.raises(IntegrityError, match="payouts_settlement_id_key"):
         execute(engine, payout_sql, s=settlement, m=merchant, u=maker)
+
+
+def test_models_and_migrations_describe_the_same_schema(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from ops_domain.models import Base
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []

@@ -23,7 +23,7 @@ from ops_domain.columns import (
     currency_check,
     id_column,
     one_of,
-    reference_default,
+    reference_column,
 )
 from ops_domain.db import Base
 from ops_domain.transitions import StateMachine
@@ -74,12 +74,7 @@ class JournalEntry(Base):
     )
 
     id: Mapped[int] = id_column()
-    entry_no: Mapped[str] = mapped_column(
-        String(32),
-        unique=True,
-        nullable=False,
-        server_default=text(reference_default("JE", "journal_entry_no_seq")),
-    )
+    entry_no: Mapped[str] = reference_column("JE", "journal_entry_no_seq")
     entry_date: Mapped[date] = mapped_column(Date, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="draft")

@@ -35,6 +35,22 @@ class AuditLog(Base):
     created_at: Mapped[datetime] = created_at_column()
 
 
+class AuditChainLink(Base):
+    """The tamper-evidence chain: one hash per sealed audit row, chained in id order.
+
+    Append-only like the audit log (a trigger refuses UPDATE and DELETE); written only by
+    ``ops_domain.audit.chain.seal_audit_log``.
+    """
+
+    __tablename__ = "audit_chain"
+
+    audit_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("audit_log.id"), primary_key=True, autoincrement=False
+    )
+    chain_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    sealed_at: Mapped[datetime] = created_at_column()
+
+
 class JobRun(Base):
     __tablename__ = "job_runs"
     __table_args__ = (

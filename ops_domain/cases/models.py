@@ -10,7 +10,7 @@ from ops_domain.columns import (
     created_at_column,
     id_column,
     one_of,
-    reference_default,
+    reference_column,
 )
 from ops_domain.db import Base
 from ops_domain.transitions import StateMachine
@@ -43,12 +43,7 @@ class Case(Base):
     )
 
     id: Mapped[int] = id_column()
-    case_no: Mapped[str] = mapped_column(
-        String(32),
-        unique=True,
-        nullable=False,
-        server_default=text(reference_default("CASE", "case_no_seq")),
-    )
+    case_no: Mapped[str] = reference_column("CASE", "case_no_seq")
     case_type: Mapped[str] = mapped_column(String(16), nullable=False)
     priority: Mapped[str] = mapped_column(String(16), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="open")

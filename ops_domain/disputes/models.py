@@ -13,7 +13,7 @@ from ops_domain.columns import (
     id_column,
     money_column,
     one_of,
-    reference_default,
+    reference_column,
 )
 from ops_domain.db import Base
 from ops_domain.transitions import StateMachine
@@ -53,12 +53,7 @@ class RefundRequest(Base):
     )
 
     id: Mapped[int] = id_column()
-    refund_no: Mapped[str] = mapped_column(
-        String(32),
-        unique=True,
-        nullable=False,
-        server_default=text(reference_default("REFUND", "refund_no_seq")),
-    )
+    refund_no: Mapped[str] = reference_column("REFUND", "refund_no_seq")
     case_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("cases.id"))
     merchant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("merchants.id"), nullable=False)
     customer_ref: Mapped[str] = mapped_column(String(100), nullable=False)
@@ -88,12 +83,7 @@ class Chargeback(Base):
     )
 
     id: Mapped[int] = id_column()
-    chargeback_no: Mapped[str] = mapped_column(
-        String(32),
-        unique=True,
-        nullable=False,
-        server_default=text(reference_default("CB", "chargeback_no_seq")),
-    )
+    chargeback_no: Mapped[str] = reference_column("CB", "chargeback_no_seq")
     case_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("cases.id"))
     merchant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("merchants.id"), nullable=False)
     network_reason_code: Mapped[str] = mapped_column(String(16), nullable=False)

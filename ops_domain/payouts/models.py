@@ -13,7 +13,7 @@ from ops_domain.columns import (
     id_column,
     money_column,
     one_of,
-    reference_default,
+    reference_column,
 )
 from ops_domain.db import Base
 from ops_domain.transitions import StateMachine
@@ -41,12 +41,7 @@ class Payout(Base):
     )
 
     id: Mapped[int] = id_column()
-    payout_reference: Mapped[str] = mapped_column(
-        String(32),
-        unique=True,
-        nullable=False,
-        server_default=text(reference_default("PAYOUT", "payout_reference_seq")),
-    )
+    payout_reference: Mapped[str] = reference_column("PAYOUT", "payout_reference_seq")
     settlement_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("settlements.id"), unique=True, nullable=False
     )

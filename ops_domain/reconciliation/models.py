@@ -17,7 +17,7 @@ from ops_domain.columns import (
     id_column,
     money_column,
     one_of,
-    reference_default,
+    reference_column,
 )
 from ops_domain.db import Base
 from ops_domain.transitions import StateMachine
@@ -52,12 +52,7 @@ class ReconciliationRun(Base):
     )
 
     id: Mapped[int] = id_column()
-    run_no: Mapped[str] = mapped_column(
-        String(32),
-        unique=True,
-        nullable=False,
-        server_default=sql_text(reference_default("RECON", "reconciliation_run_no_seq")),
-    )
+    run_no: Mapped[str] = reference_column("RECON", "reconciliation_run_no_seq")
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     merchant_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("merchants.id"))
     window_start: Mapped[date] = mapped_column(Date, nullable=False)
@@ -86,12 +81,7 @@ class ReconciliationBreak(Base):
     )
 
     id: Mapped[int] = id_column()
-    break_no: Mapped[str] = mapped_column(
-        String(32),
-        unique=True,
-        nullable=False,
-        server_default=sql_text(reference_default("BRK", "reconciliation_break_no_seq")),
-    )
+    break_no: Mapped[str] = reference_column("BRK", "reconciliation_break_no_seq")
     run_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("reconciliation_runs.id"), nullable=False
     )

@@ -24,7 +24,7 @@ from ops_domain.columns import (
     id_column,
     money_column,
     one_of,
-    reference_default,
+    reference_column,
 )
 from ops_domain.db import Base
 from ops_domain.transitions import StateMachine
@@ -70,12 +70,7 @@ class Settlement(Base):
     )
 
     id: Mapped[int] = id_column()
-    settlement_no: Mapped[str] = mapped_column(
-        String(32),
-        unique=True,
-        nullable=False,
-        server_default=text(reference_default("SETTLE", "settlement_no_seq")),
-    )
+    settlement_no: Mapped[str] = reference_column("SETTLE", "settlement_no_seq")
     merchant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("merchants.id"), nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     period_start: Mapped[date] = mapped_column(Date, nullable=False)
@@ -115,12 +110,7 @@ class SettlementException(Base):
     )
 
     id: Mapped[int] = id_column()
-    exception_no: Mapped[str] = mapped_column(
-        String(32),
-        unique=True,
-        nullable=False,
-        server_default=text(reference_default("SEXC", "settlement_exception_no_seq")),
-    )
+    exception_no: Mapped[str] = reference_column("SEXC", "settlement_exception_no_seq")
     settlement_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("settlements.id"))
     payout_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("payouts.id"))
     reason_code: Mapped[str] = mapped_column(String(64), nullable=False)
