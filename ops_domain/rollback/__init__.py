@@ -1,0 +1,1 @@
+"""After a release: watch the four rollback triggers, and the emergency actions (SPEC 1, 7)."""

@@ -1,0 +1,100 @@
+"""Which release is watched: a released release and the gate snapshot that released it.
+
+The snapshot is the baseline the rollback triggers compare against; its time (the release's
+``released_at``) is where "since the release" starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from ops_domain.db import transaction
+from ops_domain.errors import InvalidInput, NotFound
+from ops_domain.readiness.models import RELEASE_STATES
+
+# A release is watched while it can still be rolled back: released, or rollback recommended.
+WATCHED_STATES = RELEASE_STATES.sources_of("rolled_back")
+
+_RELEASE = """
+    SELECT r.id, r.release_id, r.environment, r.status, r.released_at,
+           r.released_snapshot_id AS snapshot_id, s.counters AS snapshot_counters
+      FROM releases r
+      LEFT JOIN release_snapshots s ON s.id = r.released_snapshot_id
+     WHERE r.release_id = :release_id
+"""
+
+
+@dataclass(frozen=True)
+class WatchedRelease:
+    id: int
+    release_id: str
+    environment: str
+    status: str
+    released_at: datetime
+    snapshot_id: int
+    snapshot_counters: dict[str, Any]
+
+
+def load_release(session: Session, release_id: str, *, lock: bool = False) -> dict[str, Any]:
+    """The release row with its snapshot's counters, or ``NotFound``."""
+    row = session.execute(
+        text(_RELEASE + (" FOR UPDATE OF r" if lock else "")), {"release_id": release_id}
+    ).first()
+    if row is None:
+        raise NotFound("release", release_id)
+    return row._asdict()
+
+
+def watched_release(session: Session, release_id: str) -> WatchedRelease:
+    """The release if it can be watched: released by the gate and not rolled back."""
+    try:
+        row = load_release(session, release_id)
+    except NotFound:
+        verdict = _latest_verdict(session, release_id)
+        if verdict is None:
+            raise
+        raise InvalidInput(
+            f"release {release_id} was never released (latest gate verdict: {verdict}):"
+            " there is nothing to watch"
+        ) from None
+    if row["status"] not in WATCHED_STATES or row["snapshot_id"] is None:
+        raise InvalidInput(
+            f"release {release_id} is {row['status']}: only a released release is watched"
+        )
+    return WatchedRelease(**row)
+
+
+def _latest_verdict(session: Session, release_id: str) -> str | None:
+    return session.execute(
+        text(
+            "SELECT verdict FROM release_snapshots WHERE release_id = :release_id"
+            " ORDER BY created_at DESC, id DESC LIMIT 1"
+        ),
+        {"release_id": release_id},
+    ).scalar_one_or_none()
+
+
+def release_under_watch(engine: Engine, *, now: datetime, window_hours: int) -> str | None:
+    """The most recent release still under watch that was released within the window."""
+    with transaction(engine) as session:
+        return session.execute(
+            text(
+                """
+                SELECT release_id FROM releases
+                 WHERE status = ANY(CAST(:states AS text[]))
+                   AND released_at > :since AND released_at <= :now
+                 ORDER BY released_at DESC, id DESC
+                 LIMIT 1
+                """
+            ),
+            {
+                "states": sorted(WATCHED_STATES),
+                "since": now - timedelta(hours=window_hours),
+                "now": now,
+            },
+        ).scalar_one_or_none()

@@ -1,0 +1,36 @@
+"""Releasing through the real gate in tests: every runbook check, the real readiness snapshot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from ops_domain.db import transaction
+from ops_domain.readiness.checks import CheckResult
+from ops_domain.readiness.gate import RUNBOOK_CHECKS, GateVerdict, record_gate_verdict
+from ops_domain.readiness.snapshot import CHECK_NAME, take_snapshot
+
+
+def release_through_gate(
+    engine: Engine, release_id: str, *, actor_username: str, now: datetime
+) -> GateVerdict:
+    """Store a gate verdict whose readiness snapshot is measured on the database as it is
+    (with the release's approved waivers); the other runbook checks pass. The release is
+    marked released only if the snapshot passes, exactly as the gate decides."""
+    with transaction(engine) as session:
+        snapshot = take_snapshot(session, release_id=release_id, now=now)
+    checks = [
+        snapshot.as_check() if name == CHECK_NAME else CheckResult(name, "pass", f"{name} ok")
+        for name in RUNBOOK_CHECKS
+    ]
+    return record_gate_verdict(
+        engine,
+        actor_username=actor_username,
+        release_id=release_id,
+        environment="production",
+        checks=checks,
+        counters={**snapshot.blocking_counts(), "counted": snapshot.counted()},
+        waivers=snapshot.applied_waivers(),
+        now=now,
+    )
