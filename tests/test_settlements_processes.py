@@ -30,8 +30,13 @@ CLEAN = {
 }
 
 
-def test_two_processes_on_the_same_window_settle_every_event_exactly_once(
-    engine: Engine, factory: Factory, cli_env: dict[str, str]
+@pytest.mark.parametrize(
+    "second_window",
+    [WINDOW, ("--period-start", "2026-11-19", "--period-end", "2026-11-20")],
+    ids=["same-window", "overlapping-windows"],
+)
+def test_two_processes_at_once_settle_every_event_exactly_once(
+    engine: Engine, factory: Factory, cli_env: dict[str, str], second_window: tuple[str, ...]
 ) -> None:
     factory.user("ops", "operation")
     merchants = [factory.merchant() for _ in range(400)]
@@ -40,8 +45,8 @@ def test_two_processes_on_the_same_window_settle_every_event_exactly_once(
 
     with merchant_lock_barrier(engine, merchants[0], waiters=2):
         runs = [
-            start_settlement_cli(env, "--actor-username", "ops", "--create-payouts", *WINDOW)
-            for _ in range(2)
+            start_settlement_cli(env, "--actor-username", "ops", "--create-payouts", *window)
+            for window in (WINDOW, second_window)
         ]
     outputs = [run.communicate(timeout=300) for run in runs]
 
