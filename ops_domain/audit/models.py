@@ -44,9 +44,8 @@ class AuditChainLink(Base):
 
     __tablename__ = "audit_chain"
 
-    audit_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("audit_log.id"), primary_key=True, autoincrement=False
-    )
+    # No foreign key: a link outlives a deleted audit row, which is how the deletion is named.
+    audit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chain_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     sealed_at: Mapped[datetime] = created_at_column()
 

@@ -1,0 +1,233 @@
+"""Audit completeness: every state change recorded in a domain table has its audit row.
+
+Each rule reads a domain table and derives, from the record's own columns (status, stamps,
+attempt counter), how many audit rows of one action it must have; a record with another
+number (missing, or duplicated) breaks the rule. ``exact`` rules count precisely; the others
+(where the record cannot tell how many transitions it went through) require at least one.
+
+The rules, as the services write them:
+
+- settlement: one ``settlement.create``; one ``settlement.post`` once posted; one
+  ``settlement.pay`` once paid.
+- payout: one ``payout.create``; ``attempt - 1`` resubmissions, each preceded by a send and a
+  fail, plus the current attempt's send (sent, settled or failed), fail and settle.
+- refund request: one ``refund.request``; one ``refund.escalate`` once escalated; one
+  ``refund.approve`` / ``refund.reject`` / ``refund.execute`` / ``refund.fail`` per decision its
+  status implies.
+- journal entry: one ``journal.create``; one ``journal.post`` once posted; one ``journal.void``.
+- chargeback, case: at least one transition row once they left ``open``.
+- accounting period: at least one ``accounting_period.close`` once closed, one
+  ``accounting_period.reopen`` once re-opened.
+- job run: a finished real run has its ``job.<name>.<outcome>`` row.
+
+A window selects records whose latest stamp falls in it; their audit rows are counted
+whenever they were written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, text
+
+from ops_domain.db import transaction
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """``count_sql`` audit rows of action ``action_sql`` (SQL over the record ``t``)."""
+
+    action_sql: str
+    count_sql: str
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    table: str
+    target_type: str
+    moment_sql: str
+    reference_sql: str
+    expectations: tuple[Expectation, ...]
+
+
+def _once(action: str, condition: str = "true", *, exact: bool = True) -> Expectation:
+    return Expectation(f"'{action}'", f"CASE WHEN {condition} THEN 1 ELSE 0 END", exact)
+
+
+RULES = (
+    Rule(
+        "settlement",
+        "settlements",
+        "settlement",
+        "greatest(t.created_at, t.posted_at, t.paid_at)",
+        "t.settlement_no",
+        (
+            _once("settlement.create"),
+            _once("settlement.post", "t.posted_at IS NOT NULL"),
+            _once("settlement.pay", "t.paid_at IS NOT NULL"),
+        ),
+    ),
+    Rule(
+        "payout",
+        "payouts",
+        "payout",
+        "greatest(t.created_at, t.sent_at, t.settled_at, t.failed_at)",
+        "t.payout_reference",
+        (
+            _once("payout.create"),
+            Expectation(
+                "'payout.send'",
+                "t.attempt - 1 + CASE WHEN t.status <> 'pending' THEN 1 ELSE 0 END",
+            ),
+            Expectation(
+                "'payout.fail'", "t.attempt - 1 + CASE WHEN t.status = 'failed' THEN 1 ELSE 0 END"
+            ),
+            Expectation("'payout.resubmit'", "t.attempt - 1"),
+            _once("payout.settle", "t.status = 'settled'"),
+        ),
+    ),
+    Rule(
+        "refund request",
+        "refund_requests",
+        "refund_request",
+        "greatest(t.created_at, t.escalated_at, t.decided_at)",
+        "t.refund_no",
+        (
+            _once("refund.request"),
+            _once("refund.escalate", "t.escalated_at IS NOT NULL"),
+            _once("refund.approve", "t.status IN ('approved', 'executed', 'failed')"),
+            _once("refund.reject", "t.status = 'rejected'"),
+            _once("refund.execute", "t.status = 'executed'"),
+            _once("refund.fail", "t.status = 'failed'"),
+        ),
+    ),
+    Rule(
+        "journal entry",
+        "journal_entries",
+        "journal_entry",
+        "greatest(t.created_at, t.posted_at)",
+        "t.entry_no",
+        (
+            _once("journal.create"),
+            _once("journal.post", "t.status = 'posted'"),
+            _once("journal.void", "t.status = 'void'"),
+        ),
+    ),
+    Rule(
+        "chargeback",
+        "chargebacks",
+        "chargeback",
+        "greatest(t.created_at, t.last_transition_at)",
+        "t.chargeback_no",
+        (_once("chargeback.transition", "t.status <> 'open'", exact=False),),
+    ),
+    Rule(
+        "case",
+        "cases",
+        "case",
+        "greatest(t.created_at, t.updated_at)",
+        "t.case_no",
+        (
+            Expectation(
+                "CASE WHEN t.status = 'escalated' THEN 'case.escalate' ELSE 'case.transition' END",
+                "CASE WHEN t.status <> 'open' THEN 1 ELSE 0 END",
+                exact=False,
+            ),
+        ),
+    ),
+    Rule(
+        "accounting period",
+        "accounting_periods",
+        "accounting_period",
+        "greatest(t.closed_at, t.reopened_at)",
+        "t.currency || ' ' || t.period_start || '..' || t.period_end",
+        (
+            _once("accounting_period.close", "t.closed_at IS NOT NULL", exact=False),
+            _once("accounting_period.reopen", "t.reopened_at IS NOT NULL", exact=False),
+        ),
+    ),
+    Rule(
+        "job run",
+        "job_runs",
+        "job_run",
+        "t.finished_at",
+        "t.job_name || ' run #' || t.id",
+        (
+            Expectation(
+                "'job.' || t.job_name || '.' || t.outcome",
+                "CASE WHEN t.outcome <> 'running' AND NOT t.dry_run THEN 1 ELSE 0 END",
+            ),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class MissingLink:
+    """A record whose audit rows of ``action`` number ``found`` instead of ``expected``."""
+
+    kind: str
+    record_id: int
+    reference: str
+    action: str
+    expected: int
+    found: int
+    total: int  # records breaking the same expectation
+
+    def describe(self) -> str:
+        wanted = f"{self.expected}" if self.expected else "no"
+        return (
+            f"{self.kind} #{self.record_id} ({self.reference}) has {self.found} {self.action}"
+            f" audit row(s), expected {wanted}"
+            + (f" ({self.total - 1} more like it)" if self.total > 1 else "")
+        )
+
+
+def _expectation_sql(rule: Rule, expectation: Expectation) -> str:
+    comparison = "<>" if expectation.exact else "<"
+    return f"""
+        WITH expected AS (
+            SELECT t.id, CAST({rule.reference_sql} AS text) AS reference,
+                   {expectation.action_sql} AS action, {expectation.count_sql} AS expected
+              FROM {rule.table} t
+             WHERE (CAST(:since AS timestamptz) IS NULL OR {rule.moment_sql} >= :since)
+               AND (CAST(:until AS timestamptz) IS NULL OR {rule.moment_sql} < :until)
+        ),
+        audited AS (
+            SELECT target_id, action, count(*) AS found
+              FROM audit_log WHERE target_type = :target_type
+             GROUP BY target_id, action
+        )
+        SELECT e.id AS record_id, e.reference, e.action, e.expected,
+               coalesce(a.found, 0) AS found,
+               count(*) OVER () AS total
+          FROM expected e
+          LEFT JOIN audited a ON a.target_id = e.id::text AND a.action = e.action
+         WHERE coalesce(a.found, 0) {comparison} e.expected
+         ORDER BY e.id
+         LIMIT 1
+    """
+
+
+def missing_audit_links(
+    engine: Engine, *, since: datetime | None = None, until: datetime | None = None
+) -> list[MissingLink]:
+    """The first record breaking each expectation of every rule (empty: the log is complete)."""
+    missing = []
+    with transaction(engine) as session:
+        for rule in RULES:
+            for expectation in rule.expectations:
+                row = session.execute(
+                    text(_expectation_sql(rule, expectation)),
+                    {"since": since, "until": until, "target_type": rule.target_type},
+                ).first()
+                if row is not None:
+                    missing.append(MissingLink(rule.kind, **row._asdict()))
+    return missing
+
+
+def rule_count() -> int:
+    return sum(len(rule.expectations) for rule in RULES)
