@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "ops_domain.cli.disputes",
     "ops_domain.cli.data_quality",
     "ops_domain.cli.observability",
+    "ops_domain.cli.audit",
+    "ops_domain.cli.rollback",
 )
 
 

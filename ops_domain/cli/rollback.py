@@ -1,0 +1,257 @@
+"""After a release: ``rollback_watch`` and ``emergency freeze_payouts|lift_payout_freeze|
+open_incident|targeted_reconciliation|backfill_settlements|record_rollback``.
+
+``rollback_watch`` exits 1 when any trigger fires (0 when all are ok, 2 when refused).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ops_domain.cli.reconciliation import _statement as statement_from_args
+from ops_domain.cli.runtime import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    Runtime,
+    add_actor,
+    add_dry_run,
+    add_json_flag,
+    date_arg,
+    emit,
+    emit_job_result,
+    timestamp_arg,
+)
+from ops_domain.cli.settlements import run_payout_freeze, run_payout_lift_freeze
+from ops_domain.rollback.emergency import (
+    INCIDENT_SLA_HOURS,
+    INCIDENT_TRIGGERS,
+    backfill_settlements,
+    open_incident,
+    record_rollback,
+    targeted_reconciliation,
+)
+from ops_domain.rollback.watch import WatchReport, rollback_watch
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    watch = subparsers.add_parser(
+        "rollback_watch", help="compare the present with a release's snapshot (exit 1: firing)"
+    )
+    watch.add_argument("--release-id", required=True)
+    watch.add_argument(
+        "--actor-username", default=None, help="who runs the watch (default: the service account)"
+    )
+    watch.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
+    add_dry_run(watch)
+    add_json_flag(watch)
+    watch.set_defaults(handler=run_rollback_watch)
+
+    emergency = subparsers.add_parser("emergency", help="emergency actions after a bad release")
+    actions = emergency.add_subparsers(dest="emergency_action", required=True)
+    _register_freezes(actions)
+    _register_incident(actions)
+    _register_reconciliation(actions)
+    _register_backfill(actions)
+    _register_rollback(actions)
+
+
+def _register_freezes(actions: argparse._SubParsersAction) -> None:
+    freeze = actions.add_parser("freeze_payouts", help="freeze payouts, globally or per merchant")
+    add_actor(freeze)
+    freeze.add_argument("--reason", required=True)
+    freeze.add_argument("--merchant-code", help="freeze only this merchant")
+    add_json_flag(freeze)
+    freeze.set_defaults(handler=run_payout_freeze)
+
+    lift = actions.add_parser("lift_payout_freeze", help="lift a freeze (a different checker)")
+    lift.add_argument("--freeze-id", type=int, required=True)
+    add_actor(lift)
+    lift.add_argument("--note", required=True)
+    add_json_flag(lift)
+    lift.set_defaults(handler=run_payout_lift_freeze)
+
+
+def _register_incident(actions: argparse._SubParsersAction) -> None:
+    incident = actions.add_parser(
+        "open_incident", help="critical incident case for risk AND operation"
+    )
+    add_actor(incident)
+    incident.add_argument("--release-id", required=True)
+    incident.add_argument("--trigger", required=True, choices=INCIDENT_TRIGGERS)
+    incident.add_argument("--title", help="default: 'Release R: trigger'")
+    incident.add_argument(
+        "--sla-hours", type=int, default=INCIDENT_SLA_HOURS, help="due in (default 4 hours)"
+    )
+    incident.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
+    add_json_flag(incident)
+    incident.set_defaults(handler=run_open_incident)
+
+
+def _register_reconciliation(actions: argparse._SubParsersAction) -> None:
+    recon = actions.add_parser(
+        "targeted_reconciliation", help="reconcile a currency/merchant window against a statement"
+    )
+    add_actor(recon)
+    recon.add_argument("--currency", required=True)
+    recon.add_argument("--window-start", required=True, type=date_arg("--window-start"))
+    recon.add_argument("--window-end", required=True, type=date_arg("--window-end"))
+    recon.add_argument("--merchant-code", help="reconcile this merchant only")
+    recon.add_argument(
+        "--statement", help="CSV: merchant_code,business_date,amount,count[,reference]"
+    )
+    recon.add_argument(
+        "--total",
+        action="append",
+        default=[],
+        help="inline statement line MERCHANT:DATE:AMOUNT:COUNT[:REFERENCE] (repeatable)",
+    )
+    recon.add_argument("--now", type=timestamp_arg("--now"), help="pin the run time (UTC)")
+    add_dry_run(recon)
+    add_json_flag(recon)
+    recon.set_defaults(handler=run_targeted_reconciliation)
+
+
+def _register_backfill(actions: argparse._SubParsersAction) -> None:
+    backfill = actions.add_parser(
+        "backfill_settlements", help="settle a past window with the settlement job (exactly once)"
+    )
+    add_actor(backfill)
+    backfill.add_argument("--period-start", required=True, type=date_arg("--period-start"))
+    backfill.add_argument("--period-end", required=True, type=date_arg("--period-end"))
+    backfill.add_argument("--currency", help="only this enabled currency")
+    backfill.add_argument("--create-payouts", action="store_true", help="create pending payouts")
+    backfill.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
+    add_dry_run(backfill)
+    add_json_flag(backfill)
+    backfill.set_defaults(handler=run_backfill_settlements)
+
+
+def _register_rollback(actions: argparse._SubParsersAction) -> None:
+    rollback = actions.add_parser(
+        "record_rollback", help="record the decision to restore the previous release"
+    )
+    add_actor(rollback)
+    rollback.add_argument("--release-id", required=True)
+    rollback.add_argument("--reason", required=True)
+    add_json_flag(rollback)
+    rollback.set_defaults(handler=run_record_rollback)
+
+
+def run_rollback_watch(args: argparse.Namespace, runtime: Runtime) -> int:
+    report = rollback_watch(
+        runtime.engine,
+        runtime.settings,
+        release_id=args.release_id,
+        actor_username=args.actor_username or runtime.settings.service_actor,
+        now=args.now,
+        dry_run=args.dry_run,
+    )
+    emit(report.to_dict(), as_json=args.json, text=watch_lines(report))
+    return EXIT_CHECK_FAILED if report.firing else EXIT_OK
+
+
+def watch_lines(report: WatchReport) -> list[str]:
+    """The watch as a table: one line per trigger, then what was done about it."""
+    release = report.release
+    mode = " (dry run: nothing written)" if report.job.dry_run else ""
+    lines = [
+        f"release {release.release_id} (released {release.released_at.isoformat()},"
+        f" snapshot #{release.snapshot_id}) as of {report.checked_at.isoformat()}:"
+        f" {report.verdict.upper().replace('_', ' ')}{mode}"
+    ]
+    for reading in report.outcome.triggers:
+        lines.append(f"  {reading.name:<20} {reading.status.upper():<7} {reading.summary}")
+        if reading.firing:
+            shown = ", ".join(str(item["reference"]) for item in reading.evidence.items[:5])
+            first = reading.evidence.first_seen
+            lines.append(f"    first seen {first.isoformat() if first else '-'}: {shown}")
+    lines += [
+        f"  alert #{alert['id']} raised ({alert['severity']}): {alert['target_id']}"
+        for alert in report.outcome.alerts_raised
+    ]
+    if report.outcome.release_marked:
+        lines.append(f"  release {release.release_id} marked rollback_recommended")
+    lines += [f"  - {message}" for message in report.job.messages if "freeze" in message]
+    return lines
+
+
+def run_open_incident(args: argparse.Namespace, runtime: Runtime) -> int:
+    case = open_incident(
+        runtime.engine,
+        actor_username=args.actor_username,
+        release_id=args.release_id,
+        trigger=args.trigger,
+        title=args.title,
+        sla_hours=args.sla_hours,
+        now=args.now,
+    )
+    state = "opened" if case["newly_opened"] else "already open"
+    emit(
+        case,
+        as_json=args.json,
+        text=f"incident {case['case_no']} {state}: {case['title']} (priority {case['priority']},"
+        f" teams {', '.join(case['teams'])}, due {case['sla_due_at'].isoformat()})",
+    )
+    return EXIT_OK
+
+
+def run_targeted_reconciliation(args: argparse.Namespace, runtime: Runtime) -> int:
+    outcome = targeted_reconciliation(
+        runtime.engine,
+        runtime.settings,
+        actor_username=args.actor_username,
+        currency=args.currency,
+        window_start=args.window_start,
+        window_end=args.window_end,
+        statement=statement_from_args(args),
+        merchant_code=args.merchant_code,
+        now=args.now,
+        dry_run=args.dry_run,
+    )
+    emit(outcome, as_json=args.json, text=reconciliation_lines(outcome))
+    return EXIT_OK
+
+
+def reconciliation_lines(outcome: dict[str, Any]) -> list[str]:
+    run = outcome["run"]
+    mode = " (dry run: nothing written)" if outcome["dry_run"] else ""
+    scope = f" merchant {run['merchant_code']}" if run["merchant_code"] else ""
+    window = f"{run['window_start']}..{run['window_end']}"
+    lines = [
+        f"{run['run_no']}{mode} {run['currency']}{scope} {window}:"
+        f" breaks opened {sum(outcome['breaks_opened'].values())} {outcome['breaks_opened']},"
+        f" already open {outcome['breaks_already_open']}"
+    ]
+    lines += [
+        f"  {b['break_no']} {b['category']} {b['business_date']} difference {b['difference']}"
+        for b in outcome["breaks"][:10]
+    ]
+    return lines
+
+
+def run_backfill_settlements(args: argparse.Namespace, runtime: Runtime) -> int:
+    result = backfill_settlements(
+        runtime.engine,
+        runtime.settings,
+        actor_username=args.actor_username,
+        period_start=args.period_start,
+        period_end=args.period_end,
+        currency=args.currency,
+        create_payouts=args.create_payouts,
+        now=args.now,
+        dry_run=args.dry_run,
+    )
+    emit_job_result(result, as_json=args.json)
+    return EXIT_OK
+
+
+def run_record_rollback(args: argparse.Namespace, runtime: Runtime) -> int:
+    decision = record_rollback(
+        runtime.engine,
+        release_id=args.release_id,
+        reason=args.reason,
+        actor_username=args.actor_username,
+    )
+    emit(decision, as_json=args.json, text=decision.text())
+    return EXIT_OK
