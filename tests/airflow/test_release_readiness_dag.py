@@ -93,25 +93,32 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
     agent = factory.user("cora", "customer_service")
     refund = factory.refund(agent, factory.event(factory.merchant("SHOP"), "80.00"), "30.00")
     alert = factory.alert("manual", severity="critical")
+    london = factory.merchant("LONDON", currency="GBP")  # GBP is not an enabled currency
     monkeypatch.setenv("OPS_METRICS_URL", "http://127.0.0.1:1/metrics")  # exporter not up yet
 
     blocked = run_dag("release_readiness", CONF, logical_date=NOW)
 
     assert blocked.state == "failed"
-    assert {task for task, state in blocked.tasks.items() if state == "failed"} == {
+    failing = {
         "business_state.readiness_snapshot",
+        "business_state.data_quality",
         "platform.metrics",
+    }
+    assert {task for task, state in blocked.tasks.items() if state == "failed"} == {
+        *failing,
         "release_gate",
     }
-    assert all(
-        blocked.tasks[task] == "success"
-        for task in CHECK_TASKS - {"business_state.readiness_snapshot", "platform.metrics"}
+    assert {blocked.tasks[task] for task in CHECK_TASKS - failing} == {"success"}
+    log = capfd.readouterr().out
+    assert (
+        f"release {RELEASE} is not ready (error):"
+        " failing checks: readiness_snapshot, data_quality, metrics" in log
     )
     assert (
-        f"release {RELEASE} is not ready (error): failing checks: readiness_snapshot, metrics"
-        in capfd.readouterr().out
+        "  - currencies_enabled: merchants.settlement_currency (ExpectColumnValuesToBeInSet):"
+        f" 1 unexpected e.g. merchants.id {london}" in log
     )
-    assert snapshots(engine) == [("error", ["metrics", "readiness_snapshot"])]
+    assert snapshots(engine) == [("error", ["data_quality", "metrics", "readiness_snapshot"])]
     assert asset_events("release_readiness_passed") == 0
 
     waiver = request_waiver(
@@ -126,6 +133,10 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
     )
     approve_waiver(engine, waiver_id=waiver.id, actor_username="rita", note="known", now=NOW)
     update_alert(engine, alert_id=alert, to_status="closed", actor_username="olga", note="fixed")
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE merchants SET settlement_currency = 'EUR' WHERE id = :id"), {"id": london}
+        )
     exporter.start()
     monkeypatch.setenv("OPS_METRICS_URL", exporter.url)
 

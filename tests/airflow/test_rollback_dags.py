@@ -1,0 +1,163 @@
+"""rollback_watch and emergency_actions through Airflow: schedule, Params and real runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+
+import tests.airflow.test_dag_integrity as integrity
+from ops_domain.disputes.chargebacks import transition_chargeback
+from ops_domain.errors import IllegalTransition
+from tests.airflow.support import dag_bag, run_dag
+from tests.support.factories import Factory
+from tests.support.releases import release_through_gate
+
+pytestmark = pytest.mark.airflow
+
+RELEASE = "2026.11.24-1"
+SETTLEMENT_RUN_AT = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # settles business day 2026-11-20
+
+
+@pytest.mark.parametrize("dag_id", ["rollback_watch", "emergency_actions"])
+def test_dag_follows_the_house_policy(dag_id: str) -> None:
+    assert dag_bag().import_errors == {}
+    integrity.test_dag_follows_the_house_policy(dag_id)
+
+
+def test_rollback_watch_runs_every_ten_minutes_and_on_a_passed_gate() -> None:
+    from airflow.sdk import AssetOrTimeSchedule
+
+    dag = dag_bag().dags["rollback_watch"]
+
+    assert (
+        isinstance(dag.timetable, AssetOrTimeSchedule)
+        or "AssetOrTime" in type(dag.timetable).__name__
+    )
+    assert "*/10 * * * *" in dag.timetable.summary
+    producer = dag_bag().dags["release_readiness"].get_task("release_gate")
+    assert [asset.name for asset in producer.outlets] == ["release_readiness_passed"]
+    assert [asset.name for asset in dag.timetable.asset_condition.objects] == [
+        "release_readiness_passed"
+    ]
+    assert dag.params["window_hours"] == 24
+
+
+def test_emergency_actions_offers_every_action_as_a_dropdown() -> None:
+    dag = dag_bag().dags["emergency_actions"]
+
+    assert dag.timetable.summary == "None"
+    assert dag.params.get_param("action").schema["enum"] == [
+        "freeze_payouts",
+        "lift_payout_freeze",
+        "open_incident",
+        "targeted_reconciliation",
+        "backfill_settlements",
+        "record_rollback",
+    ]
+
+
+@pytest.fixture
+def crew(factory: Factory) -> None:
+    factory.user("olga", "operation")
+    factory.user("rita", "risk")
+    factory.user("svc_airflow", "operation")
+
+
+def test_emergency_freeze_then_settlement_automation_holds_the_payouts(
+    airflow_db: dict[str, str], engine: Engine, factory: Factory, crew: None
+) -> None:
+    alpha, beta = factory.merchant("ALPHA"), factory.merchant("BETA")
+    factory.event(alpha, "100.00", fee="2.50")
+    factory.event(beta, "40.00")
+
+    freeze = run_dag(
+        "emergency_actions",
+        {"action": "freeze_payouts", "actor_username": "rita", "reason": "release 2026.11.24-1"},
+    )
+    settle = run_dag(
+        "settlement_automation", {"actor_username": "olga"}, logical_date=SETTLEMENT_RUN_AT
+    )
+
+    assert freeze.state == "success", freeze.tasks
+    frozen = freeze.xcom("act")
+    assert (frozen["scope"], frozen["set_by"], frozen["reason"]) == (
+        "global",
+        "rita",
+        "release 2026.11.24-1",
+    )
+    assert settle.state == "success", settle.tasks
+    counts = settle.xcom("report")["counts"]
+    assert (counts["settlements_posted"], counts["payouts_created"], counts["payouts_held"]) == (
+        2,
+        0,
+        2,
+    )
+    assert factory.count("payouts") == 0
+    assert factory.count("settlements", "status = 'posted'") == 2
+
+
+def test_emergency_refusal_fails_the_run_and_changes_nothing(
+    airflow_db: dict[str, str], engine: Engine, factory: Factory, crew: None
+) -> None:
+    factory.user("fin", "finance")
+    checksums = factory.table_checksums()
+
+    unauthorised = run_dag(
+        "emergency_actions",
+        {"action": "freeze_payouts", "actor_username": "fin", "reason": "x"},
+    )
+    no_reason = run_dag("emergency_actions", {"action": "freeze_payouts", "actor_username": "rita"})
+
+    assert unauthorised.state == "failed"
+    assert unauthorised.tasks["authorise_run"] == "failed"
+    assert no_reason.state == "failed"
+    assert no_reason.tasks == {"authorise_run": "success", "act": "failed"}
+    changed = {t for t, s in factory.table_checksums().items() if s != checksums[t]}
+    assert changed <= {"alerts", "audit_log"}  # the failure notifier's airflow_task_failed alert
+    assert factory.count("alerts", "alert_type <> 'airflow_task_failed'") == 0
+    assert factory.count("payout_freezes") == 0
+
+
+def test_rollback_watch_fails_on_a_firing_trigger_and_raises_the_critical_alert(
+    airflow_db: dict[str, str], engine: Engine, factory: Factory, crew: None
+) -> None:
+    chargeback = factory.chargeback(
+        factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5)
+    )
+    assert release_through_gate(engine, RELEASE, actor_username="olga", now=factory.now()).released
+    with pytest.raises(IllegalTransition):
+        transition_chargeback(
+            engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
+        )
+
+    run = run_dag("rollback_watch", {"actor_username": "olga"})
+
+    assert run.state == "failed"
+    assert run.tasks == {"authorise_run": "success", "find_release": "success", "watch": "failed"}
+    assert run.xcom("find_release") == RELEASE
+    report = run.xcom("watch", "watch_report")
+    assert report["verdict"] == "rollback_recommended"
+    assert [t["name"] for t in report["triggers"] if t["status"] == "firing"] == [
+        "chargebacks_stalled"
+    ]
+    assert factory.count("alerts", "alert_type = 'rollback_trigger' AND severity = 'critical'") == 1
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT status FROM releases")).scalar_one() == (
+            "rollback_recommended"
+        )
+
+
+def test_rollback_watch_does_nothing_after_the_window(
+    airflow_db: dict[str, str], engine: Engine, factory: Factory, crew: None
+) -> None:
+    long_ago = factory.now() - timedelta(hours=25)
+    assert release_through_gate(engine, RELEASE, actor_username="olga", now=long_ago).released
+    checksums = factory.table_checksums()
+
+    run = run_dag("rollback_watch", {"actor_username": "olga"})
+
+    assert run.state == "success"
+    assert run.tasks == {"authorise_run": "success", "find_release": "skipped", "watch": "skipped"}
+    assert factory.table_checksums() == checksums
