@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from sqlalchemy import select
 
+from ops_domain.app_role import DEFAULT_APP_ROLE, grant_app_role
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -15,6 +17,7 @@ from ops_domain.cli.runtime import (
 )
 from ops_domain.db import describe_url
 from ops_domain.embedded import stop_embedded_server
+from ops_domain.errors import InvalidInput
 from ops_domain.rbac.models import Role, User, UserRole
 from ops_domain.rbac.seeding import seed_rbac
 from ops_domain.rbac.users import add_user
@@ -58,6 +61,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     db_commands.add_parser("stop", help="stop the embedded server under var/").set_defaults(
         handler=run_db_stop
     )
+    grant = db_commands.add_parser(
+        "grant-app-role", help="create the application role and grant it least privilege"
+    )
+    grant.add_argument("--role", default=DEFAULT_APP_ROLE, help="role name (default ops_app)")
+    grant.add_argument("--password-env", help="environment variable holding its password")
+    add_json_flag(grant)
+    grant.set_defaults(handler=run_db_grant_app_role)
 
 
 def run_migrate(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -159,4 +169,24 @@ def run_db_url(args: argparse.Namespace, runtime: Runtime) -> int:
 def run_db_stop(args: argparse.Namespace, runtime: Runtime) -> int:
     stop_embedded_server(runtime.settings.var_dir)
     print(f"embedded server under {runtime.settings.var_dir} stopped")
+    return EXIT_OK
+
+
+def run_db_grant_app_role(args: argparse.Namespace, runtime: Runtime) -> int:
+    password = None
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if not password:
+            raise InvalidInput(f"environment variable {args.password_env} is not set or empty")
+    grant = grant_app_role(runtime.engine, args.role, password=password)
+    emit(
+        grant.to_dict(),
+        as_json=args.json,
+        text=(
+            f"role {grant.role} {'created' if grant.created else 'already existed'};"
+            f" read/write on {len(grant.read_write_tables)} table(s), insert-only on"
+            f" {', '.join(grant.append_only_tables)}, read-only on"
+            f" {', '.join(grant.read_only_tables)}; no DELETE, TRUNCATE, ALTER or DROP"
+        ),
+    )
     return EXIT_OK
