@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test lint format demo db-stop clean prometheus
+.PHONY: setup test lint format demo airflow db-stop clean prometheus
 
 setup: $(STAMP)
 
@@ -37,9 +37,13 @@ prometheus:
 test: setup lint prometheus
 	@$(VENV)/bin/pytest
 
+# the whole story on the embedded PostgreSQL: DAG runs, a failing gate, an operator, a green gate
 demo: setup
-	@$(PY) -m ops_domain migrate
-	@$(PY) -m ops_domain seed_rbac
+	@$(PY) -m scripts.demo
+
+# airflow standalone over the same databases: UI on http://127.0.0.1:8080 (login printed)
+airflow: setup
+	@$(PY) -m scripts.airflow_local
 
 db-stop: setup
 	@$(PY) -m ops_domain db stop

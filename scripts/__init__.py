@@ -1,0 +1,1 @@
+"""Developer entry points around the platform: ``make demo`` and ``make airflow``."""

@@ -1,0 +1,150 @@
+"""The platform around the jobs for a local run: the metrics exporter, a Prometheus scraping
+it (when the ``prometheus`` binary is installed), and the Keycloak settings of the committed
+hardened realm export. Everything listens on 127.0.0.1 only and stops when the block ends.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ops_domain.config import PROJECT_ROOT
+from ops_domain.metrics.check import check_metrics
+from ops_domain.metrics.exporter import MetricsServer, metrics_engine
+
+REALM_EXPORT = PROJECT_ROOT / "deploy" / "keycloak" / "realm.json"
+# The OIDC settings production uses with that realm (see .env.example); the check reads the
+# realm from the export file instead of a live admin API.
+KEYCLOAK_SETTINGS = {
+    "KEYCLOAK_BASE_URL": "https://sso.wallet-ops.example.com",
+    "KEYCLOAK_REALM": "wallet-ops",
+    "KEYCLOAK_CLIENT_ID": "wallet-ops-airflow",
+    "KEYCLOAK_REDIRECT_URI": "https://airflow.wallet-ops.example.com/auth/login_callback",
+    "KEYCLOAK_POST_LOGOUT_REDIRECT_URI": (
+        "https://airflow.wallet-ops.example.com/auth/logout_callback"
+    ),
+    "KEYCLOAK_SCOPES": "openid profile email",
+    "KEYCLOAK_ROLE_GROUP_MAP": (
+        "ops-super-admin:super_admin,ops-admin:admin,ops-finance:finance,ops-risk:risk,"
+        "ops-operation:operation,ops-treasury:treasury,ops-customer-service:customer_service,"
+        "ops-sales:sales"
+    ),
+    "KEYCLOAK_REALM_EXPORT": str(REALM_EXPORT),
+}
+SCRAPE_WAIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Observability:
+    """Where the running exporter and Prometheus answer, as the ``metrics`` check reads them."""
+
+    metrics_url: str
+    token: str
+    prometheus_url: str | None
+
+    def environment(self) -> dict[str, str]:
+        env = {"OPS_METRICS_URL": self.metrics_url, "OPS_METRICS_TOKEN": self.token}
+        if self.prometheus_url:
+            env["OPS_PROMETHEUS_URL"] = self.prometheus_url
+        return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def observability(ops_url: str, work_dir: Path, log: Path) -> Iterator[Observability]:
+    """Start the exporter (token-protected) and, if installed, Prometheus scraping it with
+    the token; yield once Prometheus has stored the business series."""
+    token = secrets.token_urlsafe(24)
+    engine = metrics_engine(ops_url)
+    server = MetricsServer(engine, port=free_port(), token=token, cache_seconds=1.0).start()
+    prometheus: subprocess.Popen[bytes] | None = None
+    try:
+        prometheus_url = None
+        binary = shutil.which("prometheus")
+        if binary is not None:
+            prometheus_url, prometheus = _start_prometheus(binary, server.url, token, work_dir, log)
+            _wait_until_scraped(server.url, prometheus_url, token, prometheus)
+        yield Observability(server.url, token, prometheus_url)
+    finally:
+        if prometheus is not None:
+            stop_process_group(prometheus)
+        server.stop()
+        engine.dispose()
+
+
+def prometheus_config(metrics_url: str, token: str) -> str:
+    target = metrics_url.split("//", 1)[1].split("/", 1)[0]
+    return f"""global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: wallet_ops
+    authorization:
+      type: Bearer
+      credentials: {token}
+    static_configs:
+      - targets: ["{target}"]
+"""
+
+
+def _start_prometheus(
+    binary: str, metrics_url: str, token: str, work_dir: Path, log: Path
+) -> tuple[str, subprocess.Popen[bytes]]:
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    config = work_dir / "prometheus.yml"
+    config.write_text(prometheus_config(metrics_url, token))
+    config.chmod(0o600)
+    address = f"127.0.0.1:{free_port()}"
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={work_dir / 'data'}",
+                f"--web.listen-address={address}",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return f"http://{address}", process
+
+
+def _wait_until_scraped(
+    metrics_url: str, prometheus_url: str, token: str, process: subprocess.Popen[bytes]
+) -> None:
+    deadline = time.monotonic() + SCRAPE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"prometheus exited with {process.returncode}")
+        if check_metrics(metrics_url, prometheus_url, token, timeout=2.0).ok:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"prometheus did not scrape {metrics_url} within {SCRAPE_WAIT_SECONDS}s")
+
+
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """Terminate the process group we started; kill it if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
