@@ -9,9 +9,10 @@ Manual only. Pick the `action`, fill in its parameters, name yourself in `actor_
   than the person who set the freeze may lift it.
 - `open_incident`: `release_id`, `trigger`, `sla_hours` (default 4): a `critical` incident
   case assigned to the teams risk AND operation (once per release and trigger while active).
-- `targeted_reconciliation`: `currency`, `window_start`, `window_end`, optional
-  `merchant_code`, and the external statement as `statement_path` (CSV) or
-  `statement_totals` (`MERCHANT:DATE:AMOUNT:COUNT`); opens a break per mismatch.
+- `targeted_reconciliation`: `currency` and/or `merchant_code` (alone, the merchant's
+  settlement currency), `window_start`, `window_end`, and the external statement as
+  `statement_path` (CSV) or `statement_totals` (`MERCHANT:DATE:AMOUNT:COUNT`); opens a break
+  per mismatch.
 - `backfill_settlements`: `window_start`, `window_end`, optional `currency`,
   `create_payouts`: the settlement job over the window, every event still settled once.
 - `record_rollback`: `release_id`, `reason`: marks the release `rolled_back` and logs the next
@@ -108,7 +109,7 @@ JOB = "emergency actions"
         ),
         "currency": currency_param(
             Settings.from_env(),
-            all_label="every currency (backfill); targeted_reconciliation needs one",
+            all_label="every currency (backfill), the merchant's own (reconciliation)",
         ),
         "window_start": date_param(
             "Window start", "targeted_reconciliation and backfill_settlements: first day."

@@ -238,6 +238,29 @@ def test_targeted_reconciliation_opens_breaks_for_mismatches_once(
     assert factory.count("reconciliation_breaks") == 1
 
 
+def test_targeted_reconciliation_of_a_merchant_uses_its_settlement_currency(
+    cli: Cli, factory: Factory, engine: Engine, settings: Settings, people: dict[str, int]
+) -> None:
+    merchant = factory.merchant("EURO", currency="EUR")
+    factory.event(merchant, "50.00", currency="EUR")
+    automate_settlements(
+        engine, settings, actor_username="olga", period_start=DEFAULT_DAY, period_end=DEFAULT_DAY
+    )
+    base = (
+        *("emergency", "targeted_reconciliation", "--actor-username", "olga"),
+        *("--window-start", "2026-11-20", "--window-end", "2026-11-20"),
+        *("--total", "EURO:2026-11-20:50.00:1"),
+    )
+
+    code, out, err = cli(*base, "--merchant-code", "EURO")
+
+    assert code == 0, err
+    assert out.splitlines()[0].split()[1:4] == ["EUR", "merchant", "EURO"]
+    assert out.splitlines()[0].endswith("breaks opened 0 {}, already open 0")
+    assert "needs a currency, a merchant or both" in refused(cli, factory, *base)
+    assert "merchant 'GHOST' not found" in refused(cli, factory, *base, "--merchant-code", "GHOST")
+
+
 def test_targeted_reconciliation_never_widens_rights(
     cli: Cli, factory: Factory, engine: Engine, settings: Settings, people: dict[str, int]
 ) -> None:

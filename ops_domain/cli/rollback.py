@@ -93,7 +93,7 @@ def _register_reconciliation(actions: argparse._SubParsersAction) -> None:
         "targeted_reconciliation", help="reconcile a currency/merchant window against a statement"
     )
     add_actor(recon)
-    recon.add_argument("--currency", required=True)
+    recon.add_argument("--currency", help="default: the merchant's settlement currency")
     recon.add_argument("--window-start", required=True, type=date_arg("--window-start"))
     recon.add_argument("--window-end", required=True, type=date_arg("--window-end"))
     recon.add_argument("--merchant-code", help="reconcile this merchant only")

@@ -22,7 +22,7 @@ from ops_domain.cases.service import insert_case, require_choice, require_text
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.config import Settings
 from ops_domain.db import transaction
-from ops_domain.errors import InvalidInput
+from ops_domain.errors import InvalidInput, NotFound
 from ops_domain.jobs import JobResult
 from ops_domain.rbac.actors import Actor, require_actor
 from ops_domain.readiness.gate import require_release_id
@@ -115,18 +115,22 @@ def targeted_reconciliation(
     settings: Settings,
     *,
     actor_username: str,
-    currency: str,
     window_start: date,
     window_end: date,
     statement: ExternalStatement,
+    currency: str | None = None,
     merchant_code: str | None = None,
     now: datetime | None = None,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Re-run reconciliation for one currency (and optionally one merchant) over a window
-    against the supplied statement, opening a break per mismatch not already open."""
+    """Re-run reconciliation for a merchant and/or a currency over a window against the
+    supplied statement, opening a break per mismatch not already open. Without a currency,
+    the merchant's settlement currency is reconciled."""
+    if currency is None and merchant_code is None:
+        raise InvalidInput("a targeted reconciliation needs a currency, a merchant or both")
     with transaction(engine) as session:
         require_emergency_actor(session, actor_username, "targeted_reconciliation")
+        currency = currency or _settlement_currency(session, merchant_code or "")
     return reconcile(
         engine,
         settings,
@@ -139,6 +143,16 @@ def targeted_reconciliation(
         now=now,
         dry_run=dry_run,
     )
+
+
+def _settlement_currency(session: Session, merchant_code: str) -> str:
+    currency = session.execute(
+        text("SELECT settlement_currency FROM merchants WHERE code = :code"),
+        {"code": merchant_code},
+    ).scalar_one_or_none()
+    if currency is None:
+        raise NotFound("merchant", merchant_code)
+    return currency
 
 
 def backfill_settlements(

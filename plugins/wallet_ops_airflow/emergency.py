@@ -74,8 +74,6 @@ def _incident(engine: Engine, _: Settings, request: dict[str, Any], params: dict
 def _reconcile(
     engine: Engine, settings: Settings, request: dict[str, Any], params: dict[str, Any]
 ) -> Any:
-    if params["currency"] is None:
-        raise AirflowFailException("targeted_reconciliation needs the currency parameter")
     first, last = _window(params)
     return targeted_reconciliation(
         engine,
