@@ -26,14 +26,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import Asset, TaskGroup, TriggerRule, XComArg, dag, get_current_context, task
+from airflow.sdk import TaskGroup, TriggerRule, XComArg, dag, get_current_context, task
+from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
 from wallet_ops_airflow.checks import readiness_check_task, release_gate_task
 from wallet_ops_airflow.data_quality import DataQualityOperator
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import authorise_run
 from wallet_ops_airflow.params import actor_param, choice_param, text_param
 
-RELEASE_READINESS_PASSED = Asset("release_readiness_passed")
 CHECK_GROUPS = {
     "database": ("migrations", "rbac", "db_isolation"),
     "business_state": ("readiness_snapshot", "data_quality"),

@@ -1,0 +1,139 @@
+"""The Airflow adapters on their own: connection, run context, retry decisions, periods."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from ops_domain.errors import ActorNotAllowed, DatabaseUnavailable, InvalidInput
+
+pytestmark = pytest.mark.airflow
+
+
+def context(
+    run_type: str = "scheduled", interval: tuple[datetime, datetime] | None = None, **params: Any
+) -> dict[str, Any]:
+    start, end = interval or (None, None)
+    dag_run = SimpleNamespace(run_type=run_type, data_interval_start=start, data_interval_end=end)
+    return {"dag_run": dag_run, "params": params}
+
+
+def test_the_ops_db_connection_becomes_the_engine_url(
+    airflow_db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wallet_ops_airflow.hook import OpsDatabaseHook
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OPS_DB", "postgres://ops:s%40cret@db.internal:6432/ops?sslmode=require"
+    )
+
+    assert OpsDatabaseHook().database_url() == (
+        "postgresql+psycopg2://ops:s%40cret@db.internal:6432/ops?sslmode=require"
+    )
+
+
+def test_without_a_connection_the_hook_uses_the_domain_database_setting(
+    airflow_db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wallet_ops_airflow.hook import OpsDatabaseHook
+
+    monkeypatch.delenv("AIRFLOW_CONN_OPS_DB")
+    monkeypatch.setenv("OPS_DATABASE_URL", "postgres://ops@db.internal/ops")
+
+    assert OpsDatabaseHook().database_url() == "postgresql+psycopg2://ops@db.internal/ops"
+
+
+def test_the_hook_engine_reaches_the_ops_database(
+    airflow_db: dict[str, str], database_url: str
+) -> None:
+    from sqlalchemy import text
+    from wallet_ops_airflow.hook import OpsDatabaseHook
+
+    engine = OpsDatabaseHook().get_engine()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT current_database()")).scalar_one() in database_url
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("error", "action"),
+    [
+        (DatabaseUnavailable("database unavailable at db:5432/ops"), "retry"),
+        (OperationalError("SELECT 1", {}, Exception("server closed the connection")), "retry"),
+        (InvalidInput("currency XYZ is not enabled"), "fail"),
+        (ActorNotAllowed("cora", "automate_settlements", ["operation"]), "fail"),
+        (KeyError("shard"), "fail"),
+    ],
+)
+def test_only_transient_database_errors_are_retried(
+    airflow_db: dict[str, str], error: BaseException, action: str
+) -> None:
+    from wallet_ops_airflow.jobs import TRANSIENT_ONLY
+
+    assert TRANSIENT_ONLY.evaluate(error, try_number=1, max_tries=4).action.value == action
+
+
+def test_business_date_is_the_param_else_the_interval_start_else_yesterday(
+    airflow_db: dict[str, str],
+) -> None:
+    from wallet_ops_airflow.jobs import resolve_business_date, resolve_now
+
+    interval = (datetime(2026, 11, 20, 1, tzinfo=UTC), datetime(2026, 11, 21, 1, tzinfo=UTC))
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+
+    assert resolve_business_date(context(interval=interval, business_date="2026-11-02")) == date(
+        2026, 11, 2
+    )
+    assert resolve_business_date(context(interval=interval, business_date=None)) == date(
+        2026, 11, 20
+    )
+    assert resolve_business_date(context("manual", business_date=None)) == yesterday
+    assert resolve_now(context(interval=interval)) == interval[1]
+
+
+def test_the_monthly_run_closes_the_month_its_interval_covers(airflow_db: dict[str, str]) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+    from wallet_ops_airflow.periods import requested_period
+
+    scheduled = {"business_date": "2026-10-01", "manual": False}
+    manual = {"business_date": "2026-11-23", "manual": True}
+    none = {"period_start": None, "period_end": None}
+
+    assert requested_period(none, scheduled) == (date(2026, 10, 1), date(2026, 10, 31))
+    assert requested_period(none, {**scheduled, "business_date": "2028-02-01"}) == (
+        date(2028, 2, 1),
+        date(2028, 2, 29),
+    )
+    assert requested_period({"period_start": "2026-11-01", "period_end": "2026-11-15"}, manual) == (
+        date(2026, 11, 1),
+        date(2026, 11, 15),
+    )
+    for params, complaint in [
+        (none, "manual runs must give period_start and period_end"),
+        ({"period_start": "2026-11-01", "period_end": None}, "give both"),
+        ({"period_start": "2026-11-15", "period_end": "2026-11-01"}, "is before period_start"),
+    ]:
+        with pytest.raises(AirflowFailException, match=complaint):
+            requested_period(params, manual)
+
+
+def test_the_summary_reads_as_one_paragraph(airflow_db: dict[str, str]) -> None:
+    from wallet_ops_airflow.jobs import summarise
+
+    outcome = {
+        "job": "escalate_refund_disputes",
+        "dry_run": True,
+        "counts": {"refunds_escalated": 2, "cases_escalated": 1},
+        "items": {"refunds": [{"id": 7}, {"id": 9}]},
+        "messages": ["2 refunds past their SLA"],
+    }
+
+    assert summarise(outcome) == (
+        "escalate_refund_disputes (dry run): cases_escalated=1, refunds_escalated=2\n"
+        "  refunds: 2 listed, e.g. [{'id': 7}, {'id': 9}]\n"
+        "  2 refunds past their SLA"
+    )
