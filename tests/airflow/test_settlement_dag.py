@@ -77,3 +77,23 @@ def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
         "job_runs", "idempotency_key LIKE 'settlement_automation/manual__%/settle/_'"
     )
     assert keys == 4
+
+
+def test_a_dry_run_reports_what_would_be_settled_and_writes_only_its_run_record(
+    airflow_db: dict[str, str], engine: Engine, factory: Factory
+) -> None:
+    factory.user("olga", "operation")
+    factory.event(factory.merchant("ALPHA"), "100.00", fee="2.50")
+    before = factory.table_checksums()
+
+    run = run_dag(
+        "settlement_automation",
+        {"actor_username": "olga", "dry_run": True, "business_date": "2026-11-20"},
+    )
+
+    assert run.state == "success", run.tasks
+    assert run.xcom("report")["dry_run"] is True
+    assert run.xcom("report")["counts"]["events_settled"] == 1
+    assert run.xcom("report")["counts"]["payouts_created"] == 1
+    after = factory.table_checksums()
+    assert {table for table in before if before[table] != after[table]} == {"job_runs"}
