@@ -98,7 +98,6 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
 
     blocked = run_dag("release_readiness", CONF, logical_date=NOW)
 
-    print("failing run:", blocked.tasks)
     assert blocked.state == "failed"
     failing = {
         "business_state.readiness_snapshot",
@@ -111,6 +110,7 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
     }
     assert {blocked.tasks[task] for task in CHECK_TASKS - failing} == {"success"}
     log = capfd.readouterr().out
+    print("failing run:", blocked.tasks)
     assert (
         f"release {RELEASE} is not ready (error):"
         " failing checks: readiness_snapshot, data_quality, metrics" in log
