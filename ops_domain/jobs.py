@@ -93,8 +93,8 @@ class JobContext:
         for attempt in range(1, BATCH_ATTEMPTS + 1):
             try:
                 return self._run_once(work)
-            except DBAPIError as exc:
-                sqlstate = getattr(exc.orig, "pgcode", None)
+            except (DBAPIError, DatabaseUnavailable) as exc:
+                sqlstate = _sqlstate(exc)
                 if sqlstate not in TRANSIENT_SQLSTATES or self.dry_run:
                     raise
                 if attempt == BATCH_ATTEMPTS:
@@ -112,6 +112,14 @@ class JobContext:
                 return work(self._dry_session)
         with transaction(self.engine) as session:
             return work(session)
+
+
+def _sqlstate(exc: DBAPIError | DatabaseUnavailable) -> str | None:
+    """The PostgreSQL error code, also through ``transaction``'s translation: psycopg2
+    reports a deadlock or serialization failure as an OperationalError, which ``transaction``
+    turns into ``DatabaseUnavailable``; it is still the transient failure retried here."""
+    cause = exc if isinstance(exc, DBAPIError) else exc.__cause__
+    return getattr(getattr(cause, "orig", None), "pgcode", None)
 
 
 def run_job(
