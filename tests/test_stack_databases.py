@@ -1,0 +1,90 @@
+"""The local stack's databases: separate logins owning separate databases on the embedded
+server, the ops login unable to open the Airflow metadata database (strict isolation)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from ops_domain.embedded import embedded_server_url, stop_embedded_server
+from ops_domain.readiness.isolation import check_db_isolation
+from scripts.stack import StackUrls, prepare_databases, stack_environment
+
+
+@pytest.fixture(scope="module")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A server of its own: the stack's database names are fixed."""
+    path = tmp_path_factory.mktemp("stack")
+    yield path
+    stop_embedded_server(path)
+
+
+def run(url: str, sql: str) -> list[tuple]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(sql))
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def test_each_login_owns_its_database_and_cannot_open_the_other(var_dir: Path) -> None:
+    urls = prepare_databases(var_dir)
+
+    owners = run(
+        embedded_server_url(var_dir),
+        "SELECT datname, pg_get_userbyid(datdba) FROM pg_database"
+        " WHERE datname IN ('airflow', 'ops', 'ops_audit') ORDER BY 1",
+    )
+    assert owners == [("airflow", "airflow"), ("ops", "ops"), ("ops_audit", "ops")]
+    assert [make_url(u).username for u in (urls.airflow_metadata, urls.ops)] == ["airflow", "ops"]
+    assert run(urls.ops, "SELECT current_user") == [("ops",)]
+    ops_into_airflow = make_url(urls.airflow_metadata).set(username="ops")
+    with pytest.raises(OperationalError, match='permission denied for database "airflow"'):
+        run(ops_into_airflow.render_as_string(hide_password=False), "SELECT 1")
+
+
+def test_strict_isolation_check_passes_on_the_stack(var_dir: Path) -> None:
+    urls = prepare_databases(var_dir)
+    run(urls.airflow_metadata, "CREATE TABLE IF NOT EXISTS dag_probe (id int)")
+
+    result = check_db_isolation(stack_environment(var_dir, urls), strict=True)
+
+    assert result.status == "pass", result.summary
+    assert "the ops login is refused by" in result.summary
+
+
+def test_fresh_recreates_only_the_named_database(var_dir: Path) -> None:
+    urls = prepare_databases(var_dir)
+    run(urls.airflow_metadata, "CREATE TABLE IF NOT EXISTS dag_probe (id int)")
+    run(urls.ops, "CREATE TABLE IF NOT EXISTS ops_probe (id int)")
+
+    again: StackUrls = prepare_databases(var_dir, fresh=("airflow",))
+
+    assert again == urls
+    tables = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+    assert run(urls.airflow_metadata, tables) == []
+    assert run(urls.ops, tables) == [("ops_probe",)]
+
+
+def test_stack_environment_points_airflow_and_the_ops_connection_at_their_logins(
+    var_dir: Path,
+) -> None:
+    urls = prepare_databases(var_dir)
+    env = stack_environment(var_dir, urls)
+
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == urls.airflow_metadata
+    assert env["AIRFLOW_CONN_OPS_DB"] == env["OPS_DATABASE_URL"] == urls.ops
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    assert (
+        env["AIRFLOW__API_AUTH__JWT_SECRET"]
+        == stack_environment(var_dir, urls)["AIRFLOW__API_AUTH__JWT_SECRET"]
+    )
+    assert len(env["AIRFLOW__API_AUTH__JWT_SECRET"]) == 64
