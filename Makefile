@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test lint format demo airflow db-stop clean prometheus
+.PHONY: setup test lint format demo airflow bench db-stop clean prometheus
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ demo: setup
 # airflow standalone over the same databases: UI on http://127.0.0.1:8080 (login printed)
 airflow: setup
 	@$(PY) -m scripts.airflow_local
+
+# measured, never asserted: the jobs at 250,000 and 1,000,000 events (bench/README.md, ~10 min)
+bench: setup
+	@$(PY) -m bench
 
 db-stop: setup
 	@$(PY) -m ops_domain db stop
