@@ -43,7 +43,7 @@ from wallet_ops_airflow.params import (
 )
 
 from ops_domain.config import Settings
-from ops_domain.rollback.emergency import (
+from ops_domain.rollback.policy import (
     INCIDENT_SLA_HOURS,
     INCIDENT_TRIGGERS,
     MAX_INCIDENT_SLA_HOURS,

@@ -36,8 +36,8 @@ from wallet_ops_airflow.jobs import as_of, authorise_run, ops_engine, run_servic
 from wallet_ops_airflow.params import actor_param, count_param, dry_run_param, text_param
 
 from ops_domain.rollback.policy import RollbackPolicy
-from ops_domain.rollback.watch import WATCH_JOB
 
+JOB = "rollback_watch"
 SERVICE = "ops_domain.rollback.watch:rollback_watch"
 REPORT_XCOM_KEY = "watch_report"
 
@@ -55,7 +55,7 @@ REPORT_XCOM_KEY = "watch_report"
     default_args=task_defaults(),
     tags=["wallet-ops", "release", "rollback"],
     params={
-        "actor_username": actor_param(WATCH_JOB.name),
+        "actor_username": actor_param(JOB),
         "dry_run": dry_run_param(),
         "release_id": text_param(
             title="Release id",
@@ -72,9 +72,7 @@ REPORT_XCOM_KEY = "watch_report"
     },
 )
 def rollback_watch() -> None:
-    request = task(task_id="authorise_run")(authorise_run)(
-        permission=WATCH_JOB.permission, job=WATCH_JOB.name
-    )
+    request = task(task_id="authorise_run")(authorise_run)(permission="emergency.act", job=JOB)
 
     @task
     def find_release(request: dict[str, Any]) -> str:

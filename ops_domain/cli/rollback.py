@@ -24,13 +24,12 @@ from ops_domain.cli.runtime import (
 )
 from ops_domain.cli.settlements import run_payout_freeze, run_payout_lift_freeze
 from ops_domain.rollback.emergency import (
-    INCIDENT_SLA_HOURS,
-    INCIDENT_TRIGGERS,
     backfill_settlements,
     open_incident,
     record_rollback,
     targeted_reconciliation,
 )
+from ops_domain.rollback.policy import INCIDENT_SLA_HOURS, INCIDENT_TRIGGERS
 from ops_domain.rollback.watch import WatchReport, rollback_watch
 
 
@@ -167,7 +166,8 @@ def watch_lines(report: WatchReport) -> list[str]:
             first = reading.evidence.first_seen
             lines.append(f"    first seen {first.isoformat() if first else '-'}: {shown}")
     lines += [
-        f"  alert #{alert['id']} raised ({alert['severity']}): {alert['target_id']}"
+        f"  alert #{alert['id']} raised ({alert['severity']}) for trigger"
+        f" {alert['target_id'].partition(':')[2]}"
         for alert in report.outcome.alerts_raised
     ]
     if report.outcome.release_marked:

@@ -1,4 +1,4 @@
-"""The rollback watch's thresholds and switches, read from the environment.
+"""The rollback watch's triggers, thresholds and switches (read from the environment).
 
 ``OPS_ROLLBACK_BREAKS_ABS`` (default 5) and ``OPS_ROLLBACK_BREAKS_REL`` (default 0.5): the
 reconciliation-break trigger fires only when the rise over the snapshot exceeds both.
@@ -17,6 +17,12 @@ from decimal import Decimal
 from ops_domain.config import _env_decimal, _env_int
 from ops_domain.errors import InvalidInput
 
+# The runbook's rollback triggers, in its order (SPEC 1 and 7).
+TRIGGER_NAMES = ("recon_break_spike", "payouts_failed", "chargebacks_stalled", "posting_refusals")
+# An incident names the trigger behind it, or "manual" when a person saw the problem first.
+INCIDENT_TRIGGERS = (*TRIGGER_NAMES, "manual")
+INCIDENT_SLA_HOURS = 4
+MAX_INCIDENT_SLA_HOURS = 72
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})
 

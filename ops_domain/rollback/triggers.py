@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from ops_domain.disputes.models import CHARGEBACK_STATES
 from ops_domain.jsonable import jsonable
 from ops_domain.readiness.snapshot import COUNTED_ITEMS
-from ops_domain.rollback.policy import RollbackPolicy
+from ops_domain.rollback.policy import TRIGGER_NAMES, RollbackPolicy
 from ops_domain.rollback.releases import WatchedRelease
 
 EVIDENCE_LIMIT = 100
@@ -249,6 +249,7 @@ TRIGGERS: dict[str, Trigger] = {
     "chargebacks_stalled": chargebacks_stalled,
     "posting_refusals": posting_refusals,
 }
+assert tuple(TRIGGERS) == TRIGGER_NAMES
 
 
 def read_triggers(

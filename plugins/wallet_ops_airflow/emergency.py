@@ -1,5 +1,6 @@
 """The emergency actions as one manual DAG: which permission each needs, and how its Params
-become the arguments of the domain function that performs it.
+become the arguments of the domain function that performs it. The domain services are
+imported when an action runs, keeping the DAG file's parse cheap.
 
 Only ``targeted_reconciliation`` and ``backfill_settlements`` have a dry run; asking one of
 the other actions for a dry run fails the task instead of acting for real.
@@ -18,14 +19,6 @@ from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.jsonable import jsonable
-from ops_domain.payouts.freezes import freeze_payouts, lift_payout_freeze
-from ops_domain.reconciliation.statements import ExternalStatement
-from ops_domain.rollback.emergency import (
-    backfill_settlements,
-    open_incident,
-    record_rollback,
-    targeted_reconciliation,
-)
 from wallet_ops_airflow.jobs import as_of, domain_errors_fail_the_task, idempotency_key, ops_engine
 from wallet_ops_airflow.jobs import settings as ops_settings
 
@@ -40,6 +33,8 @@ class EmergencyAction:
 
 
 def _freeze(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+    from ops_domain.payouts.freezes import freeze_payouts
+
     return freeze_payouts(
         engine,
         actor_username=request["actor_username"],
@@ -49,6 +44,8 @@ def _freeze(engine: Engine, _: Settings, request: dict[str, Any], params: dict[s
 
 
 def _lift(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+    from ops_domain.payouts.freezes import lift_payout_freeze
+
     if params["freeze_id"] is None:
         raise AirflowFailException("lift_payout_freeze needs the freeze_id parameter")
     return lift_payout_freeze(
@@ -61,6 +58,8 @@ def _lift(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str
 
 
 def _incident(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+    from ops_domain.rollback.emergency import open_incident
+
     return open_incident(
         engine,
         actor_username=request["actor_username"],
@@ -74,6 +73,8 @@ def _incident(engine: Engine, _: Settings, request: dict[str, Any], params: dict
 def _reconcile(
     engine: Engine, settings: Settings, request: dict[str, Any], params: dict[str, Any]
 ) -> Any:
+    from ops_domain.rollback.emergency import targeted_reconciliation
+
     first, last = _window(params)
     return targeted_reconciliation(
         engine,
@@ -92,6 +93,8 @@ def _reconcile(
 def _backfill(
     engine: Engine, settings: Settings, request: dict[str, Any], params: dict[str, Any]
 ) -> Any:
+    from ops_domain.rollback.emergency import backfill_settlements
+
     first, last = _window(params)
     return backfill_settlements(
         engine,
@@ -108,6 +111,8 @@ def _backfill(
 
 
 def _rollback(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+    from ops_domain.rollback.emergency import record_rollback
+
     decision = record_rollback(
         engine,
         release_id=params["release_id"] or "",
@@ -124,7 +129,9 @@ def _window(params: dict[str, Any]) -> tuple[date, date]:
     return date.fromisoformat(params["window_start"]), date.fromisoformat(params["window_end"])
 
 
-def _statement(params: dict[str, Any]) -> ExternalStatement:
+def _statement(params: dict[str, Any]) -> Any:
+    from ops_domain.reconciliation.statements import ExternalStatement
+
     path, totals = params["statement_path"], params["statement_totals"] or []
     if bool(path) == bool(totals):
         raise AirflowFailException("give the statement as statement_path or statement_totals")
