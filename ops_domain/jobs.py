@@ -223,5 +223,6 @@ def _close_failed_run(
             counts=result.counts,
             error=str(exc).splitlines()[0][:500] if str(exc) else type(exc).__name__,
         )
-    except DatabaseUnavailable:
-        log.exception("could not record the failure of job run %s", job_run_id)
+    except DatabaseUnavailable as lost:
+        # One line: the caller reports the original error; a traceback here would bury it.
+        log.error("could not record the failure of job run %s: %s", job_run_id, lost)
