@@ -14,19 +14,7 @@ from sqlalchemy.orm import Session
 from ops_domain.clock import day_window
 from ops_domain.demo.plan import DemoPlan
 from ops_domain.demo.reset import business_tables
-
-# The readiness counters exactly as SPEC section 5.4 defines them (before any waiver).
-READINESS_COUNTERS = {
-    "pending_refunds": "SELECT count(*) FROM refund_requests WHERE status = 'pending'",
-    "failed_payouts": "SELECT count(*) FROM payouts WHERE status = 'failed'",
-    "open_recon_breaks": (
-        "SELECT count(*) FROM reconciliation_breaks WHERE status IN ('open', 'in_review')"
-    ),
-    "open_high_alerts": (
-        "SELECT count(*) FROM alerts"
-        " WHERE status IN ('open', 'in_review') AND severity IN ('high', 'critical')"
-    ),
-}
+from ops_domain.readiness.snapshot import take_snapshot
 
 _UNSETTLED = text(
     """
@@ -118,12 +106,6 @@ class DemoSummary:
         return lines
 
 
-def readiness_counters(session: Session) -> dict[str, int]:
-    return {
-        name: session.execute(text(sql)).scalar_one() for name, sql in READINESS_COUNTERS.items()
-    }
-
-
 def describe(
     session: Session, summary: DemoSummary, plan: DemoPlan, auto_post_limit: Decimal
 ) -> DemoSummary:
@@ -132,7 +114,7 @@ def describe(
         table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
         for table in sorted(business_tables())
     }
-    summary.counters = readiness_counters(session)
+    summary.counters = take_snapshot(session, release_id="", now=plan.as_of).counted()
     summary.unsettled = [
         {**row._asdict(), "net": row.credits - row.debits}
         for row in session.execute(_UNSETTLED, {"start": start, "end": end})
