@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import Engine, text
 
 from ops_domain.config import Settings
 from ops_domain.errors import InvalidInput
-from ops_domain.rollback.emergency import backfill_settlements
+from ops_domain.rollback.emergency import backfill_settlements, open_incident
 from ops_domain.settlements.service import automate_settlements
 from tests.support.factories import DEFAULT_DAY, Factory
 from tests.support.releases import release_through_gate
@@ -422,3 +423,22 @@ def test_record_rollback_refusals_change_nothing(
     assert (code, decision["previous_release"], decision["status"]) == (0, PREVIOUS, "rolled_back")
     assert decision["newly_recorded"] is True
     assert date.fromisoformat(decision["decided_at"][:10]) == factory.now().date()
+
+
+def test_concurrent_incident_requests_open_one_case(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    release_through_gate(engine, RELEASE, actor_username="olga", now=factory.now())
+
+    def ask(actor: str) -> dict:
+        return open_incident(
+            engine, actor_username=actor, release_id=RELEASE, trigger="recon_break_spike"
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        cases = list(pool.map(ask, ["rita", "olga", "adam", "rita"]))
+
+    assert len({case["case_no"] for case in cases}) == 1
+    assert sum(case["newly_opened"] for case in cases) == 1
+    assert factory.count("cases", "case_type = 'incident'") == 1
+    assert factory.count("case_assignments") == 2

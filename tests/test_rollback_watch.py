@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -468,3 +469,25 @@ def test_policy_defaults_and_env_values() -> None:
             "OPS_ROLLBACK_WATCH_HOURS": "6",
         }
     ) == RollbackPolicy(2, Decimal("0.25"), 3, True, 6)
+
+
+def test_overlapping_watches_raise_mark_and_freeze_once(
+    engine: Engine, factory: Factory, settings: Settings, people: dict[str, int]
+) -> None:
+    firing_release(engine, factory, people)
+    freezing = RollbackPolicy(auto_freeze=True)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        reports = list(pool.map(lambda _: watch(engine, settings, policy=freezing), range(4)))
+
+    assert {report.verdict for report in reports} == {"rollback_recommended"}
+    assert sum(len(report.outcome.alerts_raised) for report in reports) == 1
+    assert sum(report.outcome.release_marked for report in reports) == 1
+    assert (
+        sum(bool(report.outcome.freeze and report.outcome.freeze.newly_set) for report in reports)
+        == 1
+    )
+    assert factory.count("alerts", "alert_type = 'rollback_trigger'") == 1
+    assert factory.count("payout_freezes") == 1
+    assert factory.audit_actions("release.rollback_recommended") == ["release.rollback_recommended"]
+    assert factory.count("job_runs", "job_name = 'rollback_watch' AND outcome = 'succeeded'") == 4
