@@ -21,7 +21,9 @@ from ops_domain.errors import (
 )
 from ops_domain.payouts.service import fail_payout, resubmit_payout, send_payout
 from ops_domain.readiness.waivers import approve_waiver, request_waiver
+from ops_domain.rollback.emergency import record_rollback
 from ops_domain.rollback.policy import RollbackPolicy
+from ops_domain.rollback.releases import release_under_watch
 from ops_domain.rollback.watch import WatchReport, rollback_watch
 from ops_domain.settlements.service import automate_settlements
 from tests.support.factories import DEFAULT_DAY, Factory
@@ -491,3 +493,20 @@ def test_overlapping_watches_raise_mark_and_freeze_once(
     assert factory.count("payout_freezes") == 1
     assert factory.audit_actions("release.rollback_recommended") == ["release.rollback_recommended"]
     assert factory.count("job_runs", "job_name = 'rollback_watch' AND outcome = 'succeeded'") == 4
+
+
+def test_the_scheduled_watch_picks_the_latest_release_still_in_its_window(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    now = factory.now()
+    release_through_gate(engine, "older", actor_username="olga", now=now - timedelta(hours=30))
+    release_through_gate(engine, "recent", actor_username="olga", now=now - timedelta(hours=2))
+    latest = release_through_gate(engine, "latest", actor_username="olga", now=now)
+    assert latest.released
+
+    picked = release_under_watch(engine, now=now, window_hours=24)
+    record_rollback(engine, release_id="latest", reason="bad", actor_username="rita")
+    after_rollback = release_under_watch(engine, now=now, window_hours=24)
+    next_day = release_under_watch(engine, now=now + timedelta(hours=23), window_hours=24)
+
+    assert (picked, after_rollback, next_day) == ("latest", "recent", None)
