@@ -1,4 +1,5 @@
-"""``make airflow``: ``airflow standalone`` over the embedded PostgreSQL, UI on 127.0.0.1:8080.
+"""``make airflow``: ``airflow standalone`` over the embedded PostgreSQL, UI on 127.0.0.1:8080
+(``AIRFLOW__API__PORT`` picks another port).
 
 The metadata database is ``airflow`` (login ``airflow``), the ``ops_db`` connection points at
 the business database ``ops`` (login ``ops``), the DAGs and plugins of this repository are
@@ -20,7 +21,7 @@ from scripts.airflow_runs import migrate_metadata
 from scripts.stack import airflow_home, logs_dir, prepare_databases, stack_environment
 
 UI_HOST = "127.0.0.1"
-UI_PORT = 8080
+DEFAULT_UI_PORT = "8080"
 ADMIN = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
 
@@ -43,7 +44,7 @@ def standalone_environment(var_dir: Path) -> dict[str, str]:
         **os.environ,
         **stack_environment(var_dir, urls),
         "AIRFLOW__API__HOST": UI_HOST,
-        "AIRFLOW__API__PORT": str(UI_PORT),
+        "AIRFLOW__API__PORT": os.environ.get("AIRFLOW__API__PORT") or DEFAULT_UI_PORT,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
     }
 
@@ -57,7 +58,8 @@ def main() -> int:
     migrate_metadata(env, setup_log)
     password = admin_password(airflow_home(var_dir))
     print(
-        f"==> Airflow UI: http://{UI_HOST}:{UI_PORT}  login: {ADMIN} / {password}\n"
+        f"==> Airflow UI: http://{UI_HOST}:{env['AIRFLOW__API__PORT']}"
+        f"  login: {ADMIN} / {password}\n"
         "    metadata DB airflow, ops_db -> ops, on the embedded PostgreSQL; Ctrl-C stops it",
         flush=True,
     )
