@@ -84,8 +84,8 @@ def shown(path: Path) -> str:
 
 
 def counts_text(counts: dict[str, Any]) -> str:
-    shown = [f"{name} {value}" for name, value in counts.items() if value]
-    return ", ".join(shown) or "nothing to do"
+    nonzero = [f"{name} {value}" for name, value in counts.items() if value]
+    return ", ".join(nonzero) or "nothing to do"
 
 
 def blockers_found(engine: Engine, run_id: str) -> list[tuple[str, int]]:
@@ -107,7 +107,7 @@ def gate_table(engine: Engine, release_id: str) -> list[str]:
     with engine.connect() as conn:
         snapshot = conn.execute(
             text(
-                "SELECT id, verdict, checks, created_at FROM release_snapshots"
+                "SELECT id, verdict, checks FROM release_snapshots"
                 " WHERE release_id = :release ORDER BY id DESC LIMIT 1"
             ),
             {"release": release_id},

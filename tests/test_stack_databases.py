@@ -3,6 +3,7 @@ server, the ops login unable to open the Airflow metadata database (strict isola
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from ops_domain.embedded import embedded_server_url, stop_embedded_server
 from ops_domain.readiness.isolation import check_db_isolation
+from scripts.airflow_local import PASSWORDS_FILE, admin_password, standalone_environment
 from scripts.stack import StackUrls, prepare_databases, stack_environment
 
 
@@ -88,3 +90,22 @@ def test_stack_environment_points_airflow_and_the_ops_connection_at_their_logins
         == stack_environment(var_dir, urls)["AIRFLOW__API_AUTH__JWT_SECRET"]
     )
     assert len(env["AIRFLOW__API_AUTH__JWT_SECRET"]) == 64
+
+
+def test_make_airflow_keeps_one_admin_password_and_the_stack_databases(
+    var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRFLOW__API__PORT", "8090")
+    home = var_dir / "airflow"
+
+    first, again = admin_password(home), admin_password(home)
+    env = standalone_environment(var_dir)
+
+    assert first == again
+    assert len(first) >= 16
+    assert json.loads((home / PASSWORDS_FILE).read_text()) == {"admin": first}
+    assert (home / PASSWORDS_FILE).stat().st_mode & 0o777 == 0o600
+    assert env["AIRFLOW__API__PORT"] == "8090"
+    assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
+    assert make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).database == "airflow"
+    assert make_url(env["AIRFLOW_CONN_OPS_DB"]).username == "ops"
