@@ -11,7 +11,8 @@
    ``release_readiness`` passes.
 
 Progress goes to the terminal; Airflow's, Great Expectations' and pytest's own output goes
-to ``var/logs/demo.log``. Every run starts from a clean demo database and ends the same way.
+to ``var/logs/demo.log``. Every run recreates the demo's databases (whatever was in them), so
+it starts clean and ends the same way.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from scripts import demo_operator
 from scripts.airflow_runs import DagRunOutcome, migrate_metadata, run_dag
 from scripts.demo_operator import OperatorLog
 from scripts.platform_services import KEYCLOAK_SETTINGS, observability
-from scripts.stack import logs_dir, prepare_databases, stack_environment
+from scripts.stack import DATABASES, logs_dir, prepare_databases, stack_environment
 
 TOTAL_STEPS = 13
 TABLE_WIDTH = 110
@@ -145,7 +146,7 @@ class Demo:
         return self.engine
 
     def databases(self) -> str:
-        urls = prepare_databases(self.var_dir, fresh=("airflow",))
+        urls = prepare_databases(self.var_dir, fresh=tuple(DATABASES))
         os.environ.update(stack_environment(self.var_dir, urls))
         os.environ.update(KEYCLOAK_SETTINGS)
         self.engine = create_engine(urls.ops)
