@@ -120,6 +120,7 @@ def test_the_ops_db_connection_is_the_least_privilege_login_of_the_ops_service(
     assert env["OPS_DATABASE_URL"] == env["AIRFLOW_CONN_OPS_DB"]
     migrate = " ".join(services(compose)["ops-migrate"]["command"])
     assert "db grant-app-role --role ops_app" in migrate
+    assert 'users add --username "$${OPS_SERVICE_ACTOR}"' in migrate  # scheduled runs' actor
     assert make_url(environment(services(compose)["ops-migrate"])["OPS_DATABASE_URL"]).username == (
         "ops_migrator"
     )
