@@ -1,9 +1,11 @@
 """Airflow test harness: its own AIRFLOW_HOME and metadata database, set before Airflow loads.
 
-Airflow reads its configuration once, when ``airflow`` is first imported, so everything below
-the imports runs at collection time, before any test module imports Airflow. The metadata
-database is a fresh ``airflow_test_<uuid>`` database on the same PostgreSQL server as the ops
-test database; it is migrated once per session with the real ``airflow db migrate`` command.
+Airflow reads its configuration once, when ``airflow`` is first imported; nothing outside
+this package imports it and the tests here import it only inside test bodies, so the
+package-scoped ``airflow_env`` (autouse) sets everything up first and restores the
+environment when the package is done: the other tests never see these settings. The
+metadata database is a fresh ``airflow_test_<uuid>`` database on the same PostgreSQL server
+as the ops test database, migrated once with the real ``airflow db migrate`` command.
 Unit-test mode is deliberately left off: the DAGs are tested with the configuration they run
 with, and the CLI test's subprocess sees the same settings.
 """
@@ -31,6 +33,7 @@ PLUGINS_FOLDER = PROJECT_ROOT / "plugins"
 OPS_POOL = "ops_db"
 OPS_POOL_SLOTS = 4
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
+METADATA_DB = f"airflow_test_{uuid.uuid4().hex[:10]}"
 
 
 def _server_url() -> str:
@@ -41,15 +44,12 @@ def _server_url() -> str:
     return embedded_server_url(var_dir)
 
 
-def _airflow_environment() -> tuple[dict[str, str], str, str]:
-    """(environment for Airflow, server URL, metadata database name)."""
-    server_url = _server_url()
-    name = f"airflow_test_{uuid.uuid4().hex[:10]}"
-    home = tempfile.mkdtemp(prefix="airflow_home_")
-    metadata_url = make_url(server_url).set(database=name).render_as_string(False)
-    env = {
-        "AIRFLOW_HOME": home,
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+def _airflow_settings(server_url: str) -> dict[str, str]:
+    return {
+        "AIRFLOW_HOME": tempfile.mkdtemp(prefix="airflow_home_"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": make_url(server_url)
+        .set(database=METADATA_DB)
+        .render_as_string(False),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
@@ -59,34 +59,35 @@ def _airflow_environment() -> tuple[dict[str, str], str, str]:
         "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
         "GX_ANALYTICS_ENABLED": "False",
         "OPS_ENABLED_CURRENCIES": "USD,EUR,IDR",
+        "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(PLUGINS_FOLDER)]),
     }
-    return env, server_url, name
 
 
-AIRFLOW_ENV, SERVER_URL, METADATA_DB = _airflow_environment()
-os.environ.update(AIRFLOW_ENV)
-# DAG files import ``wallet_ops_airflow`` the way Airflow does: plugins/ on sys.path.
-if str(PLUGINS_FOLDER) not in sys.path:
+@pytest.fixture(scope="package", autouse=True)
+def airflow_env() -> Iterator[str]:
+    """Airflow's settings in the environment, and plugins/ on sys.path as Airflow puts it
+    (DAG files import ``wallet_ops_airflow``). Yields the database server's URL."""
+    if "airflow" in sys.modules:
+        raise RuntimeError("airflow was imported before its test settings were in place")
+    server_url = _server_url()
+    saved = dict(os.environ)
+    os.environ.update(_airflow_settings(server_url))
     sys.path.insert(0, str(PLUGINS_FOLDER))
+    yield server_url
+    sys.path.remove(str(PLUGINS_FOLDER))
+    os.environ.clear()
+    os.environ.update(saved)
 
 
-def _admin(sql: str) -> None:
-    admin = create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(sql))
-    admin.dispose()
-
-
-@pytest.fixture(scope="session")
-def airflow_db(database_url: str) -> Iterator[dict[str, str]]:
+@pytest.fixture(scope="package")
+def airflow_db(airflow_env: str, database_url: str) -> Iterator[dict[str, str]]:
     """A migrated Airflow metadata database, the ``ops_db`` pool, and ``ops_db`` -> ops test DB.
 
     Yields the environment a subprocess needs to run the ``airflow`` CLI against the same setup.
     """
-    _admin(f'CREATE DATABASE "{METADATA_DB}"')
+    _admin(airflow_env, f'CREATE DATABASE "{METADATA_DB}"')
     os.environ["AIRFLOW_CONN_OPS_DB"] = database_url
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), str(PLUGINS_FOLDER)])
     for command in (
         ["db", "migrate"],
         ["pools", "set", OPS_POOL, str(OPS_POOL_SLOTS), "Concurrent writers to the ops DB"],
@@ -95,15 +96,21 @@ def airflow_db(database_url: str) -> Iterator[dict[str, str]]:
             [str(AIRFLOW_BIN), *command], env=env, check=True, capture_output=True, timeout=300
         )
     yield env
-    os.environ.pop("AIRFLOW_CONN_OPS_DB", None)
     if "airflow.settings" in sys.modules:  # close in-process sessions before dropping their DB
         sys.modules["airflow.settings"].dispose_orm()
-    _drop_in_background(METADATA_DB)
+    _drop_in_background(airflow_env, METADATA_DB)
 
 
-def _drop_in_background(database: str) -> None:
+def _admin(server_url: str, sql: str) -> None:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(sql))
+    admin.dispose()
+
+
+def _drop_in_background(server_url: str, database: str) -> None:
     """DROP DATABASE waits for a checkpoint (over 15 s on the busy shared server): let it
-    finish after the session instead of holding the test run for it."""
+    finish after the tests instead of holding the run for it."""
     script = (
         "import sys; from sqlalchemy import create_engine, text; "
         "e = create_engine(sys.argv[1], isolation_level='AUTOCOMMIT'); "
@@ -114,7 +121,7 @@ def _drop_in_background(database: str) -> None:
             sys.executable,
             "-c",
             script,
-            SERVER_URL,
+            server_url,
             f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
         ],
         start_new_session=True,
