@@ -37,6 +37,7 @@ REFUND_COLUMNS = tuple(RefundRequest.__table__.c)
 REFUND_CASE_TEAMS = ("customer_service", "risk")
 SPENT_STATUSES = sorted(REFUND_STATES.states - {"rejected", "failed"})
 VERBS = {"approved": "approve", "rejected": "reject", "executed": "execute", "failed": "fail"}
+CHECKER_DECISIONS = ("approved", "rejected")
 # Serialises refund requests per source event without row-locking the event itself, which
 # the settlement job must be free to claim (it skips locked events).
 _LOCK_EVENT_REFUNDS = text(
@@ -191,7 +192,7 @@ def execute_refund(
     engine: Engine, *, refund_id: int, actor_username: str, note: str, now: datetime | None = None
 ) -> dict[str, Any]:
     """Record that an approved refund was paid out (by someone other than its maker)."""
-    return _settle(
+    return _decide(
         engine, "executed", refund_id=refund_id, actor_username=actor_username, note=note, now=now
     )
 
@@ -200,7 +201,7 @@ def fail_refund(
     engine: Engine, *, refund_id: int, actor_username: str, note: str, now: datetime | None = None
 ) -> dict[str, Any]:
     """Record that an approved refund could not be paid; its amount becomes refundable again."""
-    return _settle(
+    return _decide(
         engine, "failed", refund_id=refund_id, actor_username=actor_username, note=note, now=now
     )
 
@@ -214,14 +215,22 @@ def _decide(
     note: str,
     now: datetime | None,
 ) -> dict[str, Any]:
+    """Approving or rejecting takes a checker; executing or failing, anyone but the maker."""
     verb = VERBS[to_status]
     action = f"refund {verb}"
+    by_checker = to_status in CHECKER_DECISIONS
+    permission = "refunds.decide" if by_checker else "refunds.execute"
     moment = as_utc(now) if now else utc_now()
     with transaction(engine) as session:
-        actor = require_actor(session, actor_username, "refunds.decide", f"refunds {verb}")
+        actor = require_actor(session, actor_username, permission, f"refunds {verb}")
         refund = _lock_refund(session, refund_id)
-        require_checker(actor, refund["maker_id"], note, action)
-        decision = {"checker_id": actor.id, "checker_note": note.strip(), "decided_at": moment}
+        values: dict[str, Any] = {}
+        if by_checker:
+            require_checker(actor, refund["maker_id"], note, action)
+            values = {"checker_id": actor.id, "checker_note": note.strip(), "decided_at": moment}
+        else:
+            require_different_person(actor, refund["maker_id"], action)
+            require_note(note, action)
         return _move(
             session,
             refund,
@@ -229,35 +238,7 @@ def _decide(
             to_status=to_status,
             note=note,
             moment=moment,
-            values=decision,
-        )
-
-
-def _settle(
-    engine: Engine,
-    to_status: str,
-    *,
-    refund_id: int,
-    actor_username: str,
-    note: str,
-    now: datetime | None,
-) -> dict[str, Any]:
-    verb = VERBS[to_status]
-    action = f"refund {verb}"
-    moment = as_utc(now) if now else utc_now()
-    with transaction(engine) as session:
-        actor = require_actor(session, actor_username, "refunds.execute", f"refunds {verb}")
-        refund = _lock_refund(session, refund_id)
-        require_different_person(actor, refund["maker_id"], action)
-        require_note(note, action)
-        return _move(
-            session,
-            refund,
-            actor=actor,
-            to_status=to_status,
-            note=note,
-            moment=moment,
-            values={},
+            values=values,
         )
 
 
