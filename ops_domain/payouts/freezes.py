@@ -17,6 +17,7 @@ from ops_domain.audit.log import record_audit
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import transaction
 from ops_domain.errors import IllegalTransition, InvalidInput, NotFound, PayoutFrozen
+from ops_domain.merchants.directory import merchant_by_code
 from ops_domain.rbac.actors import require_actor, require_checker
 
 # A correlated sub-select: the active freeze (global first) applying to ``{merchant}``, a SQL
@@ -70,7 +71,7 @@ def freeze_payouts(
         raise InvalidInput("a payout freeze needs a reason")
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, "emergency.act", "payouts freeze")
-        merchant_id = _merchant_id(session, merchant_code) if merchant_code else None
+        merchant_id = merchant_by_code(session, merchant_code).id if merchant_code else None
         scope = "global" if merchant_id is None else "merchant"
         new_id = session.execute(
             text(
@@ -149,15 +150,6 @@ def lift_payout_freeze(
             after={"active": False, "note": note.strip()},
         )
         return _load(session, freeze_id)
-
-
-def _merchant_id(session: Session, merchant_code: str) -> int:
-    merchant_id = session.execute(
-        text("SELECT id FROM merchants WHERE code = :code"), {"code": merchant_code}
-    ).scalar()
-    if merchant_id is None:
-        raise NotFound("merchant", merchant_code)
-    return merchant_id
 
 
 def _load(session: Session, freeze_id: int, *, newly_set: bool = False) -> Freeze:

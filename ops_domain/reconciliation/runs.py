@@ -25,7 +25,7 @@ from ops_domain.audit.log import record_audit
 from ops_domain.clock import day_window, require_window, utc_now
 from ops_domain.config import Settings
 from ops_domain.db import transaction, translate_db_errors
-from ops_domain.errors import NotFound
+from ops_domain.merchants.directory import merchant_by_code
 from ops_domain.rbac.actors import require_actor
 from ops_domain.reconciliation.statements import ExternalStatement
 
@@ -164,7 +164,9 @@ def reconcile(
     moment = now or utc_now()
     with _unit_of_work(engine, dry_run=dry_run) as session:
         actor = require_actor(session, actor_username, PERMISSION, "reconcile")
-        merchant_id = _merchant_id(session, merchant_code)
+        merchant_id = (
+            merchant_by_code(session, merchant_code).id if merchant_code is not None else None
+        )
         session.execute(
             text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
             {"namespace": RECONCILIATION_LOCK_NAMESPACE, "key": currency_lock_key(currency)},
@@ -222,17 +224,6 @@ def _unit_of_work(engine: Engine, *, dry_run: bool) -> Iterator[Session]:
             yield session
         finally:
             session.rollback()
-
-
-def _merchant_id(session: Session, merchant_code: str | None) -> int | None:
-    if merchant_code is None:
-        return None
-    merchant_id = session.execute(
-        text("SELECT id FROM merchants WHERE code = :code"), {"code": merchant_code}
-    ).scalar_one_or_none()
-    if merchant_id is None:
-        raise NotFound("merchant", merchant_code)
-    return merchant_id
 
 
 def _record_run(

@@ -22,8 +22,9 @@ from ops_domain.cases.service import insert_case, require_choice, require_text
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.config import Settings
 from ops_domain.db import transaction
-from ops_domain.errors import InvalidInput, NotFound
+from ops_domain.errors import InvalidInput
 from ops_domain.jobs import JobResult
+from ops_domain.merchants.directory import merchant_by_code
 from ops_domain.rbac.actors import Actor, require_actor
 from ops_domain.readiness.gate import require_release_id
 from ops_domain.readiness.models import RELEASE_STATES
@@ -127,7 +128,7 @@ def targeted_reconciliation(
         raise InvalidInput("a targeted reconciliation needs a currency, a merchant or both")
     with transaction(engine) as session:
         require_emergency_actor(session, actor_username, "targeted_reconciliation")
-        currency = currency or _settlement_currency(session, merchant_code or "")
+        currency = currency or merchant_by_code(session, merchant_code or "").settlement_currency
     return reconcile(
         engine,
         settings,
@@ -140,16 +141,6 @@ def targeted_reconciliation(
         now=now,
         dry_run=dry_run,
     )
-
-
-def _settlement_currency(session: Session, merchant_code: str) -> str:
-    currency = session.execute(
-        text("SELECT settlement_currency FROM merchants WHERE code = :code"),
-        {"code": merchant_code},
-    ).scalar_one_or_none()
-    if currency is None:
-        raise NotFound("merchant", merchant_code)
-    return currency
 
 
 def backfill_settlements(
