@@ -1,10 +1,13 @@
 """
 ### Settlement automation
 
-Daily at 01:00 UTC, for the business day that just ended (the run's data interval), settle
-the unsettled cash-flow events of active merchants: one settlement per merchant and
-currency, posted by policy up to the auto-post limit (else left `draft` for a checker), then
-a `pending` payout for each posted settlement with positive net unless a freeze holds it.
+Daily at 01:00 UTC, for the business day that just ended (the run's data interval) and the
+`lookback_days` before it (default 1, the domain's yesterday..today window), settle the
+unsettled cash-flow events of active merchants: one settlement per merchant and currency,
+posted by policy up to the auto-post limit (else left `draft` for a checker), then a
+`pending` payout for each posted settlement with positive net unless a freeze holds it. The
+look-back is what picks up events that arrive after their day's run: without it a late event
+would wait for a manual backfill.
 
 The work is split into `shards` merchant shards (dynamic task mapping); each shard is its own
 job run, and the `report` task adds them up. Every event is settled exactly once, so a rerun,
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
@@ -64,6 +67,13 @@ START_DATE = datetime.fromisoformat(os.environ.get("OPS_SETTLEMENT_START_DATE") 
             title="Create payouts",
             description="Create a pending payout for each posted settlement with positive net.",
         ),
+        "lookback_days": count_param(
+            1,
+            title="Look-back days",
+            description="Also settle late events of this many days before the business date.",
+            minimum=0,
+            maximum=31,
+        ),
         "shards": count_param(
             1,
             title="Merchant shards",
@@ -87,7 +97,7 @@ def settlement_automation() -> None:
         return run_service(
             SERVICE,
             request,
-            period_start=day,
+            period_start=day - timedelta(days=params["lookback_days"]),
             period_end=day,
             currency=params["currency"],
             create_payouts=params["create_payouts"],

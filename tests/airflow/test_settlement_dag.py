@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 RUN_AT = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # settles business day 2026-11-20
 BUSINESS_DAY = date(2026, 11, 20)
+WINDOW_START = date(2026, 11, 19)  # one look-back day by default
 
 
 def settlements(engine: Engine) -> list[tuple[str, date, int, Decimal, str, Decimal | None]]:
@@ -54,8 +55,8 @@ def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
         "report": "success",
     }
     expected = [
-        ("ALPHA", BUSINESS_DAY, 1, Decimal("77.50"), "posted", Decimal("77.50")),
-        ("BETA", BUSINESS_DAY, 1, Decimal("39.00"), "posted", Decimal("39.00")),
+        ("ALPHA", WINDOW_START, 1, Decimal("77.50"), "posted", Decimal("77.50")),
+        ("BETA", WINDOW_START, 1, Decimal("39.00"), "posted", Decimal("39.00")),
     ]
     assert settlements(engine) == expected
     assert factory.count("cashflow_events", "settlement_id IS NULL") == 1  # the next day's
@@ -77,6 +78,33 @@ def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
         "job_runs", "idempotency_key LIKE 'settlement_automation/manual__%/settle/_'"
     )
     assert keys == 4
+
+
+def test_an_event_arriving_after_its_days_run_is_settled_by_the_next_run(
+    airflow_db: dict[str, str], engine: Engine, factory: Factory
+) -> None:
+    factory.user("olga", "operation")
+    alpha = factory.merchant("ALPHA")
+    factory.event(alpha, "100.00")
+    conf = {"actor_username": "olga"}
+    assert run_dag("settlement_automation", conf, logical_date=RUN_AT).state == "success"
+    late = factory.event(alpha, "5.00", occurred_at=datetime(2026, 11, 20, 23, 59, tzinfo=UTC))
+
+    next_run = run_dag(
+        "settlement_automation", conf, logical_date=datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+    )
+
+    assert next_run.state == "success"
+    assert factory.count("cashflow_events", "settlement_id IS NULL") == 0
+    with engine.begin() as conn:
+        window = conn.execute(
+            text(
+                "SELECT s.period_start, s.period_end, s.net_amount FROM settlements s"
+                " JOIN cashflow_events e ON e.settlement_id = s.id WHERE e.id = :id"
+            ),
+            {"id": late},
+        ).one()
+    assert tuple(window) == (BUSINESS_DAY, date(2026, 11, 21), Decimal("5.00"))
 
 
 def test_a_dry_run_reports_what_would_be_settled_and_writes_only_its_run_record(
