@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from ops_domain.config import Settings
-from ops_domain.errors import DatabaseUnavailable, InvalidInput
+from ops_domain.errors import DatabaseUnavailable, InvalidInput, NotFound
 
 OPS_DATABASE_ENV = "OPS_DATABASE_URL"
 
@@ -89,3 +90,24 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with translate_db_errors(engine.url), Session(engine) as session, session.begin():
         yield session
+
+
+def lock_row(session: Session, model: type[Base], row_id: int, kind: str) -> dict[str, Any]:
+    """The row ``row_id`` of ``model``, locked until the transaction ends (``NotFound`` names
+    ``kind`` when there is none): the "before" of a recorded state change."""
+    table = model.__table__
+    row = (
+        session.execute(select(*table.c).where(table.c.id == row_id).with_for_update())
+        .mappings()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound(kind, row_id)
+    return dict(row)
+
+
+def update_row(session: Session, model: type[Base], row_id: int, **values: Any) -> dict[str, Any]:
+    """Set ``values`` on the row ``row_id`` of ``model`` and return the whole row as it now is."""
+    table = model.__table__
+    statement = update(model).where(table.c.id == row_id).values(**values).returning(*table.c)
+    return dict(session.execute(statement).mappings().one())

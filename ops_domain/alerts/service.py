@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, func, text
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.log import audit_row, record_audit, record_audit_rows
-from ops_domain.db import transaction
-from ops_domain.errors import InvalidInput, NotFound
+from ops_domain.db import lock_row, transaction, update_row
+from ops_domain.errors import InvalidInput
 from ops_domain.rbac.actors import require_actor
 
 from .models import ALERT_SEVERITIES, ALERT_STATES, Alert
@@ -92,9 +92,6 @@ def raise_alerts(
     return opened
 
 
-ALERT_COLUMNS = tuple(Alert.__table__.c)
-
-
 def update_alert(
     engine: Engine,
     *,
@@ -107,24 +104,11 @@ def update_alert(
     when); once closed, the same (type, target) may be raised again as a new alert."""
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, "alerts.manage", "alerts update")
-        current = (
-            session.execute(select(*ALERT_COLUMNS).where(Alert.id == alert_id).with_for_update())
-            .mappings()
-            .one_or_none()
-        )
-        if current is None:
-            raise NotFound("alert", alert_id)
+        current = lock_row(session, Alert, alert_id, "alert")
         ALERT_STATES.check(current["status"], to_status, note)
         closing = {"closed_by": actor.id, "closed_at": func.now()} if to_status == "closed" else {}
-        moved = dict(
-            session.execute(
-                update(Alert)
-                .where(Alert.id == alert_id)
-                .values(status=to_status, updated_at=func.now(), **closing)
-                .returning(*ALERT_COLUMNS)
-            )
-            .mappings()
-            .one()
+        moved = update_row(
+            session, Alert, alert_id, status=to_status, updated_at=func.now(), **closing
         )
         record_audit(
             session,

@@ -11,12 +11,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.log import audit_row, record_audit, record_audit_rows
 from ops_domain.clock import as_utc, utc_now
-from ops_domain.db import transaction
+from ops_domain.db import lock_row, transaction, update_row
 from ops_domain.errors import InvalidInput, NotFound
 from ops_domain.merchants.models import Merchant
 from ops_domain.rbac.actors import load_actor, require_actor
@@ -175,16 +175,7 @@ def transition_case(
         actor = require_actor(session, actor_username, MANAGE_PERMISSION, "cases transition")
         current = lock_case(session, case_id)
         CASE_STATES.check(current["status"], to_status, note)
-        moved = dict(
-            session.execute(
-                update(Case)
-                .where(Case.id == case_id)
-                .values(status=to_status, updated_at=moment)
-                .returning(*CASE_COLUMNS)
-            )
-            .mappings()
-            .one()
-        )
+        moved = update_row(session, Case, case_id, status=to_status, updated_at=moment)
         record_audit(
             session,
             actor_id=actor.id,
@@ -229,14 +220,7 @@ def add_case_note(
 
 
 def lock_case(session: Session, case_id: int) -> dict[str, Any]:
-    row = (
-        session.execute(select(*CASE_COLUMNS).where(Case.id == case_id).with_for_update())
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFound("case", case_id)
-    return dict(row)
+    return lock_row(session, Case, case_id, "case")
 
 
 def write_case_notes(

@@ -10,17 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 
 from ops_domain.audit.log import record_audit, record_refusal
 from ops_domain.clock import as_utc, utc_now
-from ops_domain.db import transaction
-from ops_domain.errors import IllegalTransition, InvalidInput, NotFound
+from ops_domain.db import lock_row, transaction, update_row
+from ops_domain.errors import IllegalTransition, InvalidInput
 from ops_domain.rbac.actors import require_actor
 
 from .models import CHARGEBACK_STATES, Chargeback
-
-CHARGEBACK_COLUMNS = tuple(Chargeback.__table__.c)
 
 
 def transition_chargeback(
@@ -42,15 +40,7 @@ def transition_chargeback(
     moment = as_utc(now) if now else utc_now()
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, "chargebacks.manage", "chargebacks")
-        current = (
-            session.execute(
-                select(*CHARGEBACK_COLUMNS).where(Chargeback.id == chargeback_id).with_for_update()
-            )
-            .mappings()
-            .one_or_none()
-        )
-        if current is None:
-            raise NotFound("chargeback", chargeback_id)
+        current = lock_row(session, Chargeback, chargeback_id, "chargeback")
         try:
             CHARGEBACK_STATES.check(current["status"], to_status, note)
         except (IllegalTransition, InvalidInput) as refusal:
@@ -64,15 +54,13 @@ def transition_chargeback(
                 details={"from": current["status"], "to": to_status, "reason": str(refusal)},
             )
             raise
-        moved = dict(
-            session.execute(
-                update(Chargeback)
-                .where(Chargeback.id == chargeback_id)
-                .values(status=to_status, last_transition_at=moment, note=note or current["note"])
-                .returning(*CHARGEBACK_COLUMNS)
-            )
-            .mappings()
-            .one()
+        moved = update_row(
+            session,
+            Chargeback,
+            chargeback_id,
+            status=to_status,
+            last_transition_at=moment,
+            note=note or current["note"],
         )
         record_audit(
             session,

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.log import record_audit
 from ops_domain.cases.service import insert_case, lock_case, require_text, write_case_notes
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.config import Settings
-from ops_domain.db import transaction
+from ops_domain.db import lock_row, transaction, update_row
 from ops_domain.errors import InvalidInput, NotFound
 from ops_domain.merchants.models import CashflowEvent
 from ops_domain.money import positive_money
@@ -223,7 +223,7 @@ def _decide(
     moment = as_utc(now) if now else utc_now()
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, permission, f"refunds {verb}")
-        refund = _lock_refund(session, refund_id)
+        refund = lock_row(session, RefundRequest, refund_id, "refund request")
         values: dict[str, Any] = {}
         if by_checker:
             require_checker(actor, refund["maker_id"], note, action)
@@ -242,19 +242,6 @@ def _decide(
         )
 
 
-def _lock_refund(session: Session, refund_id: int) -> dict[str, Any]:
-    row = (
-        session.execute(
-            select(*REFUND_COLUMNS).where(RefundRequest.id == refund_id).with_for_update()
-        )
-        .mappings()
-        .one_or_none()
-    )
-    if row is None:
-        raise NotFound("refund request", refund_id)
-    return dict(row)
-
-
 def _move(
     session: Session,
     refund: dict[str, Any],
@@ -266,16 +253,7 @@ def _move(
     values: dict[str, Any],
 ) -> dict[str, Any]:
     REFUND_STATES.check(refund["status"], to_status, note)
-    moved = dict(
-        session.execute(
-            update(RefundRequest)
-            .where(RefundRequest.id == refund["id"])
-            .values(status=to_status, **values)
-            .returning(*REFUND_COLUMNS)
-        )
-        .mappings()
-        .one()
-    )
+    moved = update_row(session, RefundRequest, refund["id"], status=to_status, **values)
     record_audit(
         session,
         actor_id=actor.id,
