@@ -3,8 +3,9 @@
 1. The embedded PostgreSQL gets two databases with separate logins (``airflow``, ``ops``),
    the ops schema and RBAC, and the deterministic demo back office (``seed_demo --reset``).
 2. The real DAGs run for the demo's business date with ``dag.test()``: settlement
-   automation with payouts (one run per unsettled day, as the daily schedule would), refund,
-   case and work-queue escalation, and an attempt to close the month, which the blockers stop.
+   automation with payouts (the daily run, whose one-day look-back covers the unsettled
+   window), refund, case and work-queue escalation, and an attempt to close the month, which
+   the blockers stop.
 3. ``release_readiness`` runs every runbook check and fails; its gate table is printed.
 4. An operator clears the blockers with the runbook's commands (checker approvals, payout
    resubmission, break resolution, one waiver approved by a second person), and
@@ -38,7 +39,7 @@ from scripts.demo_operator import OperatorLog
 from scripts.platform_services import KEYCLOAK_SETTINGS, observability
 from scripts.stack import DATABASES, logs_dir, prepare_databases, stack_environment
 
-TOTAL_STEPS = 13
+TOTAL_STEPS = 12
 TABLE_WIDTH = 110
 
 
@@ -248,8 +249,11 @@ def run_story(demo: Demo) -> None:
             f"        metrics exporter {services.metrics_url} (token), {scraped};"
             f" Keycloak realm from {Path(KEYCLOAK_SETTINGS['KEYCLOAK_REALM_EXPORT']).name}"
         )
-        for day in plan.window:
-            console.step(f"DAG settlement_automation {day}", lambda day=day: demo.settle(day))
+        first, last = plan.window
+        console.step(
+            f"DAG settlement_automation {last} (look-back from {first})",
+            lambda: demo.settle(last),
+        )
         console.say(f"        escalations run as of {plan.as_of:%Y-%m-%d %H:%M} UTC")
         for dag_id, job in (
             ("refund_dispute_escalation", "escalate_refund_disputes"),

@@ -55,7 +55,7 @@ def test_demo_fails_the_gate_then_passes_it_and_a_rerun_tells_the_same_story(
     first = run_demo(var_dir)
 
     lines = first.splitlines()
-    assert "[13/13] DAG release_readiness 2026.11.24-demo again: PASSED" in first
+    assert "[12/12] DAG release_readiness 2026.11.24-demo again: PASSED" in first
     assert "FAILED, as expected: readiness_snapshot" in first
     verdicts = [line.split("verdict ")[1].split()[0] for line in lines if "verdict " in line]
     assert verdicts == ["NOT_READY", "READY"]
@@ -63,7 +63,7 @@ def test_demo_fails_the_gate_then_passes_it_and_a_rerun_tells_the_same_story(
     assert "readiness_snapshot  waived" in first
     assert "requested by oscar, approved by rita" in first
     assert "blockers per currency: EUR 2, USD 4" in first
-    assert sum(line.startswith("[") for line in lines) == 13
+    assert sum(line.startswith("[") for line in lines) == 12
     assert "[DAG TEST]" not in first
     assert "[DAG TEST]" in (var_dir / "logs" / "demo.log").read_text()
     commands = (var_dir / "logs" / "demo-operator-commands.txt").read_text().splitlines()
