@@ -19,10 +19,13 @@ from ops_domain.cli.runtime import (
     add_json_flag,
     date_arg,
     emit,
-    emit_job_result,
     timestamp_arg,
 )
-from ops_domain.cli.settlements import run_payout_freeze, run_payout_lift_freeze
+from ops_domain.cli.settlements import (
+    add_settlement_job_flags,
+    register_freeze_commands,
+    run_settlement_job,
+)
 from ops_domain.rollback.emergency import (
     backfill_settlements,
     open_incident,
@@ -48,27 +51,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     emergency = subparsers.add_parser("emergency", help="emergency actions after a bad release")
     actions = emergency.add_subparsers(dest="emergency_action", required=True)
-    _register_freezes(actions)
+    register_freeze_commands(actions, freeze="freeze_payouts", lift="lift_payout_freeze")
     _register_incident(actions)
     _register_reconciliation(actions)
     _register_backfill(actions)
     _register_rollback(actions)
-
-
-def _register_freezes(actions: argparse._SubParsersAction) -> None:
-    freeze = actions.add_parser("freeze_payouts", help="freeze payouts, globally or per merchant")
-    add_actor(freeze)
-    freeze.add_argument("--reason", required=True)
-    freeze.add_argument("--merchant-code", help="freeze only this merchant")
-    add_json_flag(freeze)
-    freeze.set_defaults(handler=run_payout_freeze)
-
-    lift = actions.add_parser("lift_payout_freeze", help="lift a freeze (a different checker)")
-    lift.add_argument("--freeze-id", type=int, required=True)
-    add_actor(lift)
-    lift.add_argument("--note", required=True)
-    add_json_flag(lift)
-    lift.set_defaults(handler=run_payout_lift_freeze)
 
 
 def _register_incident(actions: argparse._SubParsersAction) -> None:
@@ -115,14 +102,7 @@ def _register_backfill(actions: argparse._SubParsersAction) -> None:
     backfill = actions.add_parser(
         "backfill_settlements", help="settle a past window with the settlement job (exactly once)"
     )
-    add_actor(backfill)
-    backfill.add_argument("--period-start", required=True, type=date_arg("--period-start"))
-    backfill.add_argument("--period-end", required=True, type=date_arg("--period-end"))
-    backfill.add_argument("--currency", help="only this enabled currency")
-    backfill.add_argument("--create-payouts", action="store_true", help="create pending payouts")
-    backfill.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
-    add_dry_run(backfill)
-    add_json_flag(backfill)
+    add_settlement_job_flags(backfill, window_required=True)
     backfill.set_defaults(handler=run_backfill_settlements)
 
 
@@ -231,19 +211,7 @@ def reconciliation_lines(outcome: dict[str, Any]) -> list[str]:
 
 
 def run_backfill_settlements(args: argparse.Namespace, runtime: Runtime) -> int:
-    result = backfill_settlements(
-        runtime.engine,
-        runtime.settings,
-        actor_username=args.actor_username,
-        period_start=args.period_start,
-        period_end=args.period_end,
-        currency=args.currency,
-        create_payouts=args.create_payouts,
-        now=args.now,
-        dry_run=args.dry_run,
-    )
-    emit_job_result(result, as_json=args.json)
-    return EXIT_OK
+    return run_settlement_job(backfill_settlements, args, runtime)
 
 
 def run_record_rollback(args: argparse.Namespace, runtime: Runtime) -> int:

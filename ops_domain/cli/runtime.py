@@ -91,3 +91,23 @@ def timestamp_arg(field_name: str) -> Callable[[str], datetime]:
 
 def now_or(value: datetime | None) -> datetime:
     return value if value is not None else utc_now()
+
+
+def add_decision_command(
+    commands: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    *,
+    record: str,
+    handler: Handler,
+    **defaults: Any,
+) -> argparse.ArgumentParser:
+    """A decision on one record: ``--<record>-id``, the actor, a required note and ``--json``;
+    ``handler`` runs it, with ``defaults`` set on the parsed arguments."""
+    command = commands.add_parser(name, help=help_text)
+    command.add_argument(f"--{record}-id", type=int, required=True)
+    add_actor(command)
+    command.add_argument("--note", required=True)
+    add_json_flag(command)
+    command.set_defaults(handler=handler, **defaults)
+    return command

@@ -10,6 +10,7 @@ from ops_domain.cli.runtime import (
     EXIT_OK,
     Runtime,
     add_actor,
+    add_decision_command,
     add_dry_run,
     add_json_flag,
     date_arg,
@@ -17,6 +18,7 @@ from ops_domain.cli.runtime import (
     emit_job_result,
     timestamp_arg,
 )
+from ops_domain.jobs import JobResult
 from ops_domain.payouts.freezes import Freeze, freeze_payouts, lift_payout_freeze
 from ops_domain.payouts.service import (
     PayoutState,
@@ -39,54 +41,80 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     job = subparsers.add_parser(
         "automate_settlements", help="settle unsettled events; optionally create payouts"
     )
-    add_actor(job)
-    job.add_argument("--period-start", type=date_arg("--period-start"), help="default yesterday")
-    job.add_argument("--period-end", type=date_arg("--period-end"), help="default today")
-    job.add_argument("--currency", help="only this enabled currency")
-    job.add_argument("--create-payouts", action="store_true", help="create pending payouts")
-    job.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
-    add_dry_run(job)
-    add_json_flag(job)
+    add_settlement_job_flags(job, window_required=False)
     job.set_defaults(handler=run_automate_settlements)
 
     settlements = subparsers.add_parser("settlements", help="settlement decisions")
     settlement_commands = settlements.add_subparsers(dest="settlements_command", required=True)
-    approve = settlement_commands.add_parser("approve", help="post a draft settlement (checker)")
-    approve.add_argument("--settlement-id", type=int, required=True)
-    add_actor(approve)
-    approve.add_argument("--note", required=True)
-    add_json_flag(approve)
-    approve.set_defaults(handler=run_settlement_approve)
+    add_decision_command(
+        settlement_commands,
+        "approve",
+        "post a draft settlement (checker)",
+        record="settlement",
+        handler=run_settlement_approve,
+    )
 
     payouts = subparsers.add_parser("payouts", help="payout decisions and freezes")
     payout_commands = payouts.add_subparsers(dest="payouts_command", required=True)
     for name, (help_text, _) in PAYOUT_DECISIONS.items():
-        decision = payout_commands.add_parser(name, help=help_text)
-        decision.add_argument("--payout-id", type=int, required=True)
-        add_actor(decision)
-        decision.add_argument("--note", required=True)
+        decision = add_decision_command(
+            payout_commands,
+            name,
+            help_text,
+            record="payout",
+            handler=run_payout_decision,
+            decision=name,
+        )
         if name == "fail":
             decision.add_argument("--reason", required=True, help="why the channel failed it")
-        add_json_flag(decision)
-        decision.set_defaults(handler=run_payout_decision, decision=name)
+    register_freeze_commands(payout_commands, freeze="freeze", lift="lift-freeze")
 
-    freeze = payout_commands.add_parser("freeze", help="freeze payouts, globally or per merchant")
-    add_actor(freeze)
-    freeze.add_argument("--reason", required=True)
-    freeze.add_argument("--merchant-code", help="freeze only this merchant")
-    add_json_flag(freeze)
-    freeze.set_defaults(handler=run_payout_freeze)
 
-    lift = payout_commands.add_parser("lift-freeze", help="lift a freeze (another checker)")
-    lift.add_argument("--freeze-id", type=int, required=True)
-    add_actor(lift)
-    lift.add_argument("--note", required=True)
-    add_json_flag(lift)
-    lift.set_defaults(handler=run_payout_lift_freeze)
+def add_settlement_job_flags(parser: argparse.ArgumentParser, *, window_required: bool) -> None:
+    """The settlement job's inputs; a backfill must name its window, the daily run need not."""
+    add_actor(parser)
+    for flag, default in (("--period-start", "yesterday"), ("--period-end", "today")):
+        parser.add_argument(
+            flag,
+            type=date_arg(flag),
+            required=window_required,
+            help=None if window_required else f"default {default}",
+        )
+    parser.add_argument("--currency", help="only this enabled currency")
+    parser.add_argument("--create-payouts", action="store_true", help="create pending payouts")
+    parser.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
+    add_dry_run(parser)
+    add_json_flag(parser)
+
+
+def register_freeze_commands(
+    commands: argparse._SubParsersAction, *, freeze: str, lift: str
+) -> None:
+    """Setting and lifting payout freezes (``payouts`` and ``emergency`` name them apart)."""
+    setting = commands.add_parser(freeze, help="freeze payouts, globally or per merchant")
+    add_actor(setting)
+    setting.add_argument("--reason", required=True)
+    setting.add_argument("--merchant-code", help="freeze only this merchant")
+    add_json_flag(setting)
+    setting.set_defaults(handler=run_payout_freeze)
+    add_decision_command(
+        commands,
+        lift,
+        "lift a freeze (a checker other than its setter)",
+        record="freeze",
+        handler=run_payout_lift_freeze,
+    )
 
 
 def run_automate_settlements(args: argparse.Namespace, runtime: Runtime) -> int:
-    result = automate_settlements(
+    return run_settlement_job(automate_settlements, args, runtime)
+
+
+def run_settlement_job(
+    job: Callable[..., JobResult], args: argparse.Namespace, runtime: Runtime
+) -> int:
+    """The settlement job, or its emergency backfill, on the ``add_settlement_job_flags``."""
+    result = job(
         runtime.engine,
         runtime.settings,
         actor_username=args.actor_username,
