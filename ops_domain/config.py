@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -46,12 +48,26 @@ def _env_currencies(env: dict[str, str]) -> frozenset[str]:
     return frozenset(codes)
 
 
+def _env_limits(env: dict[str, str], name: str) -> dict[str, Decimal]:
+    """``IDR:150000000.00,EUR:9000`` -> per-currency amounts (currencies differ by orders of
+    magnitude, so one limit for all would post nothing in IDR or everything in USD)."""
+    limits: dict[str, Decimal] = {}
+    for pair in filter(None, (part.strip() for part in (env.get(name) or "").split(","))):
+        code, _, amount = pair.partition(":")
+        code = code.strip()
+        if not CURRENCY_PATTERN.match(code):
+            raise InvalidInput(f"{name}: {code!r} is not an upper-case 3-letter currency code")
+        limits[code] = _env_decimal({name: amount.strip()}, name, "")
+    return limits
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about the business rules and the runtime."""
 
     enabled_currencies: frozenset[str] = frozenset({"USD"})
     auto_post_limit: Decimal = Decimal("10000.00")
+    auto_post_limits: Mapping[str, Decimal] = field(default_factory=dict)
     refund_sla_hours: int = 48
     batch_size: int = 500
     service_actor: str = "svc_airflow"
@@ -63,11 +79,20 @@ class Settings:
         return cls(
             enabled_currencies=_env_currencies(env),
             auto_post_limit=_env_decimal(env, "OPS_AUTO_POST_LIMIT", "10000.00"),
+            auto_post_limits=_env_limits(env, "OPS_AUTO_POST_LIMITS"),
             refund_sla_hours=_env_int(env, "OPS_REFUND_SLA_HOURS", 48),
             batch_size=max(1, _env_int(env, "OPS_BATCH_SIZE", 500)),
             service_actor=env.get("OPS_SERVICE_ACTOR") or "svc_airflow",
             var_dir=Path(env.get("OPS_VAR_DIR") or PROJECT_ROOT / "var"),
         )
+
+    def auto_post_limit_for(self, currency: str) -> Decimal:
+        """Settlements of ``currency`` with net at or below this are posted by policy."""
+        return self.auto_post_limits.get(currency, self.auto_post_limit)
+
+    def auto_post_limits_json(self) -> str:
+        """The per-currency overrides as a JSON object, for SQL that posts set-based."""
+        return json.dumps({code: str(amount) for code, amount in self.auto_post_limits.items()})
 
     def require_currency(self, code: str) -> str:
         """Return ``code`` if it is an enabled currency, else refuse it by name."""

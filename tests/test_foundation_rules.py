@@ -138,3 +138,14 @@ def test_settings_refuse_bad_configuration_by_name() -> None:
         settings.require_currency("GBP")
     with pytest.raises(InvalidInput, match="3-letter"):
         settings.require_currency("eur")
+
+
+def test_auto_post_limits_are_per_currency_with_a_default() -> None:
+    settings = Settings.from_env({"OPS_AUTO_POST_LIMITS": "IDR:150000000.00, EUR:9000"})
+    assert settings.auto_post_limit_for("IDR") == Decimal("150000000.00")
+    assert settings.auto_post_limit_for("EUR") == Decimal("9000")
+    assert settings.auto_post_limit_for("USD") == Decimal("10000.00")
+    with pytest.raises(InvalidInput, match="OPS_AUTO_POST_LIMITS"):
+        Settings.from_env({"OPS_AUTO_POST_LIMITS": "idr:5"})
+    with pytest.raises(InvalidInput, match="OPS_AUTO_POST_LIMITS"):
+        Settings.from_env({"OPS_AUTO_POST_LIMITS": "IDR:lots"})

@@ -486,3 +486,21 @@ def test_a_dry_run_takes_no_merchant_locks(
     assert dry.counts["settlements_created"] == 3
     assert dry.counts["payouts_created"] == 3
     assert factory.count("settlements") == 0
+
+
+def test_each_currency_is_auto_posted_against_its_own_limit(
+    engine: Engine, factory: Factory, settings: Settings
+) -> None:
+    factory.user("oscar", "operation")
+    usd, idr = factory.merchant("USD1"), factory.merchant("IDR1", currency="IDR")
+    factory.event(usd, "20000.00")
+    factory.event(idr, "20000.00", currency="IDR")
+    limits = replace(settings, auto_post_limits={"IDR": Decimal("150000000.00")})
+
+    automate_settlements(
+        engine, limits, actor_username="oscar", period_start=DAY, period_end=DAY, now=NOW
+    )
+
+    with engine.begin() as conn:
+        states = dict(conn.execute(text("SELECT currency, status FROM settlements")).all())
+    assert states == {"USD": "draft", "IDR": "posted"}

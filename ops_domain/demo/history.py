@@ -8,15 +8,15 @@ settlement is paid) unless the story says otherwise for that merchant-day.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ops_domain.clock import start_of_day
+from ops_domain.config import Settings
 from ops_domain.demo.plan import DemoPlan
 from ops_domain.demo.rows import rows_param
 from ops_domain.demo.volume import GENERATED_EVENTS, generator_params
+from ops_domain.settlements.policy import auto_post_limit_params, auto_post_limit_sql
 
 _OUTCOMES = """
     outcome AS (
@@ -61,7 +61,8 @@ _SETTLEMENTS = text(
       FROM totals AS t
       JOIN merchants AS m ON m.id = t.merchant_id
       LEFT JOIN outcome AS o ON o.code = m.code AND o.day = t.day
-     CROSS JOIN LATERAL (SELECT t.gross - t.fee > :limit AS by_checker) AS approval
+     CROSS JOIN LATERAL (SELECT t.gross - t.fee > {auto_post_limit_sql("t.currency")} AS by_checker)
+           AS approval
      CROSS JOIN (SELECT id FROM users WHERE username = 'svc_airflow') AS svc
      CROSS JOIN (SELECT id FROM users WHERE username = 'rita') AS checker
      ORDER BY t.day, m.code
@@ -115,7 +116,7 @@ _PAYOUTS = text(
 
 
 def settle_history(
-    session: Session, plan: DemoPlan, auto_post_limit: Decimal, outcomes: list[dict[str, object]]
+    session: Session, plan: DemoPlan, settings: Settings, outcomes: list[dict[str, object]]
 ) -> None:
     """Settle every merchant-day before the window: the story events already in the table
     and the volume events still to be generated (they are inserted afterwards, settled)."""
@@ -124,7 +125,7 @@ def settle_history(
         _SETTLEMENTS,
         {
             "window_start": window_start,
-            "limit": auto_post_limit,
+            **auto_post_limit_params(settings),
             "outcomes": rows_param(outcomes),
             **generator_params(plan),
         },

@@ -78,7 +78,7 @@ def seed_demo(
         seconds=time.monotonic() - started,
     )
     with transaction(engine) as session:
-        return describe(session, summary, plan, settings.auto_post_limit)
+        return describe(session, summary, plan, settings)
 
 
 def _load(session: Session, plan: DemoPlan, settings: Settings) -> None:
@@ -91,7 +91,7 @@ def _load(session: Session, plan: DemoPlan, settings: Settings) -> None:
         session.execute(text("SELECT code, id FROM merchants WHERE code LIKE 'DEMO-%'")).all()
     )
     events = insert_story_events(session, plan, merchants, late=False)
-    settle_history(session, plan, settings.auto_post_limit, payout_outcomes(plan))
+    settle_history(session, plan, settings, payout_outcomes(plan))
     insert_volume_events(session, plan)
     pay_out_history(session, payout_outcomes(plan))
     insert_story_events(session, plan, merchants, late=True)

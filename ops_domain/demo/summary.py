@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ops_domain.clock import day_window
+from ops_domain.config import Settings
 from ops_domain.demo.plan import DemoPlan
 from ops_domain.demo.reset import business_tables
 from ops_domain.readiness.snapshot import take_snapshot
+from ops_domain.settlements.policy import auto_post_limit_params, auto_post_limit_sql
 
 _UNSETTLED = text(
     """
@@ -30,9 +31,9 @@ _UNSETTLED = text(
 
 # What automate_settlements will find in the window, per (merchant, currency) group.
 _WINDOW_GROUPS = text(
-    """
+    f"""
     WITH groups AS (
-        SELECT m.status, e.merchant_id,
+        SELECT m.status, e.merchant_id, {auto_post_limit_sql("e.currency")} AS post_limit,
                sum(CASE WHEN e.direction = 'credit' THEN e.net_amount ELSE -e.net_amount END)
                    AS net,
                EXISTS (SELECT 1 FROM payout_freezes AS f
@@ -42,9 +43,9 @@ _WINDOW_GROUPS = text(
          WHERE e.settlement_id IS NULL AND e.occurred_at >= :start AND e.occurred_at < :end
          GROUP BY m.status, e.merchant_id, e.currency)
     SELECT count(*) FILTER (WHERE status = 'active') AS settleable,
-           count(*) FILTER (WHERE status = 'active' AND net > :limit) AS over_auto_post_limit,
+           count(*) FILTER (WHERE status = 'active' AND net > post_limit) AS over_auto_post_limit,
            count(*) FILTER (WHERE status = 'active' AND net < 0) AS negative_net,
-           count(*) FILTER (WHERE status = 'active' AND net > 0 AND net <= :limit AND frozen)
+           count(*) FILTER (WHERE status = 'active' AND net > 0 AND net <= post_limit AND frozen)
                AS payout_frozen,
            count(*) FILTER (WHERE status <> 'active') AS merchant_not_active
       FROM groups
@@ -107,7 +108,7 @@ class DemoSummary:
 
 
 def describe(
-    session: Session, summary: DemoSummary, plan: DemoPlan, auto_post_limit: Decimal
+    session: Session, summary: DemoSummary, plan: DemoPlan, settings: Settings
 ) -> DemoSummary:
     start, end = day_window(*plan.window)
     summary.tables = {
@@ -120,7 +121,9 @@ def describe(
         for row in session.execute(_UNSETTLED, {"start": start, "end": end})
     ]
     summary.window_groups = dict(
-        session.execute(_WINDOW_GROUPS, {"start": start, "end": end, "limit": auto_post_limit})
+        session.execute(
+            _WINDOW_GROUPS, {"start": start, "end": end, **auto_post_limit_params(settings)}
+        )
         .one()
         ._asdict()
     )

@@ -32,6 +32,7 @@ from ops_domain.jobs import ITEM_LIMIT, JobContext, JobResult, JobSpec, run_job
 from ops_domain.payouts.freezes import active_freeze_sql
 from ops_domain.rbac.actors import require_actor, require_checker
 from ops_domain.settlements.models import SETTLEMENT_STATES
+from ops_domain.settlements.policy import auto_post_limit_params, auto_post_limit_sql
 
 SETTLEMENT_JOB = JobSpec("automate_settlements", "settlements.run")
 # Namespace of the per-merchant advisory locks (first key of pg_advisory_xact_lock(int, int)).
@@ -102,7 +103,8 @@ _SETTLE_BATCH = text(
     ),
     totals AS (
         SELECT merchant_id, currency, sum(sign * amount) AS gross, sum(sign * fee_amount) AS fee,
-               sum(sign * net_amount) AS net, count(*) AS event_count
+               sum(sign * net_amount) AS net, count(*) AS event_count,
+               {auto_post_limit_sql("currency")} AS post_limit
           FROM locked GROUP BY merchant_id, currency
     ),
     created AS (
@@ -115,10 +117,10 @@ _SETTLE_BATCH = text(
                                 AND s.period_start = :period_start
                                 AND s.period_end = :period_end), 0),
                t.gross, t.fee, t.net, t.event_count,
-               CASE WHEN t.net <= :auto_post_limit THEN 'posted' ELSE 'draft' END,
+               CASE WHEN t.net <= t.post_limit THEN 'posted' ELSE 'draft' END,
                :actor_id,
-               CASE WHEN t.net <= :auto_post_limit THEN 'policy:auto_post' END,
-               CASE WHEN t.net <= :auto_post_limit THEN CAST(:now AS timestamptz) END,
+               CASE WHEN t.net <= t.post_limit THEN 'policy:auto_post' END,
+               CASE WHEN t.net <= t.post_limit THEN CAST(:now AS timestamptz) END,
                :job_run_id
           FROM totals t
         RETURNING id, merchant_id, currency, period_start, period_end, sequence, gross_amount,
@@ -148,7 +150,8 @@ _SETTLE_BATCH = text(
         SELECT 'settlement.post', :actor_id, 'settlement', c.id::text,
                jsonb_build_object('status', 'posted', 'approval_source', 'policy:auto_post'),
                jsonb_build_object('job_run_id', :job_run_id,
-                                  'auto_post_limit', CAST(:auto_post_limit AS text))
+                                  'auto_post_limit',
+                                  CAST({auto_post_limit_sql("c.currency")} AS text))
           FROM created c WHERE c.status = 'posted'
         UNION ALL
         SELECT 'settlement_exception.open', :actor_id, 'settlement_exception', x.id::text,
@@ -258,7 +261,8 @@ def automate_settlements(
     """Settle the unsettled events of active merchants dated in the window, exactly once.
 
     One settlement per (merchant, currency) and run; net is signed (credits minus debits).
-    Net at or below ``settings.auto_post_limit`` is posted by policy, larger stays draft for a
+    Net at or below the currency's auto-post limit (``settings.auto_post_limit_for``) is posted
+    by policy, larger stays draft for a
     checker; a negative net opens a ``negative_net`` exception. With ``create_payouts`` every
     posted settlement with positive net and no payout gets a pending one, unless a freeze
     applies (then it is reported as held). Default window: yesterday..today of ``now``.
@@ -398,7 +402,7 @@ def _settle_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
             "merchant_ids": merchant_ids,
             "period_start": run.period_start,
             "period_end": run.period_end,
-            "auto_post_limit": ctx.settings.auto_post_limit,
+            **auto_post_limit_params(ctx.settings),
             "actor_id": ctx.actor.id,
             "now": run.now,
             "job_run_id": ctx.job_run_id,
