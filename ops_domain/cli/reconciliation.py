@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from ops_domain.cli.runtime import (
     EXIT_OK,
     Runtime,
     add_actor,
+    add_decision_command,
     add_dry_run,
     add_json_flag,
     date_arg,
@@ -24,43 +26,47 @@ from ops_domain.reconciliation.breaks import (
 from ops_domain.reconciliation.runs import reconcile
 from ops_domain.reconciliation.statements import ExternalStatement
 
+BREAK_DECISIONS: dict[str, tuple[str, Callable[..., dict[str, Any]]]] = {
+    "propose": ("maker: propose a resolution (break goes in_review)", propose_resolution),
+    "approve": ("checker: approve the resolution (break resolved)", approve_resolution),
+    "reject": ("checker: reject the resolution (break open again)", reject_resolution),
+}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "reconcile", help="compare settled totals with an external statement, open breaks"
     )
-    add_actor(run)
     run.add_argument("--currency", required=True)
-    run.add_argument("--window-start", required=True, type=date_arg("--window-start"))
-    run.add_argument("--window-end", required=True, type=date_arg("--window-end"))
-    run.add_argument("--merchant-code", help="reconcile this merchant only")
-    run.add_argument(
+    add_reconciliation_flags(run)
+    run.set_defaults(handler=run_reconcile)
+
+    breaks = subparsers.add_parser("recon-breaks", help="maker-checker resolution of breaks")
+    commands = breaks.add_subparsers(dest="recon_breaks_command", required=True)
+    for name, (help_text, _) in BREAK_DECISIONS.items():
+        add_decision_command(
+            commands, name, help_text, record="break", handler=run_break_decision, decision=name
+        )
+
+
+def add_reconciliation_flags(parser: argparse.ArgumentParser) -> None:
+    """Who runs it, the window, the merchant and the statement (a CSV or inline lines)."""
+    add_actor(parser)
+    parser.add_argument("--window-start", required=True, type=date_arg("--window-start"))
+    parser.add_argument("--window-end", required=True, type=date_arg("--window-end"))
+    parser.add_argument("--merchant-code", help="reconcile this merchant only")
+    parser.add_argument(
         "--statement", help="CSV: merchant_code,business_date,amount,count[,reference]"
     )
-    run.add_argument(
+    parser.add_argument(
         "--total",
         action="append",
         default=[],
         help="inline statement line MERCHANT:DATE:AMOUNT:COUNT[:REFERENCE] (repeatable)",
     )
-    run.add_argument("--now", type=timestamp_arg("--now"), help="pin the run time (UTC)")
-    add_dry_run(run)
-    add_json_flag(run)
-    run.set_defaults(handler=run_reconcile)
-
-    breaks = subparsers.add_parser("recon-breaks", help="maker-checker resolution of breaks")
-    commands = breaks.add_subparsers(dest="recon_breaks_command", required=True)
-    for name, handler, text in (
-        ("propose", run_propose, "maker: propose a resolution (break goes in_review)"),
-        ("approve", run_approve, "checker: approve the resolution (break resolved)"),
-        ("reject", run_reject, "checker: reject the resolution (break open again)"),
-    ):
-        command = commands.add_parser(name, help=text)
-        add_actor(command)
-        command.add_argument("--break-id", required=True, type=int)
-        command.add_argument("--note", required=True)
-        add_json_flag(command)
-        command.set_defaults(handler=handler)
+    parser.add_argument("--now", type=timestamp_arg("--now"), help="pin the run time (UTC)")
+    add_dry_run(parser)
+    add_json_flag(parser)
 
 
 def run_reconcile(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -71,7 +77,7 @@ def run_reconcile(args: argparse.Namespace, runtime: Runtime) -> int:
         currency=args.currency,
         window_start=args.window_start,
         window_end=args.window_end,
-        statement=_statement(args),
+        statement=statement_from_args(args),
         merchant_code=args.merchant_code,
         now=args.now,
         dry_run=args.dry_run,
@@ -94,7 +100,7 @@ def run_reconcile(args: argparse.Namespace, runtime: Runtime) -> int:
     return EXIT_OK
 
 
-def _statement(args: argparse.Namespace) -> ExternalStatement:
+def statement_from_args(args: argparse.Namespace) -> ExternalStatement:
     if bool(args.statement) == bool(args.total):
         raise InvalidInput("give the statement as --statement FILE or as --total lines (not both)")
     if args.statement:
@@ -102,47 +108,15 @@ def _statement(args: argparse.Namespace) -> ExternalStatement:
     return ExternalStatement.from_totals(args.total)
 
 
-def run_propose(args: argparse.Namespace, runtime: Runtime) -> int:
-    return _emit_decision(
-        propose_resolution(
-            runtime.engine,
-            break_id=args.break_id,
-            actor_username=args.actor_username,
-            note=args.note,
-        ),
-        args.json,
+def run_break_decision(args: argparse.Namespace, runtime: Runtime) -> int:
+    _, decide = BREAK_DECISIONS[args.decision]
+    outcome = decide(
+        runtime.engine, break_id=args.break_id, actor_username=args.actor_username, note=args.note
     )
-
-
-def run_approve(args: argparse.Namespace, runtime: Runtime) -> int:
-    return _emit_decision(
-        approve_resolution(
-            runtime.engine,
-            break_id=args.break_id,
-            actor_username=args.actor_username,
-            note=args.note,
-        ),
-        args.json,
-    )
-
-
-def run_reject(args: argparse.Namespace, runtime: Runtime) -> int:
-    return _emit_decision(
-        reject_resolution(
-            runtime.engine,
-            break_id=args.break_id,
-            actor_username=args.actor_username,
-            note=args.note,
-        ),
-        args.json,
-    )
-
-
-def _emit_decision(outcome: dict[str, Any], as_json: bool) -> int:
     found, resolution = outcome["break"], outcome["resolution"]
     emit(
         outcome,
-        as_json=as_json,
+        as_json=args.json,
         text=f"break {found['break_no']}: {found['status']};"
         f" resolution #{resolution['id']} {resolution['status']}",
     )

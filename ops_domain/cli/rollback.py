@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ops_domain.cli.reconciliation import _statement as statement_from_args
+from ops_domain.cli.reconciliation import add_reconciliation_flags, statement_from_args
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -17,7 +17,6 @@ from ops_domain.cli.runtime import (
     add_actor,
     add_dry_run,
     add_json_flag,
-    date_arg,
     emit,
     timestamp_arg,
 )
@@ -78,23 +77,8 @@ def _register_reconciliation(actions: argparse._SubParsersAction) -> None:
     recon = actions.add_parser(
         "targeted_reconciliation", help="reconcile a currency/merchant window against a statement"
     )
-    add_actor(recon)
     recon.add_argument("--currency", help="default: the merchant's settlement currency")
-    recon.add_argument("--window-start", required=True, type=date_arg("--window-start"))
-    recon.add_argument("--window-end", required=True, type=date_arg("--window-end"))
-    recon.add_argument("--merchant-code", help="reconcile this merchant only")
-    recon.add_argument(
-        "--statement", help="CSV: merchant_code,business_date,amount,count[,reference]"
-    )
-    recon.add_argument(
-        "--total",
-        action="append",
-        default=[],
-        help="inline statement line MERCHANT:DATE:AMOUNT:COUNT[:REFERENCE] (repeatable)",
-    )
-    recon.add_argument("--now", type=timestamp_arg("--now"), help="pin the run time (UTC)")
-    add_dry_run(recon)
-    add_json_flag(recon)
+    add_reconciliation_flags(recon)
     recon.set_defaults(handler=run_targeted_reconciliation)
 
 
