@@ -22,6 +22,7 @@ from ops_domain.cli.runtime import (
     EXIT_REFUSED,
     Runtime,
     add_actor,
+    add_decision_command,
     add_dry_run,
     add_json_flag,
     date_arg,
@@ -87,15 +88,10 @@ def _register_journals(subparsers: argparse._SubParsersAction) -> None:
         ("approve", run_journals_approve, "checker: approve, which posts the entry"),
         ("reject", run_journals_reject, "checker: reject; the entry stays a draft"),
     ):
-        decide = _journal_command(commands, name, text)
-        decide.add_argument("--approval-id", required=True, type=int)
-        decide.add_argument("--note", required=True)
-        decide.set_defaults(handler=handler)
-
-    void = _journal_command(commands, "void", "void a draft entry")
-    void.add_argument("--entry-id", required=True, type=int)
-    void.add_argument("--note", required=True)
-    void.set_defaults(handler=run_journals_void)
+        add_decision_command(commands, name, text, record="approval", handler=handler)
+    add_decision_command(
+        commands, "void", "void a draft entry", record="entry", handler=run_journals_void
+    )
 
     reverse = _journal_command(commands, "reverse", "draft the reversal of a posted entry")
     reverse.add_argument("--entry-id", required=True, type=int)

@@ -13,6 +13,7 @@ from ops_domain.cli.runtime import (
     EXIT_OK,
     Runtime,
     add_actor,
+    add_decision_command,
     add_json_flag,
     emit,
     timestamp_arg,
@@ -69,10 +70,9 @@ def _register_refunds(subparsers: argparse._SubParsersAction) -> None:
         ("execute", "record an approved refund as paid"),
         ("fail", "record an approved refund as failed"),
     ):
-        decision = _command(commands, verb, help_text)
-        decision.add_argument("--refund-id", type=int, required=True)
-        decision.add_argument("--note", required=True)
-        decision.set_defaults(handler=run_refund_decision, verb=verb)
+        add_decision_command(
+            commands, verb, help_text, record="refund", handler=run_refund_decision, verb=verb
+        )
 
 
 def _register_chargebacks(subparsers: argparse._SubParsersAction) -> None:

@@ -18,6 +18,7 @@ from ops_domain.cli.runtime import (
     EXIT_REFUSED,
     Runtime,
     add_actor,
+    add_decision_command,
     add_json_flag,
     emit,
     timestamp_arg,
@@ -86,12 +87,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_json_flag(request)
     request.set_defaults(handler=run_waiver_request)
     for name, help_text in (("approve", "approve a waiver"), ("reject", "reject a waiver")):
-        decide = commands.add_parser(name, help=f"{help_text} (a checker, not the requester)")
-        decide.add_argument("--waiver-id", required=True, type=int)
-        decide.add_argument("--note", required=True)
-        add_actor(decide)
-        add_json_flag(decide)
-        decide.set_defaults(handler=run_waiver_decision, decision=name)
+        add_decision_command(
+            commands,
+            name,
+            f"{help_text} (a checker, not the requester)",
+            record="waiver",
+            handler=run_waiver_decision,
+            decision=name,
+        )
 
 
 def _add_verdict_flags(parser: argparse.ArgumentParser) -> None:
