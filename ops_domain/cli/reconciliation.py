@@ -70,18 +70,7 @@ def add_reconciliation_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run_reconcile(args: argparse.Namespace, runtime: Runtime) -> int:
-    outcome = reconcile(
-        runtime.engine,
-        runtime.settings,
-        actor_username=args.actor_username,
-        currency=args.currency,
-        window_start=args.window_start,
-        window_end=args.window_end,
-        statement=statement_from_args(args),
-        merchant_code=args.merchant_code,
-        now=args.now,
-        dry_run=args.dry_run,
-    )
+    outcome = reconcile_from_args(reconcile, args, runtime)
     run = outcome["run"]
     mode = " (dry run: nothing written)" if outcome["dry_run"] else ""
     lines = [
@@ -100,7 +89,25 @@ def run_reconcile(args: argparse.Namespace, runtime: Runtime) -> int:
     return EXIT_OK
 
 
-def statement_from_args(args: argparse.Namespace) -> ExternalStatement:
+def reconcile_from_args(
+    job: Callable[..., dict[str, Any]], args: argparse.Namespace, runtime: Runtime
+) -> dict[str, Any]:
+    """``reconcile``, or the emergency targeted reconciliation, on ``add_reconciliation_flags``."""
+    return job(
+        runtime.engine,
+        runtime.settings,
+        actor_username=args.actor_username,
+        currency=args.currency,
+        window_start=args.window_start,
+        window_end=args.window_end,
+        statement=_statement(args),
+        merchant_code=args.merchant_code,
+        now=args.now,
+        dry_run=args.dry_run,
+    )
+
+
+def _statement(args: argparse.Namespace) -> ExternalStatement:
     if bool(args.statement) == bool(args.total):
         raise InvalidInput("give the statement as --statement FILE or as --total lines (not both)")
     if args.statement:

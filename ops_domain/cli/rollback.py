@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ops_domain.cli.reconciliation import add_reconciliation_flags, statement_from_args
+from ops_domain.cli.reconciliation import add_reconciliation_flags, reconcile_from_args
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -161,18 +161,7 @@ def run_open_incident(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 def run_targeted_reconciliation(args: argparse.Namespace, runtime: Runtime) -> int:
-    outcome = targeted_reconciliation(
-        runtime.engine,
-        runtime.settings,
-        actor_username=args.actor_username,
-        currency=args.currency,
-        window_start=args.window_start,
-        window_end=args.window_end,
-        statement=statement_from_args(args),
-        merchant_code=args.merchant_code,
-        now=args.now,
-        dry_run=args.dry_run,
-    )
+    outcome = reconcile_from_args(targeted_reconciliation, args, runtime)
     emit(outcome, as_json=args.json, text=reconciliation_lines(outcome))
     return EXIT_OK
 
