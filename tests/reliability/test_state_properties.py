@@ -11,8 +11,8 @@ cases, journals and periods. Whatever the order, actor or target state:
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import suppress
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import date
 from typing import Any
 
