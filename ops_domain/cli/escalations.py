@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from ops_domain.cases.escalation import escalate_operation_cases
 from ops_domain.cli.runtime import (
@@ -16,6 +17,7 @@ from ops_domain.cli.runtime import (
     timestamp_arg,
 )
 from ops_domain.disputes.escalation import escalate_refund_disputes
+from ops_domain.jobs import JobResult
 from ops_domain.work_queue.escalation import escalate_ops_work_queue
 
 
@@ -68,40 +70,37 @@ def _job_parser(
 
 
 def run_escalate_refund_disputes(args: argparse.Namespace, runtime: Runtime) -> int:
-    result = escalate_refund_disputes(
-        runtime.engine,
-        runtime.settings,
-        actor_username=args.actor_username,
-        now=args.now,
-        dry_run=args.dry_run,
-    )
-    emit_job_result(result, as_json=args.json)
-    return EXIT_OK
+    return _run_escalation(escalate_refund_disputes, args, runtime)
 
 
 def run_escalate_operation_cases(args: argparse.Namespace, runtime: Runtime) -> int:
-    result = escalate_operation_cases(
-        runtime.engine,
-        runtime.settings,
-        actor_username=args.actor_username,
-        now=args.now,
-        fallback_sla_hours=args.fallback_sla_hours,
-        dry_run=args.dry_run,
+    return _run_escalation(
+        escalate_operation_cases, args, runtime, fallback_sla_hours=args.fallback_sla_hours
     )
-    emit_job_result(result, as_json=args.json)
-    return EXIT_OK
 
 
 def run_escalate_ops_work_queue(args: argparse.Namespace, runtime: Runtime) -> int:
-    result = escalate_ops_work_queue(
+    return _run_escalation(
+        escalate_ops_work_queue,
+        args,
+        runtime,
+        journal_hours=args.journal_hours,
+        settlement_exception_hours=args.settlement_exception_hours,
+        reconciliation_break_hours=args.reconciliation_break_hours,
+    )
+
+
+def _run_escalation(
+    job: Callable[..., JobResult], args: argparse.Namespace, runtime: Runtime, **options: float
+) -> int:
+    """An escalation job on the ``_job_parser`` flags plus its own ``options``."""
+    result = job(
         runtime.engine,
         runtime.settings,
         actor_username=args.actor_username,
         now=args.now,
-        journal_hours=args.journal_hours,
-        settlement_exception_hours=args.settlement_exception_hours,
-        reconciliation_break_hours=args.reconciliation_break_hours,
         dry_run=args.dry_run,
+        **options,
     )
     emit_job_result(result, as_json=args.json)
     return EXIT_OK
