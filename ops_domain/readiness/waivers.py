@@ -111,14 +111,7 @@ def approve_waiver(
     now: datetime | None = None,
 ) -> WaiverRecord:
     """A checker other than the requester approves a pending, unexpired waiver with a note."""
-    return _decide(
-        engine,
-        waiver_id,
-        actor_username=actor_username,
-        note=note,
-        to_state="approved",
-        now=now or utc_now(),
-    )
+    return _decide(engine, waiver_id, actor_username, note, "approved", now=now or utc_now())
 
 
 def reject_waiver(
@@ -130,14 +123,7 @@ def reject_waiver(
     now: datetime | None = None,
 ) -> WaiverRecord:
     """A checker other than the requester rejects a pending waiver with a note."""
-    return _decide(
-        engine,
-        waiver_id,
-        actor_username=actor_username,
-        note=note,
-        to_state="rejected",
-        now=now or utc_now(),
-    )
+    return _decide(engine, waiver_id, actor_username, note, "rejected", now=now or utc_now())
 
 
 def _validate_request(
@@ -178,7 +164,7 @@ def _require_counted(session: Session, counter: str, item_ids: list[int]) -> Non
 
 
 def _decide(
-    engine: Engine, waiver_id: int, *, actor_username: str, note: str, to_state: str, now: datetime
+    engine: Engine, waiver_id: int, actor_username: str, note: str, to_state: str, *, now: datetime
 ) -> WaiverRecord:
     verb = "approve" if to_state == "approved" else "reject"
     action = f"waiver.{verb}"
