@@ -8,7 +8,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from bench.databases import server_version
+from bench.databases import server_settings
 
 OURS = "automate_settlements"
 OURS_SETTLE_ONLY = "automate_settlements (no payouts)"
@@ -50,10 +50,20 @@ def machine_description(server: str) -> dict[str, Any]:
         "nproc": os.cpu_count(),
         "memory_gb": round(mem_kb / 2**20, 1),
         "cpu": cpu,
-        "postgresql": server_version(server),
+        "postgresql": server_settings(server),
         "python": platform.python_version(),
         "kernel": platform.release(),
     }
+
+
+def _server(settings: dict[str, str]) -> str:
+    return (
+        f"{settings['server_version']} ("
+        + ", ".join(
+            f"{name} {value}" for name, value in settings.items() if name != "server_version"
+        )
+        + ")"
+    )
 
 
 def _load(values: list[float]) -> str:
@@ -194,7 +204,7 @@ def render(results: dict[str, Any]) -> str:
         "# Benchmark results",
         "",
         f"Machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['memory_gb']} GB RAM,"
-        f" PostgreSQL {machine['postgresql']} (embedded, default settings), Python"
+        f" PostgreSQL {_server(machine['postgresql'])}, Python"
         f" {machine['python']}, kernel {machine['kernel']}. Bench clock {results['clock']};"
         f" whole run {results['total_seconds']:.0f} s.",
         "",
@@ -209,10 +219,12 @@ def render(results: dict[str, Any]) -> str:
         *results_table(runs),
         "",
         "Each row is one fresh process (peak MB = its VmHWM, imports included); gate and scrape"
-        " are the median of 5 calls in that process. The three settlement variants each run on"
-        " their own copy of the same freshly loaded database, interleaved, best of"
+        " are the median of 5 calls in that process. Jobs that change data (the three"
+        " settlement variants, the three escalations) run on their own file copy of the same"
+        " freshly loaded database, interleaved, best of"
         f" {len(runs[0]['results'][OURS].get('round_seconds', [1]))} rounds (every round is in"
-        " latest.json); every other job runs once. Load average (1/5/15 min) at start"
+        " latest.json); close, gate, scrape and data quality run once, on the database the"
+        " jobs have just worked on. Load average (1/5/15 min) at start"
         f" {_load(results['load_average']['start'])}, at end"
         f" {_load(results['load_average']['end'])}: the machine is shared with other work, so"
         " timings carry that noise.",

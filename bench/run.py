@@ -31,16 +31,14 @@ from ops_domain.schema import upgrade_to_head
 EVENTS_PER_MERCHANT = 100
 OURS = "automate_settlements"
 NAIVE = "naive ORM settlement"
-# The settlement variants settle the same fresh data, so each run gets its own copy of the
-# freshly loaded database (our real run, in the last round, settles the loaded one itself).
-# They run interleaved, best of SETTLEMENT_ROUNDS: the machine is shared, and one noisy
-# minute must not decide a ratio.
+# A job that changes the data it works through runs on a file copy of the freshly loaded
+# database (the last round on the loaded database itself), interleaved with its peers, and
+# the best of ROUNDS counts: the machine is shared, one noisy minute must not decide a ratio.
+# The settlement variants settle the same fresh events, so they run before anything else.
+ROUNDS = 2
 SETTLEMENT_VARIANTS = ("limit: 2-statement settlement", "automate_settlements (no payouts)", OURS)
-SETTLEMENT_ROUNDS = 2
+ESCALATIONS = ("escalate_refund_disputes", "escalate_operation_cases", "escalate_ops_work_queue")
 ON_LOADED_DATA = (
-    "escalate_refund_disputes",
-    "escalate_operation_cases",
-    "escalate_ops_work_queue",
     "manage_accounting_period close",
     "release_readiness_gate",
     "metrics scrape",
@@ -97,6 +95,8 @@ def measure(operation: str, url: str, clock: BenchClock, options: dict[str, Any]
     if done.returncode != 0:
         raise RuntimeError(f"{operation} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["rows"] == 0:
+        raise RuntimeError(f"{operation} worked through no rows: the bench data is wrong")
     log(
         f"  {operation}: {result['rows']:,} rows in {result['seconds']:.3f} s,"
         f" peak {result['peak_mb']:.0f} MB"
@@ -110,14 +110,15 @@ def bench_scale(server: str, scale: int, clock: BenchClock, naive_events: int) -
     load = load_scale(server, base, scale, clock)
     log(f"scale {scale}: loaded in {load['load_seconds']} s, {load['database_mb']} MB")
     options = {"scale": scale, "naive_merchants": max(1, naive_events // EVENTS_PER_MERCHANT)}
-    rounds: dict[str, list[dict]] = {}
-    for round_no in range(1, SETTLEMENT_ROUNDS + 1):
-        for operation in SETTLEMENT_VARIANTS:
-            on_loaded = operation == OURS and round_no == SETTLEMENT_ROUNDS
-            result = measure_on_copy(server, base, operation, clock, options, copy=not on_loaded)
-            rounds.setdefault(operation, []).append(result)
-    results = {operation: best_of(runs) for operation, runs in rounds.items()}
-    results[NAIVE] = measure_on_copy(server, base, NAIVE, clock, options, copy=True)
+    results = {NAIVE: measure_on_copy(server, base, NAIVE, clock, options, copy=True)}
+    for group, on_loaded in ((SETTLEMENT_VARIANTS, {OURS}), (ESCALATIONS, set(ESCALATIONS))):
+        rounds: dict[str, list[dict]] = {}
+        for round_no in range(1, ROUNDS + 1):
+            for operation in group:
+                copy = round_no < ROUNDS or operation not in on_loaded
+                result = measure_on_copy(server, base, operation, clock, options, copy=copy)
+                rounds.setdefault(operation, []).append(result)
+        results |= {operation: best_of(runs) for operation, runs in rounds.items()}
     url = databases.database_url(server, base)
     for operation in ON_LOADED_DATA:
         results[operation] = measure(operation, url, clock, options)
@@ -195,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scales = sorted(set(args.scale or [1, 4]))
     started = time.perf_counter()
-    server = databases.server_url()
+    server = databases.server_url(keep_running=args.keep)
     clock = BenchClock.at(utc_now())
     load_before = os.getloadavg()
     runs = []
