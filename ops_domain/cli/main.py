@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ops_domain.cli.runtime import EXIT_INFRASTRUCTURE, EXIT_REFUSED, Runtime
 from ops_domain.config import Settings
-from ops_domain.errors import OpsError
+from ops_domain.errors import InvalidInput, OpsError
 
 COMMAND_MODULES = (
     "ops_domain.cli.admin",
@@ -50,11 +50,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def refuse_nul_characters(args: argparse.Namespace) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it as bad input rather than fail in the driver."""
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(item, str) and "\x00" in item for item in values):
+            option = "--" + name.replace("_", "-")
+            raise InvalidInput(f"{option} must not contain NUL characters")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("OPS_LOG_LEVEL", "WARNING"), format="%(message)s")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
+        refuse_nul_characters(args)
     except SystemExit as exc:  # --help, or a bad argument already reported in one line
         return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
     except OpsError as exc:  # an argument type (date_arg, ...) refused its value
