@@ -1,0 +1,207 @@
+"""Crash anywhere: ``automate_settlements --create-payouts`` is SIGKILLed at random moments and
+rerun; nothing is settled or paid twice, nothing is lost, and the records tell the truth.
+
+100,000 events are loaded once, 4,000 per business day over 25 days. Day 0 measures how long
+a full run takes. Each trial then settles the next day: one run is killed at a random moment
+of that duration, and the job is rerun to completion. Kill moments are seeded and
+stratified over the run (start-up, settling batches, payout batches). A run that finishes
+before its kill moment (the machine got faster) is not a kill: the estimate shrinks and the
+trial is repeated on the next day, so there are always exactly 20 kills; the days left over
+are settled by one last run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import time
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Engine, text
+
+from ops_domain.audit.completeness import missing_audit_links
+from tests.support.factories import Factory
+from tests.support.settlement_processes import mixed_events, start_settlement_cli
+
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+
+KILLS = 20
+DAYS = 25
+MERCHANTS = 250
+EVENTS_PER_MERCHANT_PER_DAY = 16
+FIRST_DAY = date(2026, 10, 1)  # day 0 measures the run; trials settle the following days
+SEED = 20261124
+
+
+def day_of(index: int) -> date:
+    return FIRST_DAY + timedelta(days=index)
+
+
+def settle(env: dict[str, str], first: date, last: date) -> subprocess.Popen[str]:
+    return start_settlement_cli(
+        env,
+        "--actor-username",
+        "olga",
+        "--create-payouts",
+        "--period-start",
+        first.isoformat(),
+        "--period-end",
+        last.isoformat(),
+        "--now",
+        f"{last + timedelta(days=1)}T06:00:00+00:00",
+    )
+
+
+def run_to_completion(env: dict[str, str], first: date, last: date) -> dict[str, int]:
+    process = settle(env, first, last)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    return json.loads(out)["counts"]
+
+
+def measure_a_full_run(engine: Engine, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds until the run recorded itself (interpreter start-up), and until it ended."""
+    started = time.monotonic()
+    process = settle(env, day_of(0), day_of(0))
+    startup = None
+    while process.poll() is None:
+        if startup is None and Factory(engine).count("job_runs"):
+            startup = time.monotonic() - started
+        time.sleep(0.01)
+    duration = time.monotonic() - started
+    out, err = process.communicate()
+    assert process.returncode == 0, err
+    assert json.loads(out)["counts"]["events_settled"] == MERCHANTS * EVENTS_PER_MERCHANT_PER_DAY
+    return startup or 0.0, duration
+
+
+def test_killed_runs_lose_nothing_and_settle_nothing_twice(
+    engine: Engine, factory: Factory, cli_env: dict[str, str]
+) -> None:
+    factory.user("olga", "operation")
+    merchants = [factory.merchant(f"M{n:04d}") for n in range(MERCHANTS)]
+    loaded = sum(
+        mixed_events(engine, merchants, EVENTS_PER_MERCHANT_PER_DAY, day=day_of(n))
+        for n in range(DAYS)
+    )
+    assert loaded == DAYS * MERCHANTS * EVENTS_PER_MERCHANT_PER_DAY == 100_000
+    env = {**cli_env, "OPS_BATCH_SIZE": "10"}
+
+    startup, duration = measure_a_full_run(engine, env)
+
+    rng = random.Random(SEED)
+    fractions = [0.03 + 0.9 * (k + rng.random()) / KILLS for k in range(KILLS)]
+    rng.shuffle(fractions)
+    killed_days: list[date] = []
+    day = 1
+    while len(killed_days) < KILLS:
+        assert day < DAYS, f"only {len(killed_days)} kills landed in {DAYS - 1} days"
+        # spread over the work, with a little of the interpreter start-up before it
+        moment = 0.8 * startup + fractions[len(killed_days)] * (duration - 0.8 * startup)
+        victim = settle(env, day_of(day), day_of(day))
+        time.sleep(moment)
+        if victim.poll() is None:
+            victim.kill()
+            killed_days.append(day_of(day))
+        else:  # it finished sooner than measured: shrink the estimate
+            startup, duration = min(startup, 0.5 * moment), moment
+        victim.communicate(timeout=60)
+        run_to_completion(env, day_of(day), day_of(day))
+        day += 1
+    if day < DAYS:
+        run_to_completion(env, day_of(day), day_of(DAYS - 1))
+
+    assert_books_exact(engine)
+    assert_records_tell_the_truth(engine, factory, killed_days)
+
+
+def assert_books_exact(engine: Engine) -> None:
+    with engine.begin() as conn:
+        breaches = conn.execute(
+            text(
+                """
+                SELECT
+                  (SELECT count(*) FROM cashflow_events WHERE settlement_id IS NULL) AS unsettled,
+                  (SELECT count(*) FROM (
+                      SELECT s.id FROM settlements s
+                        LEFT JOIN cashflow_events e ON e.settlement_id = s.id
+                       GROUP BY s.id
+                      HAVING s.event_count <> count(e.id)
+                          OR s.net_amount <> coalesce(sum(CASE e.direction
+                                 WHEN 'credit' THEN e.net_amount ELSE -e.net_amount END), 0)
+                          OR s.gross_amount <> coalesce(sum(CASE e.direction
+                                 WHEN 'credit' THEN e.amount ELSE -e.amount END), 0)
+                          OR bool_or(e.merchant_id <> s.merchant_id OR e.currency <> s.currency
+                                     OR (e.occurred_at AT TIME ZONE 'UTC')::date
+                                        NOT BETWEEN s.period_start AND s.period_end)
+                  ) bad) AS settlements_not_matching_events,
+                  (SELECT count(*) - count(DISTINCT (merchant_id, currency, period_start))
+                     FROM settlements) AS second_settlements,
+                  (SELECT count(*) FROM settlements s
+                    WHERE s.status = 'posted' AND s.net_amount > 0
+                      AND (SELECT count(*) FROM payouts p WHERE p.settlement_id = s.id) <> 1)
+                      AS payable_without_exactly_one_payout,
+                  (SELECT count(*) FROM payouts p JOIN settlements s ON s.id = p.settlement_id
+                    WHERE NOT (s.status = 'posted' AND s.net_amount > 0)
+                       OR p.amount <> s.net_amount) AS wrong_payouts
+                """
+            )
+        ).one()
+    assert dict(breaches._mapping) == {
+        "unsettled": 0,
+        "settlements_not_matching_events": 0,
+        "second_settlements": 0,
+        "payable_without_exactly_one_payout": 0,
+        "wrong_payouts": 0,
+    }
+
+
+def assert_records_tell_the_truth(
+    engine: Engine, factory: Factory, killed_days: list[date]
+) -> None:
+    """On a day with a kill, in id order: the killed run (if it got as far as recording itself)
+    is still ``running`` with no end, or ``succeeded`` when the kill came after its last
+    commit; then the rerun ``succeeded``. No run ever ``failed``; the audit names each
+    succeeded run once, and every settlement's audit row names the run that created it."""
+    with engine.begin() as conn:
+        runs = dict(
+            conn.execute(
+                text(
+                    """
+                    SELECT parameters->>'period_start',
+                           array_agg(outcome || CASE WHEN finished_at IS NULL THEN ''
+                                                     ELSE '+end' END ORDER BY id)
+                      FROM job_runs GROUP BY 1
+                    """
+                )
+            ).all()
+        )
+        mislabelled = conn.execute(
+            text(
+                """
+                SELECT count(*) FROM settlements s
+                  JOIN audit_log a ON a.action = 'settlement.create'
+                   AND a.target_id = s.id::text
+                 WHERE a.metadata->>'job_run_id' <> s.job_run_id::text
+                """
+            )
+        ).scalar_one()
+    assert factory.count("job_runs", "outcome = 'failed'") == 0
+    victims = [runs[day.isoformat()][:-1] for day in killed_days]
+    assert [runs[day.isoformat()][-1] for day in killed_days] == ["succeeded+end"] * KILLS
+    assert all(v in ([], ["running"], ["succeeded+end"]) for v in victims), victims
+    killed_mid_run = sum(v == ["running"] for v in victims)
+    print(
+        f"crash anywhere: {KILLS} SIGKILLs over {len(runs) - 1} trial days, {killed_mid_run}"
+        f" while running, {sum(v == ['succeeded+end'] for v in victims)} after the last commit,"
+        f" {sum(v == [] for v in victims)} before the run was recorded"
+    )
+    assert killed_mid_run >= 1
+    assert factory.count("job_runs", "outcome = 'running'") == killed_mid_run
+    succeeded = factory.count("job_runs", "outcome = 'succeeded' AND finished_at IS NOT NULL")
+    assert factory.count("audit_log", "action = 'job.automate_settlements.succeeded'") == succeeded
+    assert factory.count("audit_log", "action LIKE 'job.automate_settlements.%'") == succeeded
+    assert mislabelled == 0
+    assert missing_audit_links(engine) == []
