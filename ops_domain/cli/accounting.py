@@ -22,6 +22,7 @@ from ops_domain.cli.runtime import (
     EXIT_REFUSED,
     Runtime,
     add_actor,
+    add_command,
     add_decision_command,
     add_dry_run,
     add_json_flag,
@@ -37,13 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_journals(subparsers)
     accounts = subparsers.add_parser("accounts", help="the chart of accounts")
     account_commands = accounts.add_subparsers(dest="accounts_command", required=True)
-    add = account_commands.add_parser("add", help="open an account in one currency")
-    add_actor(add)
+    add = add_command(account_commands, "add", "open an account in one currency")
     add.add_argument("--code", required=True)
     add.add_argument("--name", required=True)
     add.add_argument("--type", required=True, choices=ACCOUNT_TYPES, dest="account_type")
     add.add_argument("--currency", required=True)
-    add_json_flag(add)
     add.set_defaults(handler=run_accounts_add)
 
 
@@ -67,7 +66,7 @@ def _register_journals(subparsers: argparse._SubParsersAction) -> None:
     journals = subparsers.add_parser("journals", help="journal entries and their approvals")
     commands = journals.add_subparsers(dest="journals_command", required=True)
 
-    create = _journal_command(commands, "create", "draft a balanced journal entry")
+    create = add_command(commands, "create", "draft a balanced journal entry")
     create.add_argument("--entry-date", required=True, type=date_arg("--entry-date"))
     create.add_argument("--currency", required=True)
     create.add_argument("--description", required=True)
@@ -80,7 +79,7 @@ def _register_journals(subparsers: argparse._SubParsersAction) -> None:
     )
     create.set_defaults(handler=run_journals_create)
 
-    submit = _journal_command(commands, "submit", "ask a checker to post a draft entry")
+    submit = add_command(commands, "submit", "ask a checker to post a draft entry")
     submit.add_argument("--entry-id", required=True, type=int)
     submit.set_defaults(handler=run_journals_submit)
 
@@ -93,20 +92,11 @@ def _register_journals(subparsers: argparse._SubParsersAction) -> None:
         commands, "void", "void a draft entry", record="entry", handler=run_journals_void
     )
 
-    reverse = _journal_command(commands, "reverse", "draft the reversal of a posted entry")
+    reverse = add_command(commands, "reverse", "draft the reversal of a posted entry")
     reverse.add_argument("--entry-id", required=True, type=int)
     reverse.add_argument("--entry-date", required=True, type=date_arg("--entry-date"))
     reverse.add_argument("--reason", required=True)
     reverse.set_defaults(handler=run_journals_reverse)
-
-
-def _journal_command(
-    commands: argparse._SubParsersAction, name: str, text: str
-) -> argparse.ArgumentParser:
-    command = commands.add_parser(name, help=text)
-    add_actor(command)
-    add_json_flag(command)
-    return command
 
 
 def run_manage_accounting_period(args: argparse.Namespace, runtime: Runtime) -> int:

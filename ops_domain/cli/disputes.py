@@ -12,9 +12,8 @@ from ops_domain.cases.service import add_case_note, open_case, transition_case
 from ops_domain.cli.runtime import (
     EXIT_OK,
     Runtime,
-    add_actor,
+    add_command,
     add_decision_command,
-    add_json_flag,
     emit,
     timestamp_arg,
 )
@@ -44,19 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_alerts(subparsers)
 
 
-def _command(
-    group: argparse._SubParsersAction, name: str, help_text: str
-) -> argparse.ArgumentParser:
-    parser = group.add_parser(name, help=help_text)
-    add_actor(parser)
-    add_json_flag(parser)
-    return parser
-
-
 def _register_refunds(subparsers: argparse._SubParsersAction) -> None:
     refunds = subparsers.add_parser("refunds", help="request and decide dispute refunds")
     commands = refunds.add_subparsers(dest="refunds_command", required=True)
-    request = _command(commands, "request", "request a refund of (part of) a cashflow event")
+    request = add_command(commands, "request", "request a refund of (part of) a cashflow event")
     request.add_argument("--source-event-id", type=int, required=True)
     request.add_argument("--amount", required=True, help="decimal amount, e.g. 12.50")
     request.add_argument("--reason", required=True)
@@ -78,7 +68,7 @@ def _register_refunds(subparsers: argparse._SubParsersAction) -> None:
 def _register_chargebacks(subparsers: argparse._SubParsersAction) -> None:
     chargebacks = subparsers.add_parser("chargebacks", help="move chargebacks along the workflow")
     commands = chargebacks.add_subparsers(dest="chargebacks_command", required=True)
-    move = _command(commands, "transition", "move a chargeback to another status")
+    move = add_command(commands, "transition", "move a chargeback to another status")
     move.add_argument("--chargeback-id", type=int, required=True)
     move.add_argument("--to", dest="to_status", required=True, choices=_states(CHARGEBACK_STATES))
     move.add_argument("--note", help="required for won, lost and closed")
@@ -88,7 +78,7 @@ def _register_chargebacks(subparsers: argparse._SubParsersAction) -> None:
 def _register_cases(subparsers: argparse._SubParsersAction) -> None:
     cases = subparsers.add_parser("cases", help="open, move and annotate operation cases")
     commands = cases.add_subparsers(dest="cases_command", required=True)
-    create = _command(commands, "open", "open a case assigned to one or more teams")
+    create = add_command(commands, "open", "open a case assigned to one or more teams")
     create.add_argument("--type", dest="case_type", required=True, choices=CASE_TYPES)
     create.add_argument("--priority", required=True, choices=PRIORITIES)
     create.add_argument("--title", required=True)
@@ -100,13 +90,13 @@ def _register_cases(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--assignee", dest="assignee_username")
     create.set_defaults(handler=run_case_open)
 
-    move = _command(commands, "transition", "move a case to another status")
+    move = add_command(commands, "transition", "move a case to another status")
     move.add_argument("--case-id", type=int, required=True)
     move.add_argument("--to", dest="to_status", required=True, choices=_states(CASE_STATES))
     move.add_argument("--note", help="required for resolved and closed")
     move.set_defaults(handler=run_case_transition)
 
-    note = _command(commands, "note", "add a note to a case")
+    note = add_command(commands, "note", "add a note to a case")
     note.add_argument("--case-id", type=int, required=True)
     note.add_argument("--body", required=True)
     note.add_argument("--public", action="store_true", help="visible to the customer")
@@ -116,7 +106,7 @@ def _register_cases(subparsers: argparse._SubParsersAction) -> None:
 def _register_alerts(subparsers: argparse._SubParsersAction) -> None:
     alerts = subparsers.add_parser("alerts", help="review and close alerts")
     commands = alerts.add_subparsers(dest="alerts_command", required=True)
-    move = _command(commands, "update", "move an alert to in_review, open or closed")
+    move = add_command(commands, "update", "move an alert to in_review, open or closed")
     move.add_argument("--alert-id", type=int, required=True)
     move.add_argument("--to", dest="to_status", required=True, choices=_states(ALERT_STATES))
     move.add_argument("--note", help="required for closed")

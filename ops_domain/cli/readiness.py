@@ -17,7 +17,7 @@ from ops_domain.cli.runtime import (
     EXIT_OK,
     EXIT_REFUSED,
     Runtime,
-    add_actor,
+    add_command,
     add_decision_command,
     add_json_flag,
     emit,
@@ -73,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     waivers = subparsers.add_parser("waivers", help="approved exceptions to readiness counters")
     commands = waivers.add_subparsers(dest="waivers_command", required=True)
-    request = commands.add_parser("request", help="ask for a waiver (a checker decides)")
+    request = add_command(commands, "request", "ask for a waiver (a checker decides)")
     request.add_argument("--counter", required=True, choices=READINESS_COUNTERS)
     scope = request.add_mutually_exclusive_group(required=True)
     scope.add_argument(
@@ -83,8 +83,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     request.add_argument("--reason", required=True)
     request.add_argument("--expires-at", required=True, type=timestamp_arg("--expires-at"))
     request.add_argument("--release-id", required=True)
-    add_actor(request)
-    add_json_flag(request)
     request.set_defaults(handler=run_waiver_request)
     for name, help_text in (("approve", "approve a waiver"), ("reject", "reject a waiver")):
         add_decision_command(

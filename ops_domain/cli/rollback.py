@@ -14,7 +14,7 @@ from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
     Runtime,
-    add_actor,
+    add_command,
     add_dry_run,
     add_json_flag,
     emit,
@@ -58,10 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_incident(actions: argparse._SubParsersAction) -> None:
-    incident = actions.add_parser(
-        "open_incident", help="critical incident case for risk AND operation"
+    incident = add_command(
+        actions, "open_incident", "critical incident case for risk AND operation"
     )
-    add_actor(incident)
     incident.add_argument("--release-id", required=True)
     incident.add_argument("--trigger", required=True, choices=INCIDENT_TRIGGERS)
     incident.add_argument("--title", help="default: 'Release R: trigger'")
@@ -69,7 +68,6 @@ def _register_incident(actions: argparse._SubParsersAction) -> None:
         "--sla-hours", type=int, default=INCIDENT_SLA_HOURS, help="due in (default 4 hours)"
     )
     incident.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
-    add_json_flag(incident)
     incident.set_defaults(handler=run_open_incident)
 
 
@@ -91,13 +89,11 @@ def _register_backfill(actions: argparse._SubParsersAction) -> None:
 
 
 def _register_rollback(actions: argparse._SubParsersAction) -> None:
-    rollback = actions.add_parser(
-        "record_rollback", help="record the decision to restore the previous release"
+    rollback = add_command(
+        actions, "record_rollback", "record the decision to restore the previous release"
     )
-    add_actor(rollback)
     rollback.add_argument("--release-id", required=True)
     rollback.add_argument("--reason", required=True)
-    add_json_flag(rollback)
     rollback.set_defaults(handler=run_record_rollback)
 
 

@@ -93,6 +93,16 @@ def now_or(value: datetime | None) -> datetime:
     return value if value is not None else utc_now()
 
 
+def add_command(
+    commands: argparse._SubParsersAction, name: str, help_text: str
+) -> argparse.ArgumentParser:
+    """A command run by a named actor (``--actor-username``), with ``--json`` output."""
+    command = commands.add_parser(name, help=help_text)
+    add_actor(command)
+    add_json_flag(command)
+    return command
+
+
 def add_decision_command(
     commands: argparse._SubParsersAction,
     name: str,
@@ -104,10 +114,8 @@ def add_decision_command(
 ) -> argparse.ArgumentParser:
     """A decision on one record: ``--<record>-id``, the actor, a required note and ``--json``;
     ``handler`` runs it, with ``defaults`` set on the parsed arguments."""
-    command = commands.add_parser(name, help=help_text)
+    command = add_command(commands, name, help_text)
     command.add_argument(f"--{record}-id", type=int, required=True)
-    add_actor(command)
     command.add_argument("--note", required=True)
-    add_json_flag(command)
     command.set_defaults(handler=handler, **defaults)
     return command

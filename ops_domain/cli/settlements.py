@@ -10,6 +10,7 @@ from ops_domain.cli.runtime import (
     EXIT_OK,
     Runtime,
     add_actor,
+    add_command,
     add_decision_command,
     add_dry_run,
     add_json_flag,
@@ -91,11 +92,9 @@ def register_freeze_commands(
     commands: argparse._SubParsersAction, *, freeze: str, lift: str
 ) -> None:
     """Setting and lifting payout freezes (``payouts`` and ``emergency`` name them apart)."""
-    setting = commands.add_parser(freeze, help="freeze payouts, globally or per merchant")
-    add_actor(setting)
+    setting = add_command(commands, freeze, "freeze payouts, globally or per merchant")
     setting.add_argument("--reason", required=True)
     setting.add_argument("--merchant-code", help="freeze only this merchant")
-    add_json_flag(setting)
     setting.set_defaults(handler=run_payout_freeze)
     add_decision_command(
         commands,
