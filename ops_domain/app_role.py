@@ -76,7 +76,10 @@ def grant_app_role(engine: Engine, role: str, *, password: str | None = None) ->
 
 def _ensure_role(session: Session, role: str, password: str | None) -> bool:
     existing = session.execute(
-        text("SELECT rolsuper, rolname = current_user AS is_me FROM pg_roles WHERE rolname = :r"),
+        text(
+            "SELECT rolsuper, rolname = current_user AS is_me, rolcanlogin, rolcreatedb,"
+            " rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = :r"
+        ),
         {"r": role},
     ).first()
     if existing is not None and (existing.rolsuper or existing.is_me):
@@ -84,16 +87,32 @@ def _ensure_role(session: Session, role: str, password: str | None) -> bool:
             f"role {role!r} is a superuser or the owner running this command:"
             " the application role must be a separate, unprivileged role"
         )
-    verb = "ALTER" if existing is not None else "CREATE"
-    statement = f"{verb} ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"
+    if existing is None:
+        clauses = ["LOGIN"]  # every other attribute defaults to NO...
+    else:
+        # Only what differs: a CREATEROLE owner (not superuser) may not even restate
+        # attributes such as NOBYPASSRLS, so restating them would break a rerun.
+        wanted = {
+            "LOGIN": not existing.rolcanlogin,
+            "NOCREATEDB": existing.rolcreatedb,
+            "NOCREATEROLE": existing.rolcreaterole,
+            "NOBYPASSRLS": existing.rolbypassrls,
+        }
+        clauses = [clause for clause, needed in wanted.items() if needed]
     if password is not None:
-        statement += " PASSWORD %L"
-    # format() quotes the name and the password server-side; neither is pasted into SQL text.
-    sql = session.execute(
-        text("SELECT format(:statement, :role, :password)"),
-        {"statement": statement, "role": role, "password": password},
-    ).scalar_one()
-    session.execute(text(sql))
+        clauses.append("PASSWORD %L")
+    if clauses:
+        verb = "ALTER" if existing is not None else "CREATE"
+        # format() quotes the name and the password server-side; neither is pasted into SQL.
+        sql = session.execute(
+            text("SELECT format(:statement, :role, :password)"),
+            {
+                "statement": f"{verb} ROLE %I {' '.join(clauses)}",
+                "role": role,
+                "password": password,
+            },
+        ).scalar_one()
+        session.execute(text(sql))
     return existing is None
 
 

@@ -4,16 +4,20 @@ or silence the audit trail."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from ops_domain.app_role import APPEND_ONLY_TABLES
 from ops_domain.audit.verification import verify_audit_log
-from ops_domain.config import Settings
+from ops_domain.config import PROJECT_ROOT, Settings
+from ops_domain.db import create_ops_engine
 from tests.reliability.history import hire_staff, write_history
 from tests.support.database import ALL_TABLES
 from tests.support.factories import Factory
@@ -159,3 +163,81 @@ def test_jobs_run_as_the_app_role_and_their_audit_verifies(
     verdict = verify_audit_log(app_engine)
     assert verdict.ok, verdict.first_problem
     assert verdict.seal.sealed == factory.count("audit_log")
+
+
+def test_role_attributes_drift_is_repaired(engine: Engine, app_role: str, cli: CLI) -> None:
+    with engine.begin() as conn:
+        conn.execute(text(f"ALTER ROLE {app_role} CREATEDB CREATEROLE NOLOGIN"))
+    assert cli("db", "grant-app-role", "--role", app_role)[0] == 0
+    with engine.begin() as conn:
+        attributes = conn.execute(
+            text(
+                "SELECT rolcanlogin, rolcreatedb, rolcreaterole, rolsuper FROM pg_roles"
+                " WHERE rolname = :r"
+            ),
+            {"r": app_role},
+        ).one()
+    assert tuple(attributes) == (True, False, False, False)
+
+
+@pytest.fixture
+def migrator_database(database_url: str) -> Iterator[str]:
+    """A database owned by a non-superuser CREATEROLE role, as in deploy/postgres: its URL."""
+    tag = uuid.uuid4().hex[:8]
+    name, owner = f"ops_migrator_{tag}", f"migrator_{tag}"
+    server = create_engine(
+        make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with server.connect() as conn:
+        conn.execute(text(f"CREATE ROLE {owner} LOGIN CREATEROLE"))
+        conn.execute(text(f"CREATE DATABASE {name} OWNER {owner}"))
+    inside = create_engine(make_url(database_url).set(database=name), isolation_level="AUTOCOMMIT")
+    with inside.connect() as conn:
+        conn.execute(text(f"ALTER SCHEMA public OWNER TO {owner}"))
+    inside.dispose()
+    try:
+        yield make_url(database_url).set(database=name, username=owner).render_as_string(False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            roles = conn.execute(
+                text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"), {"p": f"%{tag}"}
+            ).scalars()
+            for role in sorted(roles, key=lambda r: r.startswith("migrator")):
+                conn.execute(text(f"DROP ROLE {role}"))
+        server.dispose()
+
+
+def test_a_non_superuser_owner_grants_the_app_role_again_and_again(
+    migrator_database: str, cli_env: dict[str, str]
+) -> None:
+    owner_env = {**cli_env, "OPS_DATABASE_URL": migrator_database, "APP_PASSWORD": "pw-41"}
+    app = "app_" + make_url(migrator_database).username.removeprefix("migrator_")
+    commands = [
+        ("migrate",),
+        ("seed_rbac",),
+        ("db", "grant-app-role", "--role", app, "--password-env", "APP_PASSWORD"),
+        ("db", "grant-app-role", "--role", app, "--password-env", "APP_PASSWORD"),
+        ("db", "grant-app-role", "--role", app),
+    ]
+    for argv in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "ops_domain", *argv],
+            cwd=PROJECT_ROOT,
+            env=owner_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, (argv, done.stderr)
+    app_engine = create_ops_engine(
+        make_url(migrator_database).set(username=app).render_as_string(False)
+    )
+    try:
+        verdict = verify_audit_log(app_engine)
+        with pytest.raises(DBAPIError, match="must be owner"), app_engine.begin() as conn:
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+    finally:
+        app_engine.dispose()
+    assert verdict.ok
