@@ -98,14 +98,121 @@ def test_seed_rbac_creates_all_eight_roles(engine: Engine) -> None:
     assert Role.__tablename__ == "roles"
 
 
-def test_users_add_sets_roles_and_is_audited(cli, factory: Factory) -> None:
-    code, out, _ = cli("users", "add", "--username", "alice", "--roles", "finance", "--json")
+def test_users_add_sets_roles_and_is_audited_with_the_actor(cli, factory: Factory) -> None:
+    admin_id = factory.user("ada", "admin")
+    code, out, _ = cli(
+        "users", "add", "--username", "alice", "--roles", "finance", "--actor-username", "ada",
+        "--json",
+    )  # fmt: skip
     assert code == 0
     assert json.loads(out)["roles"] == ["finance"]
-    assert cli("users", "add", "--username", "alice", "--roles", "finance,risk")[0] == 0
+    assert json.loads(out)["warnings"] == []
+    add = ("users", "add", "--username", "alice", "--actor-username", "ada")
+    assert cli(*add, "--roles", "finance,treasury")[0] == 0
     code, out, _ = cli("users", "list", "--json")
-    assert json.loads(out) == [{"username": "alice", "active": True, "roles": ["finance", "risk"]}]
-    assert factory.audit_actions("user.") == ["user.create", "user.set_roles"]
+    assert json.loads(out)[1] == {
+        "username": "alice",
+        "active": True,
+        "roles": ["finance", "treasury"],
+    }
+    assert factory.audit_actions("user.") == ["user.create", "user.create", "user.set_roles"]
+    assert factory.count("audit_log", f"action LIKE 'user.%' AND actor_id = {admin_id}") == 2
+
+
+def test_users_add_warns_when_one_person_holds_maker_and_checker_roles(cli, factory) -> None:
+    factory.user("ada", "admin")
+    add = ("users", "add", "--username", "mo", "--actor-username", "ada", "--roles", "risk,finance")
+    code, out, _ = cli(*add)
+    assert code == 0
+    assert "warning: mo holds maker role(s) finance and checker role(s) risk" in out
+    code, out, _ = cli(*add, "--json")
+    assert json.loads(out)["warnings"] == [
+        "mo holds maker role(s) finance and checker role(s) risk: one person can make and check"
+    ]
+
+
+def test_users_add_needs_an_actor_holding_rbac_manage(cli, factory: Factory) -> None:
+    factory.user("ada", "admin")
+    factory.user("olga", "operation")
+    before = factory.table_checksums()
+    code, _, err = cli("users", "add", "--username", "eve", "--roles", "operation")
+    assert code == 2
+    assert "users add only creates the first administrator" in err
+    code, _, err = cli("users", "add", "--username", "eve", "--roles", "admin")
+    assert code == 2
+    assert "needs --actor-username holding rbac.manage (admin, super_admin)" in err
+    add = ("users", "add", "--username", "eve", "--roles", "operation", "--actor-username")
+    code, _, err = cli(*add, "olga")
+    assert (code, err) == (
+        2,
+        "error: actor 'olga' may not run users add: it needs one of the roles admin, super_admin\n",
+    )
+    assert cli(*add, "nobody")[0] == 2
+    assert factory.table_checksums() == before
+
+
+def test_only_a_super_admin_grants_super_admin_and_nobody_changes_their_own_roles(
+    cli, factory: Factory
+) -> None:
+    factory.user("ada", "admin")
+    factory.user("root", "super_admin")
+    before = factory.table_checksums()
+    grant = ("users", "add", "--username", "eve", "--roles", "super_admin", "--actor-username")
+    code, _, err = cli(*grant, "ada")
+    assert code == 2
+    assert "users add on a super_admin" in err
+    code, _, err = cli("users", "add", "--username", "ada", "--roles", "super_admin",
+                       "--actor-username", "ada")  # fmt: skip
+    assert code == 2
+    assert "'ada' cannot change their own roles" in err
+    assert factory.table_checksums() == before
+    assert cli(*grant, "root")[0] == 0
+
+
+def test_bootstrap_creates_the_first_admin_without_an_actor_once(cli, factory: Factory) -> None:
+    code, _, err = cli("users", "add", "--username", "olga", "--roles", "operation,admin")
+    assert code == 2
+    assert "only creates the first administrator (roles admin, super_admin)" in err
+    assert factory.count("users") == 0
+    bootstrap = ("users", "add", "--username", "ada", "--roles", "admin", "--json")
+    code, out, _ = cli(*bootstrap)
+    assert code == 0, out
+    assert json.loads(out)["roles"] == ["admin"]
+    assert factory.audit_actions("user.") == ["user.bootstrap"]
+    assert factory.count("audit_log", "action = 'user.bootstrap' AND actor_id IS NULL") == 1
+    assert cli(*bootstrap)[0] == 0  # a rerun of the setup step changes nothing
+    assert factory.audit_actions("user.") == ["user.bootstrap"]
+    code, _, err = cli("users", "add", "--username", "bea", "--roles", "admin")
+    assert code == 2
+    assert "an active administrator already exists" in err
+
+
+def test_users_deactivate_is_audited_and_refuses_the_actor_themselves(
+    cli, factory: Factory
+) -> None:
+    admin_id = factory.user("ada", "admin")
+    olga = factory.user("olga", "operation")
+    factory.user("root", "super_admin")
+    before = factory.table_checksums()
+    code, _, err = cli("users", "deactivate", "--username", "ada", "--actor-username", "ada")
+    assert (code, err) == (2, "error: users deactivate: 'ada' cannot deactivate themselves\n")
+    assert cli("users", "deactivate", "--username", "root", "--actor-username", "ada")[0] == 2
+    assert cli("users", "deactivate", "--username", "ghost", "--actor-username", "ada")[0] == 2
+    assert cli("users", "deactivate", "--username", "ada", "--actor-username", "olga")[0] == 2
+    assert factory.table_checksums() == before
+    deactivate = ("users", "deactivate", "--username", "olga", "--actor-username", "ada")
+    code, out, _ = cli(*deactivate)
+    assert (code, out) == (0, "user olga deactivated\n")
+    assert json.loads(cli(*deactivate, "--json")[1])["changed"] is False
+    assert (
+        factory.count(
+            "audit_log",
+            f"action = 'user.deactivate' AND actor_id = {admin_id} AND target_id = '{olga}'",
+        )
+        == 1
+    )
+    code, _, err = cli("automate_settlements", "--actor-username", "olga", "--dry-run")
+    assert (code, err) == (2, "error: actor 'olga' is not active\n")
 
 
 def test_users_add_refuses_unknown_roles_and_bad_usernames_with_exit_2(

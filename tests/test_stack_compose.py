@@ -121,6 +121,8 @@ def test_the_ops_db_connection_is_the_least_privilege_login_of_the_ops_service(
     migrate = " ".join(services(compose)["ops-migrate"]["command"])
     assert "db grant-app-role --role ops_app" in migrate
     assert 'users add --username "$${OPS_SERVICE_ACTOR}"' in migrate  # scheduled runs' actor
+    assert 'users add --username "$${OPS_ADMIN_USER}" --roles admin ' in migrate  # bootstrap
+    assert '--service-account --actor-username "$${OPS_ADMIN_USER}"' in migrate
     assert make_url(environment(services(compose)["ops-migrate"])["OPS_DATABASE_URL"]).username == (
         "ops_migrator"
     )

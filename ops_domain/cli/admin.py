@@ -20,7 +20,12 @@ from ops_domain.embedded import stop_embedded_server
 from ops_domain.errors import InvalidInput
 from ops_domain.rbac.models import Role, User, UserRole
 from ops_domain.rbac.seeding import seed_rbac
-from ops_domain.rbac.users import add_user
+from ops_domain.rbac.users import (
+    add_user,
+    bootstrap_admin,
+    deactivate_user,
+    maker_checker_warning,
+)
 from ops_domain.schema import current_revision, head_revision, upgrade_to_head
 
 
@@ -41,14 +46,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     users = subparsers.add_parser("users", help="manage users and their roles")
     user_commands = users.add_subparsers(dest="users_command", required=True)
-    add = user_commands.add_parser("add", help="create a user, or set an existing user's roles")
-    add.add_argument("--username", required=True)
+    add = user_commands.add_parser(
+        "add",
+        help="create a user, or set an existing user's roles",
+        description="Create a user or set an existing user's roles. Without --actor-username"
+        " only the first administrator of a fresh install (roles admin, super_admin).",
+    )
+    add.add_argument("--username", required=True, help="the user to create or change")
     add.add_argument("--roles", required=True, help="comma-separated role names")
-    add.add_argument("--full-name", default="")
-    add.add_argument("--email", default="")
-    add.add_argument("--service-account", action="store_true")
+    add.add_argument("--full-name", default="", help="display name")
+    add.add_argument("--email", default="", help="contact address")
+    add.add_argument("--service-account", action="store_true", help="a non-human account")
+    add.add_argument(
+        "--actor-username",
+        help="who grants the roles (admin, super_admin); omit only to bootstrap the first admin",
+    )
     add_json_flag(add)
     add.set_defaults(handler=run_users_add)
+    deactivate = user_commands.add_parser(
+        "deactivate", help="deactivate a user: it can no longer act (audited)"
+    )
+    deactivate.add_argument("--username", required=True, help="the user to deactivate")
+    deactivate.add_argument(
+        "--actor-username", required=True, help="who deactivates (admin, super_admin)"
+    )
+    add_json_flag(deactivate)
+    deactivate.set_defaults(handler=run_users_deactivate)
     listing = user_commands.add_parser("list", help="list users and their roles")
     add_json_flag(listing)
     listing.set_defaults(handler=run_users_list)
@@ -118,18 +141,36 @@ def _listing(grants: list[str], shown: int = 8) -> str:
 
 def run_users_add(args: argparse.Namespace, runtime: Runtime) -> int:
     roles = [role.strip() for role in args.roles.split(",") if role.strip()]
-    user_id = add_user(
-        runtime.engine,
-        args.username,
-        roles,
-        full_name=args.full_name,
-        email=args.email,
-        service_account=args.service_account,
-    )
+    profile = {"full_name": args.full_name, "email": args.email}
+    if args.actor_username is None:
+        user_id = bootstrap_admin(runtime.engine, args.username, roles, **profile)
+    else:
+        user_id = add_user(
+            runtime.engine,
+            args.username,
+            roles,
+            actor_username=args.actor_username,
+            service_account=args.service_account,
+            **profile,
+        )
+    roles = sorted(set(roles))
+    warning = maker_checker_warning(args.username, roles)
+    warnings = [warning] if warning else []
     emit(
-        {"user_id": user_id, "username": args.username, "roles": sorted(roles)},
+        {"user_id": user_id, "username": args.username, "roles": roles, "warnings": warnings},
         as_json=args.json,
-        text=f"user {args.username} (#{user_id}) has roles {', '.join(sorted(roles))}",
+        text=[f"user {args.username} (#{user_id}) has roles {', '.join(roles)}"]
+        + [f"warning: {text}" for text in warnings],
+    )
+    return EXIT_OK
+
+
+def run_users_deactivate(args: argparse.Namespace, runtime: Runtime) -> int:
+    changed = deactivate_user(runtime.engine, args.username, actor_username=args.actor_username)
+    emit(
+        {"username": args.username, "active": False, "changed": changed},
+        as_json=args.json,
+        text=f"user {args.username} {'deactivated' if changed else 'was already inactive'}",
     )
     return EXIT_OK
 
