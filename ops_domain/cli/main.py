@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "ops_domain.cli.observability",
     "ops_domain.cli.audit",
     "ops_domain.cli.rollback",
+    "ops_domain.cli.listing",  # after the modules whose command groups it extends
 )
 
 

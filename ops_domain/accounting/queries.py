@@ -1,0 +1,54 @@
+"""The journal-entry list accountants read to find what to approve, post or reverse
+(read-only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ops_domain.accounting.models import ENTRY_STATES
+from ops_domain.listing import DEFAULT_LIMIT, fetch_list, require_filter
+
+# An entry's pending approval (id, kind, requester) is what `journals approve|reject` needs.
+_JOURNALS = text(
+    """
+    SELECT e.id, e.entry_no, e.entry_date, e.currency, e.status, e.description,
+           coalesce(l.total_debit, 0) AS total_debit, reversed.entry_no AS reversal_of_no,
+           maker.username AS maker, poster.username AS posted_by, e.posted_at,
+           a.id AS approval_id, a.kind AS approval_kind, requester.username AS requested_by,
+           a.requested_at, e.created_at
+      FROM journal_entries e
+      JOIN users maker ON maker.id = e.maker_id
+      LEFT JOIN users poster ON poster.id = e.posted_by
+      LEFT JOIN journal_entries reversed ON reversed.id = e.reversal_of
+      LEFT JOIN LATERAL (SELECT sum(jl.debit) AS total_debit
+                           FROM journal_lines jl WHERE jl.entry_id = e.id) l ON true
+      LEFT JOIN LATERAL (SELECT ja.id, ja.kind, ja.requested_by, ja.requested_at
+                           FROM journal_approvals ja
+                          WHERE ja.entry_id = e.id AND ja.status = 'pending'
+                          ORDER BY ja.id LIMIT 1) a ON true
+      LEFT JOIN users requester ON requester.id = a.requested_by
+     WHERE (CAST(:status AS text) IS NULL OR e.status = :status)
+       AND (NOT :pending_approval OR a.id IS NOT NULL)
+     ORDER BY CASE WHEN :pending_approval THEN a.requested_at END, e.id DESC
+     LIMIT :limit
+    """
+)
+
+
+def list_journals(
+    session: Session,
+    *,
+    status: str | None = None,
+    pending_approval: bool = False,
+    limit: int = DEFAULT_LIMIT,
+) -> list[dict[str, Any]]:
+    """Journal entries, newest first, with their pending approval if any;
+    ``pending_approval`` keeps those awaiting a checker, the longest-waiting first."""
+    params = {
+        "status": require_filter(status, ENTRY_STATES.states, "status"),
+        "pending_approval": pending_approval,
+    }
+    return fetch_list(session, _JOURNALS, params, limit)
