@@ -82,6 +82,21 @@ def test_seed_rbac_check_reports_a_missing_grant_without_changing_anything(
     assert factory.table_checksums() == before
 
 
+def test_seed_rbac_exits_1_while_a_role_outside_the_matrix_remains(cli, engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO roles (name) VALUES ('wizard')"))
+    code, out, _ = cli("seed_rbac")
+    assert code == 1
+    assert "roles not in the matrix: wizard (never deleted by reseeding" in out
+    code, out, _ = cli("seed_rbac", "--json")
+    assert code == 1
+    assert json.loads(out)["unknown_roles"] == ["wizard"]
+    assert cli("seed_rbac", "--check")[0] == 1
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM roles WHERE name = 'wizard'"))
+    assert cli("seed_rbac")[0] == 0
+
+
 def test_seed_rbac_creates_all_eight_roles(engine: Engine) -> None:
     with engine.begin() as conn:
         names = set(conn.scalars(text("SELECT name FROM roles")))

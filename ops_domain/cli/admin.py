@@ -123,13 +123,18 @@ def run_seed_rbac(args: argparse.Namespace, runtime: Runtime) -> int:
         f"{verb} remove {_listing(report.removed_grants)}",
     ]
     if report.unknown_roles:
-        lines.append(f"roles not in the matrix: {', '.join(report.unknown_roles)}")
+        lines.append(
+            f"roles not in the matrix: {', '.join(report.unknown_roles)}"
+            " (never deleted by reseeding: the database does not match the matrix until"
+            " their users are moved and the roles dropped)"
+        )
     if report.maker_checker_users:
         lines.append(f"warning: maker+checker users: {', '.join(report.maker_checker_users)}")
     if not report.drift:
         lines.append("no changes: database matches the declared matrix")
     emit(report.to_dict(), as_json=args.json, text=lines)
-    return EXIT_CHECK_FAILED if args.check and report.drift else EXIT_OK
+    mismatch = report.drift if args.check else bool(report.unknown_roles)
+    return EXIT_CHECK_FAILED if mismatch else EXIT_OK
 
 
 def _listing(grants: list[str], shown: int = 8) -> str:
