@@ -66,6 +66,14 @@ def _server(settings: dict[str, str]) -> str:
     )
 
 
+def _verdict(details: dict[str, Any]) -> str:
+    if details.get("errored"):
+        return "error (a rule could not be evaluated)"
+    if details.get("failed_rules"):
+        return "failed: " + ", ".join(details["failed_rules"])
+    return "every rule passed (posted journals balance, trial balance nets to zero, ...)"
+
+
 def _load(values: list[float]) -> str:
     return " / ".join(f"{value:.1f}" for value in values)
 
@@ -228,6 +236,12 @@ def render(results: dict[str, Any]) -> str:
         f" {_load(results['load_average']['start'])}, at end"
         f" {_load(results['load_average']['end'])}: the machine is shared with other work, so"
         " timings carry that noise.",
+    ]
+    lines += [
+        f"Data-quality verdict on the bench data at scale {run['scale']}:"
+        f" {_verdict(run['results']['data-quality suite']['details'])}."
+        for run in runs
+        if "data-quality suite" in run["results"]
     ]
     if naive:
         ours = runs[-1]["results"][OURS]
