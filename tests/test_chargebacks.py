@@ -98,20 +98,34 @@ def test_an_illegal_move_raises_changes_nothing_and_is_recorded_as_refused(
     assert (details["from"], details["to"]) == (start, target)
 
 
-def test_a_move_missing_its_note_is_refused_and_recorded(
+def test_a_move_missing_its_note_is_refused_but_not_recorded_as_a_transition_refusal(
     engine: Engine, factory: Factory, chargeback: int
 ) -> None:
     transition_chargeback(
         engine, chargeback_id=chargeback, to_status="represented", actor_username="risky"
     )
+    before = factory.table_checksums()
 
-    with pytest.raises(InvalidInput, match="moving to won needs a note"):
-        transition_chargeback(
-            engine, chargeback_id=chargeback, to_status="won", actor_username="risky"
-        )
+    for note in (None, "  "):
+        with pytest.raises(InvalidInput, match="moving to won needs a note"):
+            transition_chargeback(
+                engine, chargeback_id=chargeback, to_status="won", actor_username="risky", note=note
+            )
 
     assert status_of(engine, chargeback)[0] == "represented"
-    assert [(d["from"], d["to"]) for d in refusals(engine)] == [("represented", "won")]
+    assert refusals(engine) == []
+    assert factory.table_checksums() == before
+
+
+def test_a_forbidden_move_without_a_note_is_recorded_as_the_forbidden_move(
+    engine: Engine, factory: Factory, chargeback: int
+) -> None:
+    with pytest.raises(IllegalTransition, match="open -> closed"):
+        transition_chargeback(
+            engine, chargeback_id=chargeback, to_status="closed", actor_username="risky"
+        )
+
+    assert [(d["from"], d["to"]) for d in refusals(engine)] == [("open", "closed")]
 
 
 def test_an_actor_without_the_permission_or_an_unknown_status_is_not_a_workflow_refusal(
@@ -148,3 +162,20 @@ def test_cli_refused_transition_exits_2_and_leaves_the_refusal_in_the_audit_log(
     )  # fmt: skip
     assert (code, err) == (0, "")
     assert json.loads(out)["status"] == "represented"
+
+
+def test_cli_missing_note_exits_2_without_a_transition_refusal(
+    cli: Callable[..., tuple[int, str, str]], engine: Engine, factory: Factory, chargeback: int
+) -> None:
+    transition_chargeback(
+        engine, chargeback_id=chargeback, to_status="lost", actor_username="risky", note="late"
+    )
+
+    code, out, err = cli(
+        "chargebacks", "transition", "--actor-username", "risky",
+        "--chargeback-id", str(chargeback), "--to", "closed",
+    )  # fmt: skip
+
+    assert (code, out) == (2, "")
+    assert err == "error: chargeback: moving to closed needs a note\n"
+    assert refusals(engine) == []

@@ -232,6 +232,32 @@ def test_a_refused_chargeback_transition_since_the_release_fires(
     assert (item["detail"]["from"], item["detail"]["to"]) == ("open", "won")
 
 
+def test_an_operator_input_mistake_on_a_chargeback_does_not_fire(
+    engine: Engine, factory: Factory, settings: Settings, people: dict[str, int]
+) -> None:
+    chargeback = factory.chargeback(
+        factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5), status="lost"
+    )
+    release(engine, factory)
+
+    with pytest.raises(InvalidInput, match="moving to closed needs a note"):
+        transition_chargeback(
+            engine, chargeback_id=chargeback, to_status="closed", actor_username="rita"
+        )
+    with pytest.raises(InvalidInput, match="chargeback status must be one of"):
+        transition_chargeback(
+            engine, chargeback_id=chargeback, to_status="shut", actor_username="rita", note="x"
+        )
+    report = watch(engine, settings)
+
+    assert statuses(report) == ALL_OK
+    assert reading(report, "chargebacks_stalled").figures == {
+        "refused_transitions": 0,
+        "past_due_without_transition": 0,
+    }
+    assert release_status(factory) == "released"
+
+
 def test_a_chargeback_passing_its_due_time_without_a_transition_fires(
     engine: Engine, factory: Factory, settings: Settings, people: dict[str, int]
 ) -> None:

@@ -1,5 +1,5 @@
 """After a release: ``rollback_watch`` and ``emergency freeze_payouts|lift_payout_freeze|
-open_incident|targeted_reconciliation|backfill_settlements|record_rollback``.
+open_incident|targeted_reconciliation|backfill_settlements|record_rollback|reinstate_release``.
 
 ``rollback_watch`` exits 1 when any trigger fires (0 when all are ok, 2 when refused).
 """
@@ -32,6 +32,7 @@ from ops_domain.rollback.emergency import (
     targeted_reconciliation,
 )
 from ops_domain.rollback.policy import INCIDENT_SLA_HOURS, INCIDENT_TRIGGERS
+from ops_domain.rollback.reinstatement import reinstate_release
 from ops_domain.rollback.watch import WatchReport, rollback_watch
 
 
@@ -55,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_reconciliation(actions)
     _register_backfill(actions)
     _register_rollback(actions)
+    _register_reinstatement(actions)
 
 
 def _register_incident(actions: argparse._SubParsersAction) -> None:
@@ -97,6 +99,17 @@ def _register_rollback(actions: argparse._SubParsersAction) -> None:
     rollback.set_defaults(handler=run_record_rollback)
 
 
+def _register_reinstatement(actions: argparse._SubParsersAction) -> None:
+    reinstate = add_command(
+        actions,
+        "reinstate_release",
+        "checker (risk, admin, super_admin): keep a release after a false rollback alarm",
+    )
+    reinstate.add_argument("--release-id", required=True)
+    reinstate.add_argument("--note", required=True, help="why the alarm was false")
+    reinstate.set_defaults(handler=run_reinstate_release)
+
+
 def run_rollback_watch(args: argparse.Namespace, runtime: Runtime) -> int:
     report = rollback_watch(
         runtime.engine,
@@ -114,8 +127,10 @@ def watch_lines(report: WatchReport) -> list[str]:
     """The watch as a table: one line per trigger, then what was done about it."""
     release = report.release
     mode = " (dry run: nothing written)" if report.job.dry_run else ""
+    reinstated = release.watching_since > release.released_at
+    since = f", reinstated {release.watching_since.isoformat()}" if reinstated else ""
     lines = [
-        f"release {release.release_id} (released {release.released_at.isoformat()},"
+        f"release {release.release_id} (released {release.released_at.isoformat()}{since},"
         f" snapshot #{release.snapshot_id}) as of {report.checked_at.isoformat()}:"
         f" {report.verdict.upper().replace('_', ' ')}{mode}"
     ]
@@ -189,6 +204,17 @@ def run_record_rollback(args: argparse.Namespace, runtime: Runtime) -> int:
         release_id=args.release_id,
         reason=args.reason,
         actor_username=args.actor_username,
+    )
+    emit(decision, as_json=args.json, text=decision.text())
+    return EXIT_OK
+
+
+def run_reinstate_release(args: argparse.Namespace, runtime: Runtime) -> int:
+    decision = reinstate_release(
+        runtime.engine,
+        release_id=args.release_id,
+        actor_username=args.actor_username,
+        note=args.note,
     )
     emit(decision, as_json=args.json, text=decision.text())
     return EXIT_OK

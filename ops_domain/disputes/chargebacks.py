@@ -1,8 +1,9 @@
 """Chargeback workflow: moves along CHARGEBACK_STATES; a refused move is kept as evidence.
 
 The rollback watch counts ``chargeback.transition_refused`` audit rows (a workflow that cannot
-progress after a release is a rollback trigger), so a refusal is recorded in its own
-transaction before the error propagates.
+progress after a release is a rollback trigger), so a move the state table forbids is recorded
+in its own transaction before the error propagates. An input mistake (an unknown status, a
+missing note) is refused without a record: it says nothing about the release.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def transition_chargeback(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Move a chargeback to ``to_status`` if CHARGEBACK_STATES allows it (won, lost and closed
-    need a note); stamp ``last_transition_at``. A refused move raises and is recorded."""
+    need a note); stamp ``last_transition_at``. A move the table forbids raises
+    ``IllegalTransition`` and is recorded; a missing note raises ``InvalidInput`` unrecorded."""
     if to_status not in CHARGEBACK_STATES.states:
         raise InvalidInput(
             f"chargeback status must be one of {', '.join(sorted(CHARGEBACK_STATES.states))},"
@@ -43,7 +45,7 @@ def transition_chargeback(
         current = lock_row(session, Chargeback, chargeback_id, "chargeback")
         try:
             CHARGEBACK_STATES.check(current["status"], to_status, note)
-        except (IllegalTransition, InvalidInput) as refusal:
+        except IllegalTransition as refusal:
             record_refusal(
                 engine,
                 actor_id=actor.id,

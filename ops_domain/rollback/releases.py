@@ -1,7 +1,8 @@
 """Which release is watched: a released release and the gate snapshot that released it.
 
-The snapshot is the baseline the rollback triggers compare against; its time (the release's
-``released_at``) is where "since the release" starts.
+The snapshot is the baseline the rollback triggers compare against. "Since the release" starts
+at the latest decision on it (``decided_at``): the gate's release, or a checker's reinstatement
+after a false alarm, so what a checker reviewed and kept does not fire again.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ WATCHED_STATES = RELEASE_STATES.sources_of("rolled_back")
 
 _RELEASE = """
     SELECT r.id, r.release_id, r.environment, r.status, r.released_at,
+           greatest(r.released_at, r.decided_at) AS watching_since,
            r.released_snapshot_id AS snapshot_id, s.counters AS snapshot_counters
       FROM releases r
       LEFT JOIN release_snapshots s ON s.id = r.released_snapshot_id
@@ -36,6 +38,7 @@ class WatchedRelease:
     environment: str
     status: str
     released_at: datetime
+    watching_since: datetime
     snapshot_id: int
     snapshot_counters: dict[str, Any]
 

@@ -1,8 +1,9 @@
 """The four rollback triggers of the runbook, each one set-based read since the release.
 
-Every trigger compares the present with the release's gate snapshot and its time
-(``released_at``): it reads the audit trail or the current rows, never a cached figure, so a
-payout that failed and was resubmitted since, or a refusal whose request was later retried,
+Every trigger compares the present with the release's gate snapshot and what happened since
+the release (``watching_since``: its release by the gate, or its reinstatement by a checker
+after a false alarm): it reads the audit trail or the current rows, never a cached figure, so
+a payout that failed and was resubmitted since, or a refusal whose request was later retried,
 still counts. Each returns its status (``ok`` or ``firing``), the evidence (ids, references,
 how many, first seen) and the figures it decided on.
 """
@@ -170,7 +171,7 @@ def recon_break_spike(
     relative_ok = baseline == 0 or Decimal(rise) > policy.breaks_rel * baseline
     firing = rise > policy.breaks_abs and relative_ok
     evidence = read_evidence(
-        session, _BREAKS_OPENED_SINCE, {"since": release.released_at, "now": now}
+        session, _BREAKS_OPENED_SINCE, {"since": release.watching_since, "now": now}
     )
     return TriggerReading(
         "recon_break_spike",
@@ -193,7 +194,9 @@ def payouts_failed(
 ) -> TriggerReading:
     """Fires when any payout moved to ``failed`` since the release (audit ``payout.fail``),
     whatever its status now."""
-    evidence = read_evidence(session, _PAYOUTS_FAILED, {"since": release.released_at, "now": now})
+    evidence = read_evidence(
+        session, _PAYOUTS_FAILED, {"since": release.watching_since, "now": now}
+    )
     return TriggerReading(
         "payouts_failed",
         _status(evidence.count > 0),
@@ -205,10 +208,11 @@ def payouts_failed(
 def chargebacks_stalled(
     session: Session, release: WatchedRelease, policy: RollbackPolicy, now: datetime
 ) -> TriggerReading:
-    """Fires on any chargeback transition refused since the release, or any chargeback
+    """Fires on any chargeback transition the state table refused since the release (input
+    mistakes such as a missing note are not recorded as refusals), or any chargeback
     awaiting a decision whose ``due_at`` passed since the release with no transition since
     (one already overdue at the release was overdue when the gate passed it)."""
-    params = {"since": release.released_at, "now": now, "awaiting": AWAITING_DECISION}
+    params = {"since": release.watching_since, "now": now, "awaiting": AWAITING_DECISION}
     refused = read_evidence(session, _CHARGEBACK_REFUSALS, params)
     past_due = read_evidence(session, _CHARGEBACKS_PAST_DUE, params)
     seen = [moment for moment in (refused.first_seen, past_due.first_seen) if moment]
@@ -231,7 +235,9 @@ def posting_refusals(
 ) -> TriggerReading:
     """Fires when postings refused by period-close controls since the release exceed the
     tolerated number (default 0: any refusal)."""
-    evidence = read_evidence(session, _POSTINGS_REFUSED, {"since": release.released_at, "now": now})
+    evidence = read_evidence(
+        session, _POSTINGS_REFUSED, {"since": release.watching_since, "now": now}
+    )
     return TriggerReading(
         "posting_refusals",
         _status(evidence.count > policy.posting_refusals),

@@ -69,6 +69,7 @@ class WatchReport:
                 **self.job.to_dict(),
                 "release_id": self.release.release_id,
                 "released_at": self.release.released_at,
+                "watching_since": self.release.watching_since,
                 "snapshot_id": self.release.snapshot_id,
                 "checked_at": self.checked_at,
                 "verdict": self.verdict,
