@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from ops_domain.clock import require_hours
 from ops_domain.errors import InvalidInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +81,9 @@ class Settings:
             enabled_currencies=_env_currencies(env),
             auto_post_limit=_env_decimal(env, "OPS_AUTO_POST_LIMIT", "10000.00"),
             auto_post_limits=_env_limits(env, "OPS_AUTO_POST_LIMITS"),
-            refund_sla_hours=_env_int(env, "OPS_REFUND_SLA_HOURS", 48),
+            refund_sla_hours=int(
+                require_hours(_env_int(env, "OPS_REFUND_SLA_HOURS", 48), "OPS_REFUND_SLA_HOURS")
+            ),
             batch_size=max(1, _env_int(env, "OPS_BATCH_SIZE", 500)),
             service_actor=env.get("OPS_SERVICE_ACTOR") or "svc_airflow",
             var_dir=Path(env.get("OPS_VAR_DIR") or PROJECT_ROOT / "var"),

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import Engine, text
 
 from ops_domain.config import PROJECT_ROOT
@@ -290,3 +291,26 @@ def test_non_postgres_urls_are_refused(tmp_path) -> None:
     assert done.returncode == 2
     assert "must be PostgreSQL" in done.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("automate_settlements", "--period-start", "0001-01-01", "--period-end", "9999-12-31"),
+        ("escalate_operation_cases", "--fallback-sla-hours", "1e9"),
+        ("escalate_ops_work_queue", "--journal-hours", "1e9"),
+        ("serve_metrics", "--journal-sla-hours", "999999999"),
+    ],
+)
+def test_out_of_range_dates_and_hours_exit_2_in_one_line_and_write_nothing(
+    cli, factory: Factory, arguments: tuple[str, ...]
+) -> None:
+    factory.user("olga", "operation", "finance")
+    before = factory.table_checksums()
+    actor = () if arguments[0] == "serve_metrics" else ("--actor-username", "olga", "--dry-run")
+    code, out, err = cli(*arguments, *actor)
+    assert (code, out) == (2, "")
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert "outside 1970-01-01..2999-12-31" in err or "at most 87600" in err
+    assert factory.table_checksums() == before  # no job_runs row either

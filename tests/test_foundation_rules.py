@@ -10,7 +10,14 @@ import pytest
 from ops_domain.accounting.models import ENTRY_STATES, PERIOD_STATES
 from ops_domain.alerts.models import ALERT_STATES
 from ops_domain.cases.models import CASE_STATES
-from ops_domain.clock import day_window, parse_date, parse_timestamp, require_window
+from ops_domain.clock import (
+    MAX_HOURS,
+    day_window,
+    parse_date,
+    parse_timestamp,
+    require_hours,
+    require_window,
+)
 from ops_domain.config import Settings
 from ops_domain.disputes.models import CHARGEBACK_STATES, REFUND_STATES
 from ops_domain.errors import IllegalTransition, InvalidInput
@@ -123,6 +130,34 @@ def test_dates_and_timestamps_are_validated() -> None:
         require_window(date(2026, 11, 2), date(2026, 11, 1))
     assert parse_timestamp("2026-11-01T10:00:00", field="now").tzinfo is not None
     assert parse_timestamp("2026-11-01T10:00:00+07:00", field="now").hour == 3
+
+
+@pytest.mark.parametrize(
+    ("first", "last"), [(date(1, 1, 1), date(2026, 1, 1)), (date(2026, 1, 1), date(9999, 12, 31))]
+)
+def test_dates_outside_1970_to_2999_are_refused_before_any_arithmetic(
+    first: date, last: date
+) -> None:
+    with pytest.raises(InvalidInput, match=r"outside 1970-01-01\.\.2999-12-31"):
+        day_window(first, last)
+    with pytest.raises(InvalidInput, match=r"outside 1970-01-01\.\.2999-12-31"):
+        require_window(first, last)
+    with pytest.raises(InvalidInput, match="--period-end 9999-12-31 is outside"):
+        parse_date("9999-12-31", field="--period-end")
+    with pytest.raises(InvalidInput, match="--now 0001-01-01 is outside"):
+        parse_timestamp("0001-01-01T00:00:00+05:00", field="--now")
+    assert day_window(date(1970, 1, 1), date(2999, 12, 31))[1] == datetime(3000, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("hours", [-1, float("nan"), float("inf"), 1e9, MAX_HOURS + 1])
+def test_hours_thresholds_are_bounded_to_ten_years(hours: float) -> None:
+    with pytest.raises(
+        InvalidInput, match=f"must be a non-negative number of hours, at most {MAX_HOURS}"
+    ):
+        require_hours(hours, "fallback SLA hours")
+    assert require_hours(MAX_HOURS, "fallback SLA hours") == 87_600
+    with pytest.raises(InvalidInput, match="OPS_REFUND_SLA_HOURS"):
+        Settings.from_env({"OPS_REFUND_SLA_HOURS": "1000000000"})
 
 
 def test_settings_refuse_bad_configuration_by_name() -> None:

@@ -7,7 +7,6 @@ note, and raises a ``case_sla_breach`` alert (deduplicated per case while not cl
 
 from __future__ import annotations
 
-import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,9 +14,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from ops_domain.alerts.service import AlertSpec, raise_alerts
-from ops_domain.clock import as_utc, utc_now
+from ops_domain.clock import as_utc, require_hours, utc_now
 from ops_domain.config import Settings
-from ops_domain.errors import InvalidInput
 from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 
 from .models import CASE_STATES
@@ -42,13 +40,6 @@ def breach_severity(level: str) -> str:
     """An SLA breach on something high or critical is a ``high`` alert, anything else
     ``medium`` (case priority, settlement-exception severity)."""
     return "high" if level in SERIOUS_LEVELS else "medium"
-
-
-def require_hours(value: float, name: str) -> float:
-    """An SLA threshold is a finite, non-negative number of hours."""
-    if not math.isfinite(value) or value < 0:
-        raise InvalidInput(f"{name} must be a non-negative number of hours, got {value:g}")
-    return value
 
 
 def escalate_operation_cases(

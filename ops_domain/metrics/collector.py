@@ -36,6 +36,7 @@ from prometheus_client.core import (
 )
 from sqlalchemy import Engine, text
 
+from ops_domain.clock import require_hours
 from ops_domain.db import translate_db_errors
 
 DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
@@ -132,6 +133,10 @@ class MetricRules:
 
     case_fallback_sla_hours: int = 24
     journal_approval_sla_hours: int = 8
+
+    def __post_init__(self) -> None:
+        require_hours(self.case_fallback_sla_hours, "case fallback SLA hours")
+        require_hours(self.journal_approval_sla_hours, "journal approval SLA hours")
 
 
 DEFAULT_RULES = MetricRules()

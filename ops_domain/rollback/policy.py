@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ops_domain.clock import require_hours
 from ops_domain.config import _env_decimal, _env_int
 from ops_domain.errors import InvalidInput
 
@@ -46,7 +47,12 @@ class RollbackPolicy:
             breaks_rel=relative,
             posting_refusals=_env_int(env, "OPS_ROLLBACK_POSTING_REFUSALS", 0),
             auto_freeze=_env_flag(env, "OPS_AUTO_FREEZE_ON_ROLLBACK"),
-            watch_hours=max(1, _env_int(env, "OPS_ROLLBACK_WATCH_HOURS", 24)),
+            watch_hours=int(
+                require_hours(
+                    max(1, _env_int(env, "OPS_ROLLBACK_WATCH_HOURS", 24)),
+                    "OPS_ROLLBACK_WATCH_HOURS",
+                )
+            ),
         )
 
 

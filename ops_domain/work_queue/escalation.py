@@ -22,8 +22,8 @@ from sqlalchemy import Engine, TextClause, text
 from sqlalchemy.orm import Session
 
 from ops_domain.alerts.service import AlertSpec, raise_alerts
-from ops_domain.cases.escalation import breach_severity, require_hours
-from ops_domain.clock import as_utc, utc_now
+from ops_domain.cases.escalation import breach_severity
+from ops_domain.clock import as_utc, require_hours, utc_now
 from ops_domain.config import Settings
 from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 
