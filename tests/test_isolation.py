@@ -208,6 +208,19 @@ def test_strict_errors_when_the_airflow_database_is_unreachable(cluster: Cluster
     assert "could not reach localhost:1/airflow" in check.summary
 
 
+def test_cli_exits_3_when_the_airflow_database_is_unreachable(
+    cli, cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in cluster.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql://a@127.0.0.1:1/airflow")
+
+    code, out, _ = cli("check_db_isolation", "--strict", "--json")
+
+    assert code == 3
+    assert json.loads(out)["details"]["unreachable"] is True
+
+
 def test_cli_exit_codes(cli, cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in cluster.env.items():
         monkeypatch.setenv(key, value)

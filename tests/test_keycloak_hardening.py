@@ -444,7 +444,18 @@ def test_cli_reports_malformed_settings_without_crashing(
     monkeypatch.setenv("KEYCLOAK_BASE_URL", "ftp://[broken")
     monkeypatch.setenv("KEYCLOAK_ROLE_GROUP_MAP", "a:b:c")
     code, out, err = cli("check_keycloak_hardening")
-    assert code == 1
+    assert code == 2  # no realm source to check: bad input
     assert err == ""
     assert "issue [base_url_not_https]: KEYCLOAK_BASE_URL must be an https:// URL" in out
     assert "issue [role_map_malformed]" in out
+
+
+def test_cli_exits_2_when_the_realm_export_is_missing(
+    cli: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key, value in GOOD_ENV.items():
+        monkeypatch.setenv(key, value)
+    missing = tmp_path / "nonexistent.json"
+    code, out, _ = cli("check_keycloak_hardening", "--realm-export", str(missing), "--json")
+    assert code == 2
+    assert [issue["code"] for issue in json.loads(out)["issues"]] == ["realm_export_unreadable"]

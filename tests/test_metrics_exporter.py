@@ -413,3 +413,16 @@ def test_cli_check_metrics_exit_codes(
         {"code": "endpoint_unhealthy", "message": f"metrics endpoint {url} answered HTTP 401"}
     ]
     assert "not-it" not in out
+
+
+def test_cli_check_metrics_exits_3_when_the_endpoint_is_unreachable(
+    cli: Callable[..., tuple[int, str, str]],
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/metrics"  # nothing listens there once the probe closes
+    code, out, _ = cli("check_metrics", "--url", url)
+    assert code == 3
+    assert out.splitlines()[0] == f"metrics {url}: NOT healthy, 0 families"
+    assert "issue [endpoint_unreachable]" in out

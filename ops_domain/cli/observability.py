@@ -7,15 +7,17 @@ import argparse
 import os
 from pathlib import Path
 
-from ops_domain.cli.runtime import EXIT_CHECK_FAILED, EXIT_OK, Runtime, add_json_flag, emit
+from ops_domain.cli.runtime import EXIT_OK, Runtime, add_json_flag, check_exit, emit
 from ops_domain.db import describe_url, resolve_database_url
 from ops_domain.errors import InfrastructureError
-from ops_domain.metrics.check import check_metrics
+from ops_domain.metrics.check import UNREACHABLE, check_metrics
 from ops_domain.metrics.collector import MetricRules
 from ops_domain.metrics.exporter import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, metrics_engine
 from ops_domain.readiness.keycloak import check_keycloak_hardening
 
 METRICS_TOKEN_ENV = "OPS_METRICS_TOKEN"  # noqa: S105 (a variable name, not a secret)
+# no realm to check (export file missing or unreadable, nothing configured): bad input, exit 2
+NO_REALM_SOURCE = frozenset({"realm_export_unreadable", "realm_not_readable"})
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +60,7 @@ def run_check_keycloak_hardening(args: argparse.Namespace, runtime: Runtime) -> 
         f"{len(report.issues)} issue(s), {len(report.warnings)} warning(s)"
     )
     emit(report.to_dict(), as_json=args.json, text=report.lines(headline))
-    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+    return check_exit(passed=report.ok, bad_input=bool(report.issue_codes & NO_REALM_SOURCE))
 
 
 def run_serve_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -100,4 +102,4 @@ def run_check_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
     scraped = f", scraped by {args.prometheus_url}" if args.prometheus_url and report.ok else ""
     headline = f"metrics {args.url}: {verdict}, {len(report.families)} families{scraped}"
     emit(report.to_dict(), as_json=args.json, text=report.lines(headline))
-    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+    return check_exit(passed=report.ok, unreachable=bool(report.issue_codes & UNREACHABLE))

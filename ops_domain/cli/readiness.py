@@ -1,8 +1,9 @@
 """Release readiness: ``release_readiness_gate``, ``waivers``, ``check_db_isolation``,
 ``run_smoke_tests`` and ``release_readiness_report``.
 
-Gate and report exit 0 when ready, 1 when not ready, 2 when they could not evaluate; a check
-command exits 0 on pass (or waived), 1 on fail, 2 on error.
+Gate and report exit 0 when ready, 1 when not ready, 2 when they could not evaluate (SPEC 5.4);
+a check command exits 0 on pass (or waived), 1 on fail, 2 when its input is bad (a setting or
+URL missing or malformed), 3 when a database it must reach is unreachable.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from sqlalchemy import Engine
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
-    EXIT_REFUSED,
     Runtime,
     add_command,
     add_decision_command,
     add_json_flag,
+    check_exit,
     emit,
     timestamp_arg,
 )
@@ -192,9 +193,11 @@ def _verdict_exit(is_ready: bool, no_fail_on_issues: bool) -> int:
 def _emit_check(result: CheckResult, as_json: bool) -> int:
     lines = [f"{result.name}: {result.status.upper()}: {result.summary}"]
     emit(result.to_dict(), as_json=as_json, text=lines)
-    if result.status == "error":
-        return EXIT_REFUSED
-    return EXIT_OK if result.passed else EXIT_CHECK_FAILED
+    unreachable = bool(result.details.get("unreachable"))
+    error = result.status == "error"
+    return check_exit(
+        passed=result.passed, bad_input=error and not unreachable, unreachable=unreachable
+    )
 
 
 def _gate_text(report: GateReport, environment: str) -> list[str]:

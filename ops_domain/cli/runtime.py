@@ -41,6 +41,16 @@ class Runtime:
 Handler = Callable[[argparse.Namespace, Runtime], int]
 
 
+def check_exit(*, passed: bool, bad_input: bool = False, unreachable: bool = False) -> int:
+    """Exit code of a check command: 2 when its input is bad (a missing file, setting or URL),
+    3 when a target it must reach could not be reached, 1 when it ran and found problems."""
+    if bad_input:
+        return EXIT_REFUSED
+    if unreachable:
+        return EXIT_INFRASTRUCTURE
+    return EXIT_OK if passed else EXIT_CHECK_FAILED
+
+
 def emit(payload: Any, *, as_json: bool, text: str | Iterable[str] | None = None) -> None:
     """Print ``payload`` as JSON, or the human ``text`` (default: key: value lines)."""
     if as_json:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ops_domain.errors import InfrastructureError
 from ops_domain.jsonable import jsonable
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,7 @@ def fail_closed(name: str, check: Callable[[], CheckResult]) -> CheckResult:
     except Exception as exc:
         log.warning("check %s errored: %s", name, type(exc).__name__)
         first_line = str(exc).splitlines()[0] if str(exc) else ""
-        return CheckResult(
-            name,
-            "error",
-            f"{type(exc).__name__}: {first_line}"[:300],
-            {"exception": type(exc).__name__},
-        )
+        details: dict[str, Any] = {"exception": type(exc).__name__}
+        if isinstance(exc, InfrastructureError):
+            details["unreachable"] = True  # the CLI exits 3: retrying may help
+        return CheckResult(name, "error", f"{type(exc).__name__}: {first_line}"[:300], details)
