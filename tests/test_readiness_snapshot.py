@@ -179,6 +179,33 @@ def test_count_waiver_allows_up_to_its_count_and_no_more(
     assert beyond.applied_waivers() == []
 
 
+def test_many_items_with_an_item_and_a_count_waiver_count_every_item_once(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    refunds = pending_refunds(factory, people["maker"], 40)
+    merchant = factory.merchant()
+    factory.refund(people["maker"], factory.event(merchant, "50.00"), "5.00", status="approved")
+    unwaived = snapshot_of(engine).counters["pending_refunds"]
+    assert (unwaived.total, unwaived.waived_items, unwaived.remaining) == (40, [], 40)
+
+    named = [refunds[39], refunds[0], refunds[17]]
+    item_waiver = approved_waiver(engine, "pending_refunds", item_ids=named)
+    count_waiver = approved_waiver(engine, "pending_refunds", max_count=37)
+    waived = snapshot_of(engine)
+
+    state = waived.counters["pending_refunds"]
+    assert (state.total, state.waived_items, state.remaining) == (40, sorted(named), 37)
+    assert (state.allowance, state.blocking, state.as_check().status) == (37, 0, "waived")
+    assert [
+        (w["id"], w.get("items_waived"), w.get("count_waived")) for w in waived.applied_waivers()
+    ] == [(item_waiver, sorted(named), None), (count_waiver, None, 37)]
+
+    pending_refunds(factory, people["maker"], 1)
+    beyond = snapshot_of(engine).counters["pending_refunds"]
+    assert (beyond.total, beyond.remaining, beyond.blocking) == (41, 38, 38)
+    assert beyond.as_check().status == "fail"
+
+
 def test_unreachable_database_is_an_error_never_a_pass() -> None:
     unreachable = create_engine(
         "postgresql+psycopg2://ops@127.0.0.1:1/ops", connect_args={"connect_timeout": 2}

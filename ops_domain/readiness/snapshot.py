@@ -22,6 +22,8 @@ from ops_domain.readiness.models import READINESS_COUNTERS
 
 CHECK_NAME = "readiness_snapshot"
 # Each counter's items: predicates written like the partial indexes' so the planner uses them.
+# The snapshot counts each counter (an index-only scan) and looks up by primary key only the ids
+# that approved item waivers name: it never lists the blocking items themselves.
 COUNTED_ITEMS: dict[str, str] = {
     "pending_refunds": "SELECT id FROM refund_requests WHERE status = 'pending'",
     "failed_payouts": "SELECT id FROM payouts WHERE status = 'failed'",
@@ -44,32 +46,32 @@ SNAPSHOT_SQL = text(
           JOIN users approver ON approver.id = w.approved_by
          WHERE w.status = 'approved' AND w.release_id = :release_id AND w.expires_at > :now
     ),
+    named AS (
+        SELECT a.counter, array_agg(DISTINCT item.id) AS item_ids
+          FROM applicable a CROSS JOIN unnest(a.item_ids) AS item(id)
+         GROUP BY a.counter
+    ),
     counted AS (
         {
         " UNION ALL ".join(
-            f"SELECT '{name}'::text AS counter, id FROM ({sql}) AS {name}"
+            f"SELECT '{name}'::text AS counter,"
+            f" (SELECT count(*) FROM ({sql}) AS items) AS total,"
+            f" ARRAY(SELECT items.id FROM ({sql}) AS items"
+            f" WHERE items.id = ANY (CAST((SELECT n.item_ids FROM named n"
+            f" WHERE n.counter = '{name}') AS bigint[])) ORDER BY items.id) AS waived_items"
             for name, sql in COUNTED_ITEMS.items()
         )
     }
-    ),
-    marked AS (
-        SELECT c.counter, c.id,
-               EXISTS (SELECT 1 FROM applicable a
-                        WHERE a.counter = c.counter AND c.id = ANY (a.item_ids)) AS waived
-          FROM counted c
     )
-    SELECT k.counter,
-           count(m.id) AS total,
-           coalesce(array_agg(m.id ORDER BY m.id) FILTER (WHERE m.waived), '{{}}') AS waived_items,
-           count(m.id) FILTER (WHERE NOT m.waived) AS remaining,
+    SELECT k.counter, c.total, c.waived_items,
+           c.total - cardinality(c.waived_items) AS remaining,
            (SELECT coalesce(json_agg(json_build_object(
                        'id', a.id, 'item_ids', a.item_ids, 'max_count', a.max_count,
                        'reason', a.reason, 'expires_at', a.expires_at,
                        'approved_by', a.approved_by) ORDER BY a.id), '[]')
               FROM applicable a WHERE a.counter = k.counter) AS waivers
       FROM unnest(CAST(:counters AS text[])) AS k(counter)
-      LEFT JOIN marked m ON m.counter = k.counter
-     GROUP BY k.counter
+      JOIN counted c ON c.counter = k.counter
     """
 )
 
