@@ -41,8 +41,12 @@ def test_automate_settlements_json_reports_counts_items_and_run(
     assert payload["dry_run"] is False
     assert payload["counts"]["events_settled"] == 2
     assert payload["counts"]["payouts_created"] == 1
+    with factory.engine.begin() as conn:
+        settlement = conn.execute(text("SELECT id, settlement_no FROM settlements")).one()
     assert payload["items"]["settlements"] == [
         {
+            "id": settlement.id,
+            "settlement_no": settlement.settlement_no,
             "merchant_code": "SHOP",
             "currency": "USD",
             "period_start": "2026-11-20",

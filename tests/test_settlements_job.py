@@ -44,6 +44,12 @@ def settle(engine: Engine, settings: Settings, **kwargs: Any):
     return automate_settlements(engine, settings, **kwargs)
 
 
+def _natural(item: dict[str, Any]) -> dict[str, Any]:
+    """A real run's item without the ids and reference numbers a dry run cannot know."""
+    ids = ("id", "settlement_no", "settlement_id", "payout_reference")
+    return {key: value for key, value in item.items() if key not in ids}
+
+
 def settlements(engine: Engine) -> list[dict[str, Any]]:
     with engine.begin() as conn:
         rows = conn.execute(
@@ -174,6 +180,8 @@ def test_small_nets_post_by_policy_large_stay_draft_until_a_checker_posts(
         engine, settlement_id=draft_id, actor_username="risky", note="checked statement"
     )
     assert approved["approval_source"] == "checker"
+    assert (approved["id"], approved["approved_by"]) == (draft_id, "risky")
+    assert approved["settlement_no"].startswith("SETTLE-")
     posted = {row["code"]: row for row in settlements(engine)}["C-LARGE"]
     assert (posted["status"], posted["approval_source"]) == ("posted", "checker")
     with engine.begin() as conn:
@@ -190,8 +198,20 @@ def test_small_nets_post_by_policy_large_stay_draft_until_a_checker_posts(
     rerun = settle(engine, limited, create_payouts=True)
     assert rerun.counts["settlements_created"] == 0
     assert rerun.counts["payouts_created"] == 1
+    with engine.begin() as conn:
+        payout = conn.execute(
+            text("SELECT id, payout_reference FROM payouts WHERE settlement_id = :id"),
+            {"id": draft_id},
+        ).one()
+        settlement_no = conn.scalar(
+            text("SELECT settlement_no FROM settlements WHERE id = :id"), {"id": draft_id}
+        )
     assert rerun.items["payouts"] == [
         {
+            "id": payout.id,
+            "payout_reference": payout.payout_reference,
+            "settlement_id": draft_id,
+            "settlement_no": settlement_no,
             "merchant_code": "C-LARGE",
             "currency": "USD",
             "period_start": "2026-11-20",
@@ -361,7 +381,13 @@ def test_dry_run_reports_what_the_real_run_does_and_writes_only_its_run_record(
     real = settle(engine, limited, create_payouts=True)
 
     assert dry.counts == real.counts
-    assert dry.items == real.items
+    assert dry.items == {kind: [_natural(i) for i in items] for kind, items in real.items.items()}
+    assert all("id" not in item for items in dry.items.values() for item in items)
+    with engine.begin() as conn:
+        numbers = dict(conn.execute(text("SELECT id, settlement_no FROM settlements")).all())
+    assert {(i["id"], i["settlement_no"]) for i in real.items["settlements"]} == set(
+        numbers.items()
+    )
     assert real.counts == {
         "events_settled": 12 * 5 + 5 * 2 + 3,
         "settlements_created": 9,
@@ -369,6 +395,7 @@ def test_dry_run_reports_what_the_real_run_does_and_writes_only_its_run_record(
         "settlements_draft": 1,
         "negative_net_exceptions": 1,
         "merchants_skipped": 1,
+        "unsettled_before_window": 0,
         "payouts_created": 6,
         "payouts_held": 1,
     }
@@ -504,3 +531,29 @@ def test_each_currency_is_auto_posted_against_its_own_limit(
     with engine.begin() as conn:
         states = dict(conn.execute(text("SELECT currency, status FROM settlements")).all())
     assert states == {"USD": "draft", "IDR": "posted"}
+
+
+def test_unsettled_events_dated_before_the_window_are_counted_and_reported_not_settled(
+    engine: Engine, settings: Settings, factory: Factory, actors: dict[str, int]
+) -> None:
+    shop = factory.merchant("SHOP")
+    factory.event(shop, "10.00", occurred_at=AT)
+    for days_back in (2, 3):
+        factory.event(shop, "7.00", occurred_at=AT - timedelta(days=days_back))
+    factory.event(shop, "8.00", currency="EUR", occurred_at=AT - timedelta(days=5))
+    factory.event(
+        factory.merchant("SUS", status="suspended"), "5.00", occurred_at=AT - timedelta(3)
+    )
+
+    dry = settle(engine, settings, dry_run=True)
+    real = settle(engine, settings)
+
+    assert dry.counts["unsettled_before_window"] == real.counts["unsettled_before_window"] == 3
+    assert real.counts["events_settled"] == 1
+    assert "3 unsettled event(s) of active merchants dated before 2026-11-20" in real.messages[0]
+    assert settle(engine, settings, currency="EUR").counts["unsettled_before_window"] == 1
+    backfill = settle(engine, settings, period_start=DAY - timedelta(days=5), period_end=DAY)
+    assert backfill.counts["events_settled"] == 3
+    quiet = settle(engine, settings)
+    assert quiet.counts["unsettled_before_window"] == 0
+    assert not any("dated before" in message for message in quiet.messages)

@@ -8,9 +8,10 @@ settlements and marked ``WHERE settlement_id IS NULL`` in one data-modifying sta
 that queued behind another sees the events already settled and creates nothing; a run killed
 mid-way lost only its open batch, which the rerun redoes.
 
-Settlements are identified in results by their natural key (merchant, currency, window,
-sequence), not by ids: a dry run draws (and discards) ids and reference numbers, so only the
-natural key is identical between a dry run and the real run that follows.
+Settlements and payouts are identified in results by their natural key (merchant, currency,
+window, sequence), identical between a dry run and the real run that follows; a real run adds
+their ids and reference numbers (``id``, ``settlement_no``, ``payout_reference``), which a dry
+run cannot report: it draws (and discards) them.
 """
 
 from __future__ import annotations
@@ -44,9 +45,19 @@ COUNTERS = (
     "settlements_draft",
     "negative_net_exceptions",
     "merchants_skipped",
+    "unsettled_before_window",
     "payouts_created",
     "payouts_held",
 )
+
+# Items name settlements and payouts by their natural key; a real run adds ids (see _item).
+NATURAL_KEY = ("merchant_code", "currency", "period_start", "period_end", "sequence")
+SETTLEMENT_FIGURES = ("gross_amount", "fee_amount", "net_amount", "event_count", "status")
+SETTLEMENT_ITEM_KEYS = (*NATURAL_KEY, *SETTLEMENT_FIGURES)
+PAYOUT_ITEM_KEYS = (*NATURAL_KEY, "amount")
+FREEZE_ITEM_KEYS = ("freeze_id", "freeze_scope", "freeze_reason")
+SETTLEMENT_IDS = ("settlement_id", "settlement_no")
+PAYOUT_IDS = ("id", "payout_reference", *SETTLEMENT_IDS)
 
 # The optional shard, shared by every phase (``m`` is the merchant).
 _SCOPE = """
@@ -69,6 +80,17 @@ _SKIPPED_MERCHANTS = text(
     )
     SELECT merchant_code, status, unsettled_events, count(*) OVER () AS total
       FROM skipped ORDER BY merchant_code LIMIT :item_limit
+    """
+)
+
+# Served by the partial index ix_cashflow_events_unsettled (settlement_id IS NULL).
+_UNSETTLED_BEFORE_WINDOW = text(
+    f"""
+    SELECT count(*)
+      FROM cashflow_events e JOIN merchants m ON m.id = e.merchant_id
+     WHERE e.settlement_id IS NULL AND e.occurred_at < :window_start
+       AND (CAST(:currency AS text) IS NULL OR e.currency = :currency)
+       AND m.status = 'active' AND {_SCOPE}
     """
 )
 
@@ -123,8 +145,8 @@ _SETTLE_BATCH = text(
                CASE WHEN t.net <= t.post_limit THEN CAST(:now AS timestamptz) END,
                :job_run_id
           FROM totals t
-        RETURNING id, merchant_id, currency, period_start, period_end, sequence, gross_amount,
-                  fee_amount, net_amount, event_count, status
+        RETURNING id, settlement_no, merchant_id, currency, period_start, period_end, sequence,
+                  gross_amount, fee_amount, net_amount, event_count, status
     ),
     marked AS (
         UPDATE cashflow_events e SET settlement_id = c.id
@@ -160,8 +182,9 @@ _SETTLE_BATCH = text(
                jsonb_build_object('job_run_id', :job_run_id)
           FROM exceptions x
     )
-    SELECT m.code AS merchant_code, c.currency, c.period_start, c.period_end, c.sequence,
-           c.gross_amount, c.fee_amount, c.net_amount, c.event_count, c.status,
+    SELECT c.id, c.settlement_no, m.code AS merchant_code, c.currency, c.period_start,
+           c.period_end, c.sequence, c.gross_amount, c.fee_amount, c.net_amount, c.event_count,
+           c.status,
            (SELECT count(*) FROM marked) AS events_marked
       FROM created c JOIN merchants m ON m.id = c.merchant_id
      ORDER BY c.merchant_id, c.currency
@@ -184,8 +207,8 @@ _NEXT_PAYABLE = text(
 _CREATE_PAYOUTS = text(
     f"""
     WITH payable AS (
-        SELECT s.id AS settlement_id, s.merchant_id, m.code AS merchant_code, s.currency,
-               s.period_start, s.period_end, s.sequence, s.net_amount, m.channel,
+        SELECT s.id AS settlement_id, s.settlement_no, s.merchant_id, m.code AS merchant_code,
+               s.currency, s.period_start, s.period_end, s.sequence, s.net_amount, m.channel,
                m.destination_account, f.id AS freeze_id, f.scope AS freeze_scope,
                f.reason AS freeze_reason
           FROM settlements s
@@ -202,7 +225,7 @@ _CREATE_PAYOUTS = text(
                'pending', :actor_id
           FROM payable WHERE freeze_id IS NULL
         ON CONFLICT (settlement_id) DO NOTHING
-        RETURNING id, settlement_id, amount
+        RETURNING id, payout_reference, settlement_id, amount
     ),
     audited AS (
         INSERT INTO audit_log (action, actor_id, target_type, target_id, after, metadata)
@@ -212,9 +235,9 @@ _CREATE_PAYOUTS = text(
                jsonb_build_object('job_run_id', :job_run_id)
           FROM created c
     )
-    SELECT p.merchant_code, p.currency, p.period_start, p.period_end, p.sequence,
-           p.net_amount AS amount, p.freeze_id, p.freeze_scope, p.freeze_reason,
-           c.id IS NOT NULL AS created
+    SELECT c.id, c.payout_reference, p.settlement_id, p.settlement_no, p.merchant_code,
+           p.currency, p.period_start, p.period_end, p.sequence, p.net_amount AS amount,
+           p.freeze_id, p.freeze_scope, p.freeze_reason, c.id IS NOT NULL AS created
       FROM payable p LEFT JOIN created c USING (settlement_id)
      ORDER BY p.settlement_id
     """
@@ -352,6 +375,8 @@ def _run(ctx: JobContext, run: SettlementRun) -> None:
         ctx.result.counts.setdefault(counter, 0)
     skipped = ctx.run_batch(lambda session: _skipped_merchants(session, run))
     _record_skipped(ctx.result, skipped)
+    older = ctx.run_batch(lambda session: _unsettled_before_window(session, run))
+    _record_unsettled_before_window(ctx.result, run, older)
     _in_batches(ctx, run, _settle_batch, _record_settlements)
     if run.create_payouts:
         _in_batches(ctx, run, _payout_batch, _record_payouts)
@@ -383,6 +408,21 @@ def _record_skipped(result: JobResult, rows: list[dict[str, Any]]) -> None:
     result.add_items(
         "skipped_merchants", [{k: v for k, v in row.items() if k != "total"} for row in rows]
     )
+
+
+def _unsettled_before_window(session: Session, run: SettlementRun) -> int:
+    return session.scalar(_UNSETTLED_BEFORE_WINDOW, run.scope_params()) or 0
+
+
+def _record_unsettled_before_window(result: JobResult, run: SettlementRun, count: int) -> None:
+    """Events older than the window are not this run's to settle, but never silently left."""
+    result.add("unsettled_before_window", count)
+    if count:
+        result.messages.append(
+            f"{count} unsettled event(s) of active merchants dated before {run.period_start}"
+            " are not settled by this run: settle them with --period-start/--period-end"
+            " (or emergency backfill_settlements)"
+        )
 
 
 def _settle_batch(session: Session, ctx: JobContext, run: SettlementRun, after: int) -> Batch:
@@ -436,14 +476,19 @@ def _record_settlements(result: JobResult, settlements: list[dict[str, Any]]) ->
     result.add("settlements_posted", sum(row["status"] == "posted" for row in settlements))
     result.add("settlements_draft", sum(row["status"] == "draft" for row in settlements))
     result.add("negative_net_exceptions", len(negative))
-    result.add_items("settlements", [_settlement_item(row) for row in settlements])
-    result.add_items("negative_net", [_settlement_item(row) for row in negative])
+    items = [
+        _item(row, SETTLEMENT_ITEM_KEYS, ("id", "settlement_no"), result) for row in settlements
+    ]
+    result.add_items("settlements", items)
+    result.add_items("negative_net", [item for item in items if item["net_amount"] < 0])
 
 
-def _settlement_item(row: dict[str, Any]) -> dict[str, Any]:
-    keys = ("merchant_code", "currency", "period_start", "period_end", "sequence")
-    money = ("gross_amount", "fee_amount", "net_amount", "event_count", "status")
-    return {key: row[key] for key in keys + money}
+def _item(
+    row: dict[str, Any], keys: tuple[str, ...], ids: tuple[str, ...], result: JobResult
+) -> dict[str, Any]:
+    """An item under its natural key; a real run adds ``ids`` (ids and reference numbers),
+    which a dry run cannot report: it draws and discards them."""
+    return {key: row[key] for key in (keys if result.dry_run else ids + keys)}
 
 
 def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: int) -> Batch:
@@ -470,19 +515,17 @@ def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
     )
 
 
-PAYOUT_ITEM_KEYS = ("merchant_code", "currency", "period_start", "period_end", "sequence", "amount")
-FREEZE_ITEM_KEYS = ("freeze_id", "freeze_scope", "freeze_reason")
-
-
 def _record_payouts(result: JobResult, outcomes: list[dict[str, Any]]) -> None:
     created = [row for row in outcomes if row["created"]]
     held = [row for row in outcomes if row["freeze_id"] is not None]
     result.add("payouts_created", len(created))
     result.add("payouts_held", len(held))
-    result.add_items("payouts", [{k: row[k] for k in PAYOUT_ITEM_KEYS} for row in created])
     result.add_items(
-        "held_payouts",
-        [{k: row[k] for k in PAYOUT_ITEM_KEYS + FREEZE_ITEM_KEYS} for row in held],
+        "payouts", [_item(row, PAYOUT_ITEM_KEYS, PAYOUT_IDS, result) for row in created]
+    )
+    held_keys = PAYOUT_ITEM_KEYS + FREEZE_ITEM_KEYS
+    result.add_items(
+        "held_payouts", [_item(row, held_keys, SETTLEMENT_IDS, result) for row in held]
     )
 
 
@@ -531,7 +574,7 @@ def approve_settlement(
             details={"note": note.strip()},
         )
         return {
-            "settlement_id": settlement_id,
+            "id": settlement_id,
             "settlement_no": row.settlement_no,
             "status": "posted",
             "approval_source": "checker",
