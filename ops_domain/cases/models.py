@@ -40,6 +40,13 @@ class Case(Base):
             "sla_due_at",
             postgresql_where=text("status IN ('open', 'in_progress')"),
         ),
+        # The metrics' case SLA gauge counts escalated cases too.
+        Index(
+            "ix_cases_unresolved_sla",
+            "sla_due_at",
+            "created_at",
+            postgresql_where=text("status IN ('open', 'in_progress', 'escalated')"),
+        ),
     )
 
     id: Mapped[int] = id_column()

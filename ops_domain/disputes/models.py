@@ -50,6 +50,13 @@ class RefundRequest(Base):
             "sla_due_at",
             postgresql_where=text("status = 'pending'"),
         ),
+        # Escalated refunds stay pending: the escalation claims walk only the unescalated ones.
+        Index(
+            "ix_refund_requests_unescalated",
+            "sla_due_at",
+            "id",
+            postgresql_where=text("status = 'pending' AND escalated_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = id_column()
