@@ -62,8 +62,13 @@ class MakerCheckerViolation(DomainError):
 
 
 class PeriodClosed(DomainError):
-    def __init__(self, currency: str, entry_date: object, period: str) -> None:
-        super().__init__(f"{currency} entry dated {entry_date} falls in closed period {period}")
+    def __init__(
+        self, currency: str, entry_date: object, period: str, *, next_step: str = ""
+    ) -> None:
+        super().__init__(
+            f"{currency} entry dated {entry_date} falls in closed period {period}"
+            + (f": {next_step}" if next_step else "")
+        )
         self.currency = currency
         self.entry_date = entry_date
         self.period = period

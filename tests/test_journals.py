@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 
 from ops_domain.accounting.journals import (
     JournalLineInput,
@@ -268,11 +269,17 @@ def test_posting_into_a_closed_period_is_refused_and_the_refusal_recorded(
     approval = submit_journal(engine, entry_id=entry["id"], actor_username="fiona")
     ledger.period(date(2026, 11, 1), date(2026, 11, 30), status="closed")
 
-    with pytest.raises(PeriodClosed, match=r"closed period 2026-11-01\.\.2026-11-30"):
+    with pytest.raises(PeriodClosed) as refused:
         approve_journal_approval(
             engine, approval_id=approval["id"], actor_username="rita", note="ok"
         )
 
+    assert str(refused.value) == (
+        "USD entry dated 2026-11-20 falls in closed period 2026-11-01..2026-11-30: nothing was"
+        f" posted; reject approval #{approval['id']} (journals reject --approval-id"
+        f" {approval['id']} --note ...), then the maker voids {entry['entry_no']} and drafts it"
+        " in an open period"
+    )
     assert entry_row(engine, entry["id"])["status"] == "draft"
     assert approval_status(engine, approval["id"]) == "pending"
     with engine.begin() as conn:
@@ -291,6 +298,57 @@ def test_posting_into_a_closed_period_is_refused_and_the_refusal_recorded(
         "approval_id": approval["id"],
         "reason": "entry date falls in closed period 2026-11-01..2026-11-30",
     }
+
+
+def test_an_entry_dated_in_a_closed_period_is_refused_when_drafted_and_not_recorded(
+    engine: Engine, settings: Settings, ledger: Factory
+) -> None:
+    ledger.period(date(2026, 10, 1), date(2026, 10, 31), status="closed")
+    before = ledger.table_checksums()
+
+    with pytest.raises(PeriodClosed) as refused:
+        draft(engine, settings, entry_date=date(2026, 10, 31))
+
+    assert str(refused.value) == (
+        "USD entry dated 2026-10-31 falls in closed period 2026-10-01..2026-10-31:"
+        " date the entry in an open period"
+    )
+    assert ledger.table_checksums() == before
+    assert draft(engine, settings, entry_date=date(2026, 11, 1))["status"] == "draft"
+
+
+def test_a_draft_whose_period_closed_is_refused_when_submitted_and_not_recorded(
+    engine: Engine, settings: Settings, ledger: Factory
+) -> None:
+    entry = draft(engine, settings)
+    ledger.period(date(2026, 11, 1), date(2026, 11, 30), status="closed")
+    before = ledger.table_checksums()
+
+    with pytest.raises(PeriodClosed, match=f"void {entry['entry_no']} and draft it again"):
+        submit_journal(engine, entry_id=entry["id"], actor_username="fiona")
+
+    assert ledger.table_checksums() == before
+    assert ledger.count("journal_approvals") == 0
+
+
+def test_a_reversal_dated_in_a_closed_period_is_refused_when_drafted_and_not_recorded(
+    engine: Engine, settings: Settings, ledger: Factory
+) -> None:
+    entry = draft(engine, settings)
+    post(engine, entry["id"])
+    ledger.period(date(2026, 10, 1), date(2026, 10, 31), status="closed")
+    before = ledger.table_checksums()
+
+    with pytest.raises(PeriodClosed, match=r"2026-10-01\.\.2026-10-31: date the reversal in an"):
+        reverse_journal(
+            engine,
+            entry_id=entry["id"],
+            actor_username="fiona",
+            entry_date=date(2026, 10, 31),
+            reason="wrong day",
+        )
+
+    assert ledger.table_checksums() == before
 
 
 def test_a_closed_period_of_another_currency_does_not_block_posting(
@@ -436,6 +494,64 @@ def test_an_entry_is_reversed_at_most_once(
         )
     assert ledger.table_checksums() == before
     assert ledger.count("journal_entries", "reversal_of = :id", id=entry["id"]) == 1
+
+
+def test_a_void_reversal_does_not_count_and_the_entry_can_be_reversed_again(
+    engine: Engine, settings: Settings, ledger: Factory
+) -> None:
+    entry = draft(engine, settings)
+    post(engine, entry["id"])
+    first = reverse_journal(
+        engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="wrong day"
+    )
+    reject_journal_approval(
+        engine, approval_id=first["approval"]["id"], actor_username="rita", note="wrong date"
+    )
+    void_journal(
+        engine, entry_id=first["reversal"]["id"], actor_username="fiona", note="wrong date"
+    )
+
+    second = reverse_journal(
+        engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="fees twice"
+    )
+    approve_journal_approval(
+        engine, approval_id=second["approval"]["id"], actor_username="rita", note="ok"
+    )
+
+    assert entry_row(engine, second["reversal"]["id"])["status"] == "posted"
+    assert set(account_balances(engine).values()) == {Decimal("0.00")}
+    with pytest.raises(InvalidInput, match=f"already reversed by {second['reversal']['entry_no']}"):
+        reverse_journal(
+            engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="again"
+        )
+    assert ledger.count("journal_entries", "reversal_of = :id", id=entry["id"]) == 2
+    assert (
+        ledger.count("journal_entries", "reversal_of = :id AND status = 'void'", id=entry["id"])
+        == 1
+    )
+
+
+def test_the_database_allows_one_reversal_that_is_not_void(
+    engine: Engine, settings: Settings, ledger: Factory
+) -> None:
+    entry = draft(engine, settings)
+    post(engine, entry["id"])
+    reverse_journal(
+        engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="wrong day"
+    )
+
+    maker = user_id(engine, "fiona")
+    with (
+        pytest.raises(IntegrityError, match="uq_journal_entries_reversal_of"),
+        engine.begin() as conn,
+    ):
+        conn.execute(
+            text(
+                "INSERT INTO journal_entries (entry_date, currency, description, maker_id,"
+                " reversal_of) VALUES (:day, 'USD', 'second', :maker, :original)"
+            ),
+            {"day": DAY, "maker": maker, "original": entry["id"]},
+        )
 
 
 def test_only_posted_entries_are_reversed_and_a_reason_is_required(

@@ -3,8 +3,9 @@
 Rules enforced here (and again by the database triggers): an entry has at least two lines,
 each a positive debit or a positive credit on an account of the entry's currency; debits equal
 credits; a posted entry never changes; a correction is a reversal entry with the lines swapped,
-at most one per entry; nothing is posted into a closed period, and each such refusal is
-recorded as evidence (the rollback watch counts them).
+at most one per entry that is not void. Nothing dated in a closed period is drafted, submitted
+or reversed (refused at once, unrecorded: no posting was attempted) nor posted; a refused
+posting is recorded as evidence (the rollback watch counts them).
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def create_journal(
     description: str,
     lines: list[JournalLineInput],
 ) -> dict[str, Any]:
-    """Draft a balanced entry of two or more lines on accounts of its currency."""
+    """Draft a balanced entry of two or more lines on accounts of its currency, dated outside
+    any closed period of that currency."""
     settings.require_currency(currency)
     if not description.strip():
         raise InvalidInput("a journal entry needs a description")
@@ -82,6 +84,7 @@ def create_journal(
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, MAKER_PERMISSION, "journals create")
         lock_currency_periods(session, currency, exclusive=False)
+        _require_open_period(session, currency, entry_date, "date the entry in an open period")
         account_ids = _account_ids(session, currency, lines)
         entry_id = session.execute(
             text(
@@ -124,13 +127,20 @@ def submit_journal(
     engine: Engine, *, entry_id: int, actor_username: str, now: datetime | None = None
 ) -> dict[str, Any]:
     """Ask a checker to post a draft: a pending ``post`` approval (``reversal`` for a
-    reversal entry). At most one pending approval per entry and kind (unique index)."""
+    reversal entry). At most one pending approval per entry and kind (unique index); a draft
+    dated in a closed period is refused (it could never be posted)."""
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, MAKER_PERMISSION, "journals submit")
         entry = _locked_entry(session, entry_id)
         if entry["status"] != "draft":
             raise IllegalTransition(ENTRY_STATES.name, entry["status"], "posted")
         lock_currency_periods(session, entry["currency"], exclusive=False)
+        _require_open_period(
+            session,
+            entry["currency"],
+            entry["entry_date"],
+            f"void {entry['entry_no']} and draft it again in an open period",
+        )
         pending = _pending_approval(session, entry_id)
         if pending is not None:
             raise InvalidInput(
@@ -149,7 +159,8 @@ def approve_journal_approval(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """A checker (never the requester, never the entry's maker) approves, which posts the
-    entry. Posting into a closed period raises ``PeriodClosed`` and the refusal is recorded."""
+    entry. Posting into a closed period raises ``PeriodClosed`` and the refusal is recorded;
+    the approval stays pending and the message tells the checker to reject it."""
     refusal: dict[str, Any] = {}
     try:
         with transaction(engine) as session:
@@ -162,7 +173,14 @@ def approve_journal_approval(
             period = closed_period_covering(session, entry["currency"], entry["entry_date"])
             if period is not None:
                 refusal = _posting_refusal(checker, entry, period, approval_id)
-                raise PeriodClosed(entry["currency"], entry["entry_date"], period)
+                raise PeriodClosed(
+                    entry["currency"],
+                    entry["entry_date"],
+                    period,
+                    next_step=f"nothing was posted; reject approval #{approval_id}"
+                    f" (journals reject --approval-id {approval_id} --note ...), then the"
+                    f" maker voids {entry['entry_no']} and drafts it in an open period",
+                )
             moment = now or utc_now()
             decided = _decide(
                 session, checker, approval=approval, decision="approved", note=note, now=moment
@@ -231,7 +249,8 @@ def reverse_journal(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """Draft the reversal of a posted entry (lines swapped, ``reversal_of`` set) and ask a
-    checker to post it. An entry is reversed at most once (also a unique key)."""
+    checker to post it. An entry is reversed at most once: a void reversal does not count (also
+    a partial unique index). A reversal dated in a closed period is refused."""
     require_note(reason, "reversing a journal entry")
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, MAKER_PERMISSION, "journals reverse")
@@ -241,11 +260,17 @@ def reverse_journal(
                 f"only posted entries are reversed; {original['entry_no']} is {original['status']}"
             )
         earlier = session.execute(
-            text("SELECT entry_no FROM journal_entries WHERE reversal_of = :id"), {"id": entry_id}
+            text(
+                "SELECT entry_no FROM journal_entries WHERE reversal_of = :id AND status <> 'void'"
+            ),
+            {"id": entry_id},
         ).scalar_one_or_none()
         if earlier is not None:
             raise InvalidInput(f"{original['entry_no']} is already reversed by {earlier}")
         lock_currency_periods(session, original["currency"], exclusive=False)
+        _require_open_period(
+            session, original["currency"], entry_date, "date the reversal in an open period"
+        )
         reversal_id = _insert_reversal(session, actor, original, entry_date, reason or "")
         reversal = entry_view(session, reversal_id)
         _audit_entry(session, actor, "journal.create", reversal, before=None)
@@ -285,6 +310,13 @@ def entry_view(session: Session, entry_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound("journal entry", entry_id)
     return dict(row._mapping)
+
+
+def _require_open_period(session: Session, currency: str, entry_date: date, next_step: str) -> None:
+    """A draft dated in a closed period could never be posted: refuse it when drafted."""
+    period = closed_period_covering(session, currency, entry_date)
+    if period is not None:
+        raise PeriodClosed(currency, entry_date, period, next_step=next_step)
 
 
 def _require_balanced(lines: list[JournalLineInput]) -> None:

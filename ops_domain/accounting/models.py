@@ -64,13 +64,20 @@ class Account(Base):
 
 
 class JournalEntry(Base):
-    """Posted entries are immutable (trigger); a correction is a reversal, at most one."""
+    """Posted entries are immutable (trigger); a correction is a reversal, at most one that
+    is not void (a voided reversal never posted, so the entry may be reversed again)."""
 
     __tablename__ = "journal_entries"
     __table_args__ = (
         one_of("status", ENTRY_STATES.states, "ck_journal_entries_status"),
         currency_check("currency", "ck_journal_entries_currency"),
         Index("ix_journal_entries_currency_date", "currency", "entry_date"),
+        Index(
+            "uq_journal_entries_reversal_of",
+            "reversal_of",
+            unique=True,
+            postgresql_where=text("status <> 'void'"),
+        ),
     )
 
     id: Mapped[int] = id_column()
@@ -79,9 +86,7 @@ class JournalEntry(Base):
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="draft")
     description: Mapped[str] = mapped_column(Text, nullable=False)
-    reversal_of: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("journal_entries.id"), unique=True
-    )
+    reversal_of: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("journal_entries.id"))
     maker_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
     posted_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     posted_at: Mapped[datetime | None] = mapped_column(UTC_TIMESTAMP)

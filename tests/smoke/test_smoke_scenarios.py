@@ -13,12 +13,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ops_domain.accounting.accounts import add_account
-from ops_domain.accounting.journals import (
-    JournalLineInput,
-    approve_journal_approval,
-    create_journal,
-    submit_journal,
-)
+from ops_domain.accounting.journals import JournalLineInput, create_journal
 from ops_domain.accounting.periods import manage_accounting_period
 from ops_domain.config import Settings
 from ops_domain.disputes.refunds import approve_refund, request_refund
@@ -118,7 +113,9 @@ def test_refund_needs_a_checker_other_than_its_maker(
 
 
 @pytest.mark.usefixtures("staff")
-def test_closed_period_blocks_posting(engine: Engine, settings: Settings, factory: Factory) -> None:
+def test_closed_period_refuses_an_entry_dated_in_it(
+    engine: Engine, settings: Settings, factory: Factory
+) -> None:
     for code, kind in (("1000", "asset"), ("4000", "revenue")):
         add_account(
             engine,
@@ -140,29 +137,24 @@ def test_closed_period_blocks_posting(engine: Engine, settings: Settings, factor
         action="close",
         now=NOW,
     )
-    entry = create_journal(
-        engine,
-        settings,
-        actor_username="accountant",
-        entry_date=date(2026, 10, 15),
-        currency="USD",
-        description="late October fee income",
-        lines=[
-            JournalLineInput("1000", debit=Decimal("12.34")),
-            JournalLineInput("4000", credit=Decimal("12.34")),
-        ],
-    )
-    approval = submit_journal(engine, entry_id=entry["id"], actor_username="accountant", now=NOW)
+    before = factory.table_checksums()
 
-    with pytest.raises(PeriodClosed, match=r"closed period 2026-10-01\.\.2026-10-31"):
-        approve_journal_approval(
-            engine, approval_id=approval["id"], actor_username="risk_checker", note="ok", now=NOW
+    with pytest.raises(PeriodClosed, match=r"closed period 2026-10-01\.\.2026-10-31: date the"):
+        create_journal(
+            engine,
+            settings,
+            actor_username="accountant",
+            entry_date=date(2026, 10, 15),
+            currency="USD",
+            description="late October fee income",
+            lines=[
+                JournalLineInput("1000", debit=Decimal("12.34")),
+                JournalLineInput("4000", credit=Decimal("12.34")),
+            ],
         )
 
-    assert row(engine, "SELECT status FROM journal_entries WHERE id = :e", e=entry["id"]) == {
-        "status": "draft"
-    }
-    assert factory.audit_actions("journal.post") == ["journal.post_refused"]
+    assert factory.table_checksums() == before
+    assert factory.audit_actions("journal.") == []
 
 
 @pytest.mark.usefixtures("staff")

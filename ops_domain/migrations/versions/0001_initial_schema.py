@@ -463,13 +463,19 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("entry_no"),
-        sa.UniqueConstraint("reversal_of"),
     )
     op.create_index(
         "ix_journal_entries_currency_date",
         "journal_entries",
         ["currency", "entry_date"],
         unique=False,
+    )
+    op.create_index(
+        "uq_journal_entries_reversal_of",
+        "journal_entries",
+        ["reversal_of"],
+        unique=True,
+        postgresql_where=sa.text("status <> 'void'"),
     )
     op.create_table(
         "payout_freezes",
@@ -1389,6 +1395,11 @@ def downgrade() -> None:
         postgresql_where=sa.text("lifted_at IS NULL"),
     )
     op.drop_table("payout_freezes")
+    op.drop_index(
+        "uq_journal_entries_reversal_of",
+        table_name="journal_entries",
+        postgresql_where=sa.text("status <> 'void'"),
+    )
     op.drop_index("ix_journal_entries_currency_date", table_name="journal_entries")
     op.drop_table("journal_entries")
     op.drop_index("ix_job_runs_job_started", table_name="job_runs")
