@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class OpsError(Exception):
     """Base of every error the platform raises on purpose."""
@@ -75,9 +77,10 @@ class PeriodClosed(DomainError):
 
 
 class PeriodCloseBlocked(DomainError):
-    """Closing a period was refused; ``blockers`` lists every reason, one line each."""
+    """Closing a period was refused; ``blockers`` lists every reason, one line each, and
+    ``result`` is the refused job's result (job shape, blockers as items), if a job refused."""
 
-    def __init__(self, currency: str, period: str, blockers: list[str]) -> None:
+    def __init__(self, currency: str, period: str, blockers: list[str], result: Any = None) -> None:
         listing = "; ".join(blockers)
         super().__init__(
             f"cannot close {currency} period {period}: {len(blockers)} blocker(s): {listing}"
@@ -85,6 +88,7 @@ class PeriodCloseBlocked(DomainError):
         self.currency = currency
         self.period = period
         self.blockers = blockers
+        self.result = result
 
 
 class PayoutFrozen(DomainError):

@@ -51,6 +51,9 @@ class JobResult:
     counts: dict[str, int] = field(default_factory=dict)
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    # Set by a dry run that found the real run would be refused: the run is recorded failed
+    # with this error, and the result is still returned for the caller to report.
+    refusal: str | None = None
 
     def add(self, counter: str, amount: int = 1) -> None:
         self.counts[counter] = self.counts.get(counter, 0) + amount
@@ -172,11 +175,12 @@ def run_job(
     finish_job_run(
         engine,
         job_run_id,
-        outcome="succeeded",
+        outcome="failed" if result.refusal else "succeeded",
         actor_id=actor.id,
         job_name=spec.name,
         dry_run=dry_run,
         counts=result.counts,
+        error=result.refusal[:500] if result.refusal else None,
     )
     return result
 

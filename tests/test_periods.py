@@ -292,7 +292,7 @@ def without_job_runs(sums: dict[str, str]) -> dict[str, str]:
     return {table: digest for table, digest in sums.items() if table != "job_runs"}
 
 
-def test_dry_run_lists_the_blockers_and_changes_nothing_but_job_runs(
+def test_dry_run_lists_the_blockers_records_a_failed_run_and_changes_nothing_else(
     engine: Engine, settings: Settings, books: Factory
 ) -> None:
     described = make_blocker("open_break", engine, books)
@@ -305,7 +305,10 @@ def test_dry_run_lists_the_blockers_and_changes_nothing_but_job_runs(
     assert described in result.messages[1]
     assert result.items["blockers"][0]["kind"] == "open_break"
     assert without_job_runs(books.table_checksums()) == without_job_runs(before)
-    assert books.count("job_runs", "dry_run AND outcome = 'succeeded'") == 1
+    with engine.begin() as conn:
+        run = conn.execute(text("SELECT id, dry_run, outcome, error FROM job_runs")).one()
+    assert (run.id, run.dry_run, run.outcome) == (result.job_run_id, True, "failed")
+    assert run.error.startswith("cannot close USD period 2026-11-01..2026-11-30: 1 blocker(s)")
 
 
 def test_dry_run_of_a_clean_close_reports_what_the_real_run_does(
@@ -332,8 +335,12 @@ def test_cli_close_prints_the_blockers_and_exits_2(
     assert code == 2
     assert "cannot close USD period 2026-11-01..2026-11-30: 1 blocker(s): draft entry JE-" in err
     refused = json.loads(out)
-    assert refused["refused"] is True
-    assert refused["blockers"][0].startswith("draft entry JE-")
+    assert set(refused) == {"job", "dry_run", "job_run_id", "counts", "items", "messages"}
+    assert (refused["job"], refused["dry_run"]) == ("manage_accounting_period", False)
+    assert refused["counts"] == {"blockers": 1}
+    blocker = refused["items"]["blockers"][0]
+    assert (blocker["kind"], blocker["description"][:15]) == ("draft_entry", "draft entry JE-")
+    assert books.count("job_runs", "id = :id AND outcome = 'failed'", id=refused["job_run_id"]) == 1
 
     code, out, _ = cli(
         "manage_accounting_period", "--actor-username", "fiona", "--period-start", "2026-11-01",
@@ -341,7 +348,9 @@ def test_cli_close_prints_the_blockers_and_exits_2(
         "--json",
     )  # fmt: skip
     assert code == 2
-    assert json.loads(out)["counts"] == {"blockers": 1}
+    dry = json.loads(out)
+    assert (dry["dry_run"], dry["counts"]) == (True, {"blockers": 1})
+    assert dry["items"] == refused["items"]
 
 
 def test_cli_close_then_reopen(cli: CLI, books: Factory) -> None:

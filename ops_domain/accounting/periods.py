@@ -2,7 +2,10 @@
 
 Close is refused, with every blocker listed, while the range overlaps a differently-bounded
 period, holds draft entries or pending journal approvals, or has unresolved reconciliation
-breaks in that currency. Re-open needs a reason and a checker, and raises an alert.
+breaks in that currency. The refusal carries the job's result (blockers as items); a dry run
+returns that result and, as it reports a refusal, records its job run as failed too (error:
+the blocker summary).
+Re-open needs a reason and a checker, and raises an alert.
 
 Close and re-open hold an exclusive advisory lock per currency; posting, drafting and
 submitting journals hold it shared. So a posting and a close of one currency never interleave:
@@ -179,7 +182,7 @@ def _close(session: Session, ctx: JobContext, request: PeriodRequest, now: datet
         return
     blockers, total = _close_blockers(session, request, overlapping)
     if blockers:
-        _report_blockers(ctx, request, blockers, total)
+        _refuse_close(ctx, request, blockers, total)
         return
     before = dict(same) if same else None
     after = _write_closed_period(session, request, same, ctx.actor.id, now)
@@ -198,18 +201,23 @@ def _close(session: Session, ctx: JobContext, request: PeriodRequest, now: datet
     ctx.result.messages.append(f"closed {request.currency} period {request.label}")
 
 
-def _report_blockers(
+def _refuse_close(
     ctx: JobContext, request: PeriodRequest, blockers: list[Blocker], total: int
 ) -> None:
-    """A dry run lists the blockers as its result; a real run refuses with all of them."""
+    """Refuse with every blocker; the result (job shape, the blockers as items) travels with
+    the error. A dry run returns it, marked refused, so its run is recorded failed."""
     ctx.result.add("blockers", total)
     ctx.result.add_items("blockers", [vars(b) for b in blockers])
     ctx.result.messages.append(
-        f"would refuse to close {request.currency} period {request.label}: {total} blocker(s)"
+        f"{'would refuse' if ctx.dry_run else 'refused'} to close {request.currency} period"
+        f" {request.label}: {total} blocker(s)"
     )
     ctx.result.messages.extend(b.description for b in blockers)
+    descriptions = [b.description for b in blockers]
+    refusal = PeriodCloseBlocked(request.currency, request.label, descriptions, result=ctx.result)
     if not ctx.dry_run:
-        raise PeriodCloseBlocked(request.currency, request.label, [b.description for b in blockers])
+        raise refusal
+    ctx.result.refusal = str(refusal)
 
 
 def _reopen(session: Session, ctx: JobContext, request: PeriodRequest, now: datetime) -> None:

@@ -114,21 +114,13 @@ def run_manage_accounting_period(args: argparse.Namespace, runtime: Runtime) -> 
             idempotency_key=args.idempotency_key,
         )
     except PeriodCloseBlocked as refused:
-        if args.json:  # machine readers get the blockers as data, people get the error line
-            emit(
-                {
-                    "job": "manage_accounting_period",
-                    "refused": True,
-                    "currency": refused.currency,
-                    "period": refused.period,
-                    "blockers": refused.blockers,
-                },
-                as_json=True,
-            )
+        # The refused job's report on stdout (as a dry run's), the error line on stderr, exit 2.
+        if refused.result is not None:
+            emit_job_result(refused.result, as_json=args.json)
         raise
     emit_job_result(result, as_json=args.json)
     # A dry run that found blockers reports what the real run would do: refuse.
-    return EXIT_REFUSED if result.counts.get("blockers") else EXIT_OK
+    return EXIT_REFUSED if result.refusal else EXIT_OK
 
 
 def run_accounts_add(args: argparse.Namespace, runtime: Runtime) -> int:
