@@ -257,7 +257,7 @@ def test_targeted_reconciliation_of_a_merchant_uses_its_settlement_currency(
 
     assert code == 0, err
     assert out.splitlines()[0].split()[1:4] == ["EUR", "merchant", "EURO"]
-    assert out.splitlines()[0].endswith("breaks opened 0 {}, already open 0")
+    assert out.splitlines()[0].endswith("breaks opened: 0, already open: 0")
     assert "needs a currency, a merchant or both" in refused(cli, factory, *base)
     assert "merchant 'GHOST' not found" in refused(cli, factory, *base, "--merchant-code", "GHOST")
 

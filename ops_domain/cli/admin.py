@@ -116,11 +116,13 @@ def run_migrate(args: argparse.Namespace, runtime: Runtime) -> int:
 
 def run_seed_rbac(args: argparse.Namespace, runtime: Runtime) -> int:
     report = seed_rbac(runtime.engine, check_only=args.check)
-    verb = "would" if args.check else "did"
+    create, add, remove = (
+        ("to create", "to add", "to remove") if args.check else ("created", "added", "removed")
+    )
     lines = [
-        f"created roles: {', '.join(report.created_roles) or 'none'}",
-        f"{verb} add {_listing(report.added_grants)}",
-        f"{verb} remove {_listing(report.removed_grants)}",
+        f"roles {create}: {', '.join(report.created_roles) or 'none'}",
+        f"grants {add}: {_listing(report.added_grants)}",
+        f"grants {remove}: {_listing(report.removed_grants)}",
     ]
     if report.unknown_roles:
         lines.append(
@@ -139,9 +141,9 @@ def run_seed_rbac(args: argparse.Namespace, runtime: Runtime) -> int:
 
 def _listing(grants: list[str], shown: int = 8) -> str:
     if not grants:
-        return "no grants"
+        return "none"
     more = f" and {len(grants) - shown} more" if len(grants) > shown else ""
-    return f"{len(grants)} grant(s): {', '.join(grants[:shown])}{more}"
+    return f"{len(grants)} ({', '.join(grants[:shown])}{more})"
 
 
 def run_users_add(args: argparse.Namespace, runtime: Runtime) -> int:

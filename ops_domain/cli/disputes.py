@@ -18,7 +18,7 @@ from ops_domain.cli.runtime import (
     timestamp_arg,
 )
 from ops_domain.disputes.chargebacks import transition_chargeback
-from ops_domain.disputes.models import CHARGEBACK_STATES
+from ops_domain.disputes.models import CHARGEBACK_STATES, REFUND_STATES
 from ops_domain.disputes.refunds import (
     approve_refund,
     execute_refund,
@@ -145,13 +145,15 @@ def run_refund_decision(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 def _emit_refund(refund: dict[str, Any], as_json: bool) -> None:
+    """The SLA is shown only while the refund still waits for a decision or its execution."""
+    open_refund = refund["status"] in REFUND_STATES.moves
     emit(
         refund,
         as_json=as_json,
         text=(
             f"refund {refund['refund_no']} (#{refund['id']}): {refund['amount']}"
-            f" {refund['currency']} {refund['status']}, case #{refund['case_id']},"
-            f" SLA due {refund['sla_due_at'].isoformat()}"
+            f" {refund['currency']} {refund['status']}, case #{refund['case_id']}"
+            + (f", SLA due {refund['sla_due_at'].isoformat()}" if open_refund else "")
         ),
     )
 

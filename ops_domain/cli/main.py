@@ -1,12 +1,14 @@
 """Entry point: build the parser from the command modules, run, map errors to exit codes.
 
 Exit codes: 0 ok, 1 check failed, 2 bad input or refused by a domain rule (nothing changed),
-3 infrastructure error (database unreachable, lost connection).
+3 infrastructure error (database unreachable, lost connection); 141 (128 + SIGPIPE, as a shell
+reports it) when the reader of the output went away (``| head``), without a message.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -60,7 +62,26 @@ def refuse_nul_characters(args: argparse.Namespace) -> None:
             raise InvalidInput(f"{option} must not contain NUL characters")
 
 
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = run_command(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not in an ignored error at exit
+    except BrokenPipeError:
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):  # stdout may not be a file (tests)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def run_command(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("OPS_LOG_LEVEL", "WARNING"), format="%(message)s")
     parser = build_parser()
     try:
@@ -75,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         runtime = Runtime(Settings.from_env())
         return args.handler(args, runtime)
+    except BrokenPipeError:
+        raise  # not a failure of the command: main() exits quietly
     except OpsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -13,6 +13,7 @@ from ops_domain.cli.runtime import (
     add_decision_command,
     add_dry_run,
     add_json_flag,
+    counted,
     date_arg,
     emit,
     timestamp_arg,
@@ -75,10 +76,9 @@ def run_reconcile(args: argparse.Namespace, runtime: Runtime) -> int:
     mode = " (dry run: nothing written)" if outcome["dry_run"] else ""
     lines = [
         f"{run['run_no']}{mode} {run['currency']} {run['window_start']}..{run['window_end']}:"
-        f" internal {run['internal_total']} ({run['internal_count']} events),"
-        f" external {run['external_total']} ({run['external_count']})",
-        f"  breaks opened: {sum(outcome['breaks_opened'].values())}"
-        f" {outcome['breaks_opened']}, already open: {outcome['breaks_already_open']}",
+        f" internal {run['internal_total']} ({counted(run['internal_count'], 'event')}),"
+        f" external {run['external_total']} ({counted(run['external_count'], 'event')})",
+        f"  {breaks_summary(outcome)}",
     ]
     lines += [
         f"  {b['break_no']} {b['category']} {b['details']['merchant_code']}"
@@ -87,6 +87,16 @@ def run_reconcile(args: argparse.Namespace, runtime: Runtime) -> int:
     ]
     emit(outcome, as_json=args.json, text=lines)
     return EXIT_OK
+
+
+def breaks_summary(outcome: dict[str, Any]) -> str:
+    """``breaks opened: 2 (1 amount_mismatch, 1 missing_external), already open: 0``."""
+    opened = outcome["breaks_opened"]
+    by_category = ", ".join(f"{n} {category}" for category, n in sorted(opened.items()) if n)
+    return (
+        f"breaks opened: {sum(opened.values())}{f' ({by_category})' if by_category else ''},"
+        f" already open: {outcome['breaks_already_open']}"
+    )
 
 
 def reconcile_from_args(

@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ops_domain.cli.reconciliation import add_reconciliation_flags, reconcile_from_args
+from ops_domain.cli.reconciliation import (
+    add_reconciliation_flags,
+    breaks_summary,
+    reconcile_from_args,
+)
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -182,11 +186,7 @@ def reconciliation_lines(outcome: dict[str, Any]) -> list[str]:
     mode = " (dry run: nothing written)" if outcome["dry_run"] else ""
     scope = f" merchant {run['merchant_code']}" if run["merchant_code"] else ""
     window = f"{run['window_start']}..{run['window_end']}"
-    lines = [
-        f"{run['run_no']}{mode} {run['currency']}{scope} {window}:"
-        f" breaks opened {sum(outcome['breaks_opened'].values())} {outcome['breaks_opened']},"
-        f" already open {outcome['breaks_already_open']}"
-    ]
+    lines = [f"{run['run_no']}{mode} {run['currency']}{scope} {window}: {breaks_summary(outcome)}"]
     lines += [
         f"  {b['break_no']} {b['category']} {b['business_date']} difference {b['difference']}"
         for b in outcome["breaks"][:10]

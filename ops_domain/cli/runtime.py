@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -54,15 +54,23 @@ def check_exit(*, passed: bool, bad_input: bool = False, unreachable: bool = Fal
 def emit(payload: Any, *, as_json: bool, text: str | Iterable[str] | None = None) -> None:
     """Print ``payload`` as JSON, or the human ``text`` (default: key: value lines)."""
     if as_json:
-        print(json.dumps(jsonable(payload), indent=2, sort_keys=True))
+        print(json.dumps(jsonable(payload), indent=2, sort_keys=True, ensure_ascii=False))
         return
     if text is None:
         text = [f"{key}: {value}" for key, value in jsonable(payload).items()]
     print(text if isinstance(text, str) else "\n".join(text))
 
 
-def emit_job_result(result: Any, *, as_json: bool) -> None:
-    """Human form of a ``JobResult``: a headline, counts, messages, a few items."""
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 event``, ``2 events``: a count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def emit_job_result(
+    result: Any, *, as_json: bool, described_by_messages: Collection[str] = ()
+) -> None:
+    """Human form of a ``JobResult``: a headline, counts, messages, a few items (none of the
+    empty kinds, nor of ``described_by_messages``, whose items the messages already list)."""
     data = result.to_dict()
     if as_json:
         emit(data, as_json=True)
@@ -72,8 +80,12 @@ def emit_job_result(result: Any, *, as_json: bool) -> None:
     lines += [f"  {name}: {value}" for name, value in sorted(data["counts"].items())]
     lines += [f"  - {message}" for message in data["messages"]]
     for kind, items in sorted(data["items"].items()):
+        if not items or kind in described_by_messages:
+            continue
         lines.append(f"  {kind} (first {min(len(items), 5)}):")
-        lines += [f"    {json.dumps(item, sort_keys=True)}" for item in items[:5]]
+        lines += [
+            f"    {json.dumps(item, sort_keys=True, ensure_ascii=False)}" for item in items[:5]
+        ]
     print("\n".join(lines))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.history import check_move
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import transaction
@@ -122,7 +123,15 @@ def _decide(
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, decision.permission, decision.command)
         before = _locked_payout(session, payout_id)
-        PAYOUT_STATES.check(before["status"], decision.to_state, note)
+        check_move(
+            session,
+            PAYOUT_STATES,
+            before["status"],
+            decision.to_state,
+            note,
+            target_type="payout",
+            target_id=payout_id,
+        )
         what = f"{decision.command} {before['payout_reference']}"
         require_different_person(actor, before["maker_id"], what)
         require_note(note, what)

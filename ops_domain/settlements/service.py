@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.history import check_move
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import as_utc, day_window, parse_date, require_window, utc_now
 from ops_domain.config import Settings
@@ -550,7 +551,15 @@ def approve_settlement(
         ).first()
         if row is None:
             raise NotFound("settlement", settlement_id)
-        SETTLEMENT_STATES.check(row.status, "posted", note)
+        check_move(
+            session,
+            SETTLEMENT_STATES,
+            row.status,
+            "posted",
+            note,
+            target_type="settlement",
+            target_id=settlement_id,
+        )
         require_checker(actor, row.maker_id, note, "settlement approval")
         session.execute(
             text(
