@@ -89,6 +89,48 @@ def test_overdue_pending_refund_is_stamped_and_its_case_escalated_with_an_intern
     ]
 
 
+def test_escalation_audit_rows_record_actor_before_after_and_the_run(
+    engine: Engine, settings: Settings, factory: Factory, people: dict[str, int], event: int
+) -> None:
+    case = factory.case(people["cs"], case_type="refund", status="open")
+    overdue = factory.refund(people["cs"], event, "40.00", case_id=case, sla_due_at=OVERDUE)
+
+    result = escalate_refund_disputes(engine, settings, actor_username="ops", now=NOW)
+
+    with engine.begin() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT action, actor_id, target_type, target_id, before, after, metadata"
+                " FROM audit_log WHERE action IN ('refund.escalate', 'case.escalate')"
+                " ORDER BY id"
+            )
+        ).all()
+    ops = people["ops"]
+    assert [tuple(row) for row in rows] == [
+        (
+            "refund.escalate",
+            ops,
+            "refund_request",
+            str(overdue),
+            {"escalated_at": None},
+            {
+                "escalated_at": "2026-11-23T09:00:00+00:00",
+                "escalation_reason": "pending past its SLA (due 2026-11-23T08:00:00Z)",
+            },
+            {"job_run_id": result.job_run_id},
+        ),
+        (
+            "case.escalate",
+            ops,
+            "case",
+            str(case),
+            {"status": "open"},
+            {"status": "escalated"},
+            {"reason": "refund dispute past its SLA"},
+        ),
+    ]
+
+
 def test_refunds_not_due_not_pending_or_already_escalated_are_left_alone(
     engine: Engine, settings: Settings, factory: Factory, people: dict[str, int], event: int
 ) -> None:

@@ -8,6 +8,7 @@ note, and raises a ``case_sla_breach`` alert (deduplicated per case while not cl
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -29,6 +30,7 @@ _LOCK_OVERDUE = text(
     SELECT id FROM cases
      WHERE status = ANY(CAST(:sources AS text[]))
        AND (sla_due_at < :now OR (sla_due_at IS NULL AND created_at < :fallback_cutoff))
+       AND id > :after
      ORDER BY id
      LIMIT :batch
      FOR UPDATE SKIP LOCKED
@@ -59,16 +61,20 @@ def escalate_operation_cases(
     fallback_cutoff = moment - timedelta(hours=fallback_sla_hours)
 
     def body(ctx: JobContext) -> None:
+        after = 0
         while True:
-            cases, alerts = ctx.run_batch(
-                lambda session: _escalate_batch(session, ctx, moment, fallback_cutoff)
+            claimed, cases, alerts = ctx.run_batch(
+                partial(_escalate_batch, ctx=ctx, now=moment, cutoff=fallback_cutoff, after=after)
             )
             ctx.result.add("cases_escalated", len(cases))
             ctx.result.add("alerts_raised", len(alerts))
             ctx.result.add_items("cases", cases)
             ctx.result.add_items("alerts", alerts)
-            if len(cases) < ctx.settings.batch_size:
+            if len(claimed) < ctx.settings.batch_size:
                 return
+            # Keyset paging: the next batch starts after this one instead of rescanning from
+            # the first case past every case that is not overdue.
+            after = claimed[-1]
 
     return run_job(
         engine,
@@ -83,14 +89,15 @@ def escalate_operation_cases(
 
 
 def _escalate_batch(
-    session: Session, ctx: JobContext, now: datetime, fallback_cutoff: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    session: Session, *, ctx: JobContext, now: datetime, cutoff: datetime, after: int
+) -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
     claimed = session.scalars(
         _LOCK_OVERDUE,
         {
             "sources": sorted(CASE_STATES.sources_of("escalated")),
             "now": now,
-            "fallback_cutoff": fallback_cutoff,
+            "fallback_cutoff": cutoff,
+            "after": after,
             "batch": ctx.settings.batch_size,
         },
     ).all()
@@ -101,7 +108,7 @@ def _escalate_batch(
         session, [(case["id"], _breach_note(case)) for case in cases], author_id=ctx.actor.id
     )
     alerts = raise_alerts(session, [_breach_alert(case) for case in cases], actor_id=ctx.actor.id)
-    return cases, alerts
+    return list(claimed), cases, alerts
 
 
 def _breach_note(case: dict[str, Any]) -> str:

@@ -34,13 +34,25 @@ _ESCALATE = text(
          WHERE id = ANY(CAST(:ids AS bigint[])) AND status = ANY(CAST(:sources AS text[]))
          ORDER BY id
          FOR UPDATE
+    ),
+    moved AS (
+        UPDATE cases c
+           SET status = 'escalated', updated_at = :now
+          FROM target
+         WHERE c.id = target.id
+        RETURNING c.id, c.case_no, c.priority, c.merchant_id, c.sla_due_at, c.created_at,
+                  target.status AS previous_status
+    ),
+    audited AS (
+        INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, metadata)
+        SELECT 'case.escalate', :actor_id, 'case', m.id::text,
+               jsonb_build_object('status', m.previous_status),
+               jsonb_build_object('status', 'escalated'),
+               jsonb_build_object('reason', CAST(:reason AS text))
+          FROM moved m
+         ORDER BY m.id
     )
-    UPDATE cases c
-       SET status = 'escalated', updated_at = :now
-      FROM target
-     WHERE c.id = target.id
-    RETURNING c.id, c.case_no, c.priority, c.merchant_id, c.sla_due_at, c.created_at,
-              target.status AS previous_status
+    SELECT * FROM moved ORDER BY id
     """
 )
 
@@ -267,11 +279,12 @@ def escalate_cases(
     """Move the given cases to ``escalated`` where CASE_STATES allows it (open/in_progress).
 
     Rows are locked in id order, so two jobs escalating overlapping cases wait for each other
-    instead of deadlocking; a case another job already escalated is left alone.
+    instead of deadlocking; a case another job already escalated is left alone. The
+    ``case.escalate`` audit rows are written by the same statement.
     """
     if not case_ids:
         return []
-    moved = [
+    return [
         dict(row)
         for row in session.execute(
             _ESCALATE,
@@ -279,22 +292,8 @@ def escalate_cases(
                 "ids": sorted(case_ids),
                 "sources": sorted(CASE_STATES.sources_of("escalated")),
                 "now": now,
+                "actor_id": actor_id,
+                "reason": reason,
             },
         ).mappings()
     ]
-    record_audit_rows(
-        session,
-        [
-            audit_row(
-                actor_id=actor_id,
-                action="case.escalate",
-                target_type="case",
-                target_id=case["id"],
-                before={"status": case["previous_status"]},
-                after={"status": "escalated"},
-                details={"reason": reason},
-            )
-            for case in moved
-        ],
-    )
-    return moved

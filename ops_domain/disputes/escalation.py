@@ -3,7 +3,8 @@
 A refund is stamped with ``escalated_at`` and a reason; its case, if open or in progress, moves
 to ``escalated``; the case gets an internal note naming the refund. ``escalated_at IS NULL``
 is the once-only guard: a stamped refund never qualifies again, and concurrent runs claim
-disjoint refunds with ``FOR UPDATE SKIP LOCKED``.
+disjoint refunds with ``FOR UPDATE SKIP LOCKED``. The stamp writes its ``refund.escalate``
+audit rows in the same statement.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from ops_domain.audit.log import audit_row, record_audit_rows
 from ops_domain.cases.service import escalate_cases, write_case_notes
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.config import Settings
@@ -30,15 +30,29 @@ _STAMP_OVERDUE = text(
          ORDER BY sla_due_at, id
          LIMIT :batch
          FOR UPDATE SKIP LOCKED
+    ),
+    stamped AS (
+        UPDATE refund_requests r
+           SET escalated_at = :now,
+               escalation_reason = 'pending past its SLA (due '
+                   || to_char(r.sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                   || ')'
+          FROM due
+         WHERE r.id = due.id
+        RETURNING r.id, r.refund_no, r.case_id, r.merchant_id, r.amount, r.currency,
+                  r.sla_due_at, r.escalated_at, r.escalation_reason
+    ),
+    audited AS (
+        INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, metadata)
+        SELECT 'refund.escalate', :actor_id, 'refund_request', s.id::text,
+               jsonb_build_object('escalated_at', NULL),
+               jsonb_build_object('escalated_at', CAST(:now_iso AS text),
+                                  'escalation_reason', s.escalation_reason),
+               jsonb_build_object('job_run_id', CAST(:job_run_id AS bigint))
+          FROM stamped s
+         ORDER BY s.sla_due_at, s.id
     )
-    UPDATE refund_requests r
-       SET escalated_at = :now,
-           escalation_reason = 'pending past its SLA (due '
-               || to_char(r.sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')'
-      FROM due
-     WHERE r.id = due.id
-    RETURNING r.id, r.refund_no, r.case_id, r.merchant_id, r.amount, r.currency, r.sla_due_at,
-              r.escalated_at, r.escalation_reason
+    SELECT * FROM stamped ORDER BY sla_due_at, id
     """
 )
 
@@ -81,30 +95,14 @@ def escalate_refund_disputes(
 def _escalate_batch(
     session: Session, ctx: JobContext, now: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    refunds = [
-        dict(row)
-        for row in session.execute(
-            _STAMP_OVERDUE, {"now": now, "batch": ctx.settings.batch_size}
-        ).mappings()
-    ]
-    record_audit_rows(
-        session,
-        [
-            audit_row(
-                actor_id=ctx.actor.id,
-                action="refund.escalate",
-                target_type="refund_request",
-                target_id=refund["id"],
-                before={"escalated_at": None},
-                after={
-                    "escalated_at": refund["escalated_at"],
-                    "escalation_reason": refund["escalation_reason"],
-                },
-                details={"job_run_id": ctx.job_run_id},
-            )
-            for refund in refunds
-        ],
-    )
+    stamp = {
+        "now": now,
+        "now_iso": now.isoformat(),
+        "batch": ctx.settings.batch_size,
+        "actor_id": ctx.actor.id,
+        "job_run_id": ctx.job_run_id,
+    }
+    refunds = [dict(row) for row in session.execute(_STAMP_OVERDUE, stamp).mappings()]
     linked = [refund for refund in refunds if refund["case_id"] is not None]
     cases = escalate_cases(
         session,
