@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from ops_domain.audit.verification import verify_audit_log
 from ops_domain.config import Settings
 from ops_domain.demo.reset import business_tables, reset_allowed
 from ops_domain.demo.seed import seed_demo
@@ -74,6 +75,15 @@ def business_fingerprint(engine: Engine) -> dict[str, str]:
                               '|' ORDER BY p.payout_reference))
           FROM payouts p JOIN settlements s ON s.id = p.settlement_id
           JOIN merchants m ON m.id = s.merchant_id
+        """,
+    )[0][0]
+    sums["seeded audit trail"] = rows(
+        engine,
+        """
+        SELECT md5(string_agg(concat_ws(',', a.action, a.target_type, a.target_id, u.username,
+                                        a.created_at, a.before, a.after), '|' ORDER BY a.id))
+          FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+         WHERE a.metadata->>'source' = 'seed_demo'
         """,
     )[0][0]
     sums["refund links"] = rows(
@@ -398,7 +408,9 @@ def test_reset_wipes_the_audit_log_and_records_the_new_seed(
     with pytest.raises(DemoDataPresent):
         seed_demo(engine, settings, business_date=D)
     seed_demo(engine, settings, business_date=D, reset=True, env=ALLOW)
-    assert factory.audit_actions() == ["user.create"] * 9 + ["demo.seed"]
+    assert factory.audit_actions("user.") == ["user.create"] * 9
+    assert factory.audit_actions()[-1] == "demo.seed"
+    assert factory.count("audit_log", "metadata->>'source' IS DISTINCT FROM 'seed_demo'") == 10
     assert factory.count("users", "username = 'someone'") == 0
     assert factory.count("roles") == 8
     with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
@@ -459,3 +471,69 @@ def test_bad_arguments_are_refused_before_anything_is_written(cli: Cli, factory:
     assert code == 2
     assert "seed must be between" in err
     assert factory.table_checksums() == before
+
+
+def test_audit_verify_passes_right_after_the_seed(seeded: Engine, cli: Cli) -> None:
+    verdict = verify_audit_log(seeded)
+    assert verdict.missing == []
+    assert verdict.chain.intact
+    code, out, err = cli("audit", "verify")
+    assert (code, err) == (0, "")
+    assert "completeness: 22 rule(s), every change audited" in out
+
+
+def test_audit_verify_passes_again_after_a_reset_reseeds_a_sealed_log(
+    seeded: Engine, settings: Settings
+) -> None:
+    assert verify_audit_log(seeded).ok
+    seed_demo(seeded, settings, seed=2, business_date=D, reset=True, env=ALLOW)
+    verdict = verify_audit_log(seeded)
+    assert verdict.first_problem is None
+
+
+def test_seeded_history_has_the_audit_trail_its_services_would_have_written(
+    seeded: Engine,
+) -> None:
+    trail = dict(
+        rows(
+            seeded,
+            "SELECT action, count(*) FROM audit_log"
+            ' WHERE metadata = \'{"source": "seed_demo"}\' GROUP BY action',
+        )
+    )
+    settlements, posted_by_checker, payouts, settled = rows(
+        seeded,
+        "SELECT (SELECT count(*) FROM settlements),"
+        " (SELECT count(*) FROM settlements WHERE approval_source = 'checker'),"
+        " (SELECT count(*) FROM payouts), (SELECT count(*) FROM payouts WHERE status = 'settled')",
+    )[0]
+    assert trail["settlement.create"] == trail["settlement.post"] == settlements == 153
+    assert trail["payout.create"] == payouts == 152
+    assert trail["payout.send"] == payouts - 1  # the pending one was never sent
+    assert trail["payout.settle"] == trail["settlement.pay"] == settled == 149
+    assert (trail["payout.fail"], trail["refund.escalate"], trail["journal.void"]) == (1, 1, 1)
+    assert (trail["refund.request"], trail["case.open"], trail["journal.create"]) == (7, 9, 11)
+    assert trail["accounting_period.close"] == 3
+    # each row carries its record's own stamp and the actor who made that change
+    assert rows(
+        seeded,
+        "SELECT count(*) FROM settlements s JOIN audit_log a ON a.target_type = 'settlement'"
+        " AND a.target_id = s.id::text AND a.action = 'settlement.post'"
+        " JOIN users u ON u.id = a.actor_id"
+        " WHERE a.created_at = s.posted_at AND u.username = 'rita'",
+    ) == [(posted_by_checker,)]
+    assert set(
+        rows(
+            seeded,
+            "SELECT a.action, u.username, a.created_at = p.failed_at, a.after->>'status'"
+            " FROM payouts p JOIN audit_log a ON a.target_type = 'payout'"
+            " AND a.target_id = p.id::text JOIN users u ON u.id = a.actor_id"
+            " WHERE p.status = 'failed' AND a.action <> 'payout.create'",
+        )
+    ) == {("payout.send", "tina", False, "sent"), ("payout.fail", "tina", True, "failed")}
+    # read in id order, every record's trail runs forward in time
+    assert rows(
+        seeded,
+        "SELECT count(*) FROM audit_log a JOIN audit_log b ON b.target_type = a.target_type"
+        " AND b.target_id = a.target_id AND b.id > a.id WHERE b.created_at < a.created_at",
+    ) == [(0,)]

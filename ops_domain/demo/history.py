@@ -2,8 +2,9 @@
 
 Built the way the settlement job would have left it, set-based: one settlement per
 (merchant, currency, day) with signed totals (credits minus debits), posted by policy up to the
-auto-post limit and by a checker above it; a payout per positive settlement, settled (so the
-settlement is paid) unless the story says otherwise for that merchant-day.
+auto-post limit and by a checker above it; a payout per positive settlement once it is
+posted, settled (so the settlement is paid) unless the story says otherwise for that
+merchant-day. Stamps follow that order, so the seeded audit trail (trail.py) reads in time.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ _SETTLEMENTS = text(
            CASE WHEN by_checker THEN checker.id END,
            CASE WHEN by_checker THEN 'checker' ELSE 'policy:auto_post' END,
            CASE WHEN by_checker THEN 'totals agreed with the acquirer statement' END,
-           (CAST(t.day AS timestamp) + CASE WHEN by_checker THEN interval '1 day 09:30'
+           (CAST(t.day AS timestamp) + CASE WHEN by_checker THEN interval '1 day 08:30'
                                             ELSE interval '1 day 02:00' END) AT TIME ZONE 'UTC',
            CASE WHEN t.gross - t.fee > 0 AND o.status IS NULL
                 THEN (CAST(t.day AS timestamp) + interval '1 day 15:00') AT TIME ZONE 'UTC' END,
@@ -100,7 +101,7 @@ _PAYOUTS = text(
            CASE WHEN p.status <> 'pending' THEN day_after + interval '09:00' END,
            CASE WHEN p.status = 'settled' THEN day_after + interval '15:00' END,
            CASE WHEN p.status = 'failed' THEN day_after + interval '16:00' END,
-           day_after + interval '02:05'
+           s.posted_at + interval '5 minutes'
       FROM settlements AS s
       JOIN merchants AS m ON m.id = s.merchant_id
       LEFT JOIN outcome AS o ON o.code = m.code AND o.day = s.period_start

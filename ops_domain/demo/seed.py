@@ -27,6 +27,7 @@ from ops_domain.demo.reset import claim_empty_database, require_reset_allowed
 from ops_domain.demo.rows import lookup
 from ops_domain.demo.story import insert_story_events, payout_outcomes
 from ops_domain.demo.summary import DemoSummary, describe
+from ops_domain.demo.trail import record_seed_trail
 from ops_domain.demo.volume import insert_volume_events, insert_volume_merchants
 from ops_domain.errors import InvalidInput
 from ops_domain.rbac.models import Role, User
@@ -113,6 +114,7 @@ def _load(session: Session, plan: DemoPlan, settings: Settings) -> None:
         closed_case=ids.closed_case,
     )
     insert_ledger(session, plan, users)
+    record_seed_trail(session)
     record_audit(
         session,
         actor_id=users[DEMO_ACTOR],
@@ -121,7 +123,7 @@ def _load(session: Session, plan: DemoPlan, settings: Settings) -> None:
         target_id="ops",
         after=_parameters(plan),
     )
-    session.execute(text("ANALYZE cashflow_events, settlements, payouts, merchants"))
+    session.execute(text("ANALYZE cashflow_events, settlements, payouts, merchants, audit_log"))
 
 
 def _parameters(plan: DemoPlan) -> dict[str, Any]:
