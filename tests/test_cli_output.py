@@ -172,3 +172,16 @@ def test_a_decided_refund_shows_no_sla(cli: Cli, factory: Factory) -> None:
     assert code == 0
     assert " rejected, case #" in out
     assert "SLA" not in out
+
+
+def test_a_period_close_dry_run_lists_each_blocker_once(cli: Cli, factory: Factory) -> None:
+    maker = factory.user("fiona", "finance")
+    cash, revenue = factory.account("1000"), factory.account("4000", "revenue")
+    factory.journal(maker, [(cash, "10.00", None), (revenue, None, "10.00")])
+    code, out, _ = cli(
+        "manage_accounting_period", "--actor-username", "fiona", "--period-start", "2026-11-01",
+        "--period-end", "2026-11-30", "--currency", "USD", "--action", "close", "--dry-run",
+    )  # fmt: skip
+    assert code == 2
+    assert out.count("draft entry JE-") == 1
+    assert "blockers (first" not in out

@@ -116,9 +116,9 @@ def run_manage_accounting_period(args: argparse.Namespace, runtime: Runtime) -> 
     except PeriodCloseBlocked as refused:
         # The refused job's report on stdout (as a dry run's), the error line on stderr, exit 2.
         if refused.result is not None:
-            emit_job_result(refused.result, as_json=args.json)
+            emit_job_result(refused.result, as_json=args.json, described_by_messages={"blockers"})
         raise
-    emit_job_result(result, as_json=args.json)
+    emit_job_result(result, as_json=args.json, described_by_messages={"blockers"})
     # A dry run that found blockers reports what the real run would do: refuse.
     return EXIT_REFUSED if result.refusal else EXIT_OK
 
