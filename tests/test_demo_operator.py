@@ -38,6 +38,15 @@ def rows(engine: Engine, sql: str) -> list[tuple]:
         return [tuple(row) for row in conn.execute(text(sql))]
 
 
+def refunds_approved_by_rita(engine: Engine) -> set[str]:
+    audited = rows(
+        engine,
+        "SELECT a.target_id FROM audit_log a JOIN users u ON u.id = a.actor_id"
+        " WHERE a.action = 'refund.approve' AND u.username = 'rita'",
+    )
+    return {target for (target,) in audited}
+
+
 def test_runbook_commands_clear_every_blocker_and_one_waiver_covers_the_rest(
     seeded: Engine, settings: Settings, factory: Factory
 ) -> None:
@@ -48,6 +57,7 @@ def test_runbook_commands_clear_every_blocker_and_one_waiver_covers_the_rest(
         "open_recon_breaks": 3,
         "open_high_alerts": 3,
     }
+    approved_before = refunds_approved_by_rita(seeded)
     log = OperatorLog()
 
     for step in OPERATOR_STEPS:
@@ -75,7 +85,7 @@ def test_runbook_commands_clear_every_blocker_and_one_waiver_covers_the_rest(
         " JOIN users r ON r.id = w.requested_by JOIN users a ON a.id = w.approved_by",
     ) == [("open_high_alerts", "approved", "oscar", "rita", [3])]
     assert rows(seeded, "SELECT alert_type FROM alerts WHERE id = 3") == [("chargeback_overdue",)]
-    assert factory.count("audit_log", "action = 'refund.approve'") == 3
+    assert refunds_approved_by_rita(seeded) - approved_before == {"1", "2", "3"}
     assert len(log.commands) == 3 + 0 + 1 + 1 + 5 + 2 + 2
     assert log.commands[0].startswith("python -m ops_domain refunds approve --refund-id 1 ")
 
