@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
@@ -15,7 +15,12 @@ from ops_domain.errors import (
     MakerCheckerViolation,
     NotFound,
 )
-from ops_domain.readiness.waivers import approve_waiver, reject_waiver, request_waiver
+from ops_domain.readiness.waivers import (
+    approve_waiver,
+    reject_waiver,
+    request_waiver,
+    waiver_max_days,
+)
 from tests.support.factories import DEFAULT_TIME, Factory
 
 NOW = DEFAULT_TIME
@@ -68,6 +73,9 @@ def test_request_then_approve_records_both_people_and_audits_each_step(
 def test_requester_cannot_approve_their_own_waiver(engine: Engine, factory: Factory) -> None:
     factory.user("admin_both", "admin")
     factory.user("risk_checker", "risk")
+    factory.refund(
+        factory.user("cs", "customer_service"), factory.event(factory.merchant(), "9.00"), "5.00"
+    )
     requested = ask(engine, actor_username="admin_both")
     before = factory.table_checksums()
 
@@ -191,7 +199,7 @@ def test_cli_requests_and_approves_a_waiver(cli, factory: Factory, refund_id: in
         "--reason",
         "agreed with customer",
         "--expires-at",
-        "2099-01-01T00:00:00Z",
+        (datetime.now(UTC) + timedelta(days=3)).isoformat(),
         "--release-id",
         RELEASE,
         "--actor-username",
@@ -230,6 +238,91 @@ def test_cli_requests_and_approves_a_waiver(cli, factory: Factory, refund_id: in
     assert "approved, decided by risk_checker" in out
     with factory.engine.begin() as conn:
         assert conn.execute(text("SELECT status FROM readiness_waivers")).scalar_one() == "approved"
+
+
+def test_a_count_waiver_may_cover_at_most_the_items_blocking_now(
+    engine: Engine, factory: Factory, refund_id: int
+) -> None:
+    before = factory.table_checksums()
+
+    with pytest.raises(InvalidInput) as refused:
+        ask(engine, max_count=2)
+    with pytest.raises(InvalidInput, match="max count 1 exceeds the 0 item\\(s\\) blocking"):
+        ask(engine, counter="failed_payouts", max_count=1)
+
+    assert str(refused.value) == (
+        "max count 2 exceeds the 1 item(s) blocking pending_refunds now:"
+        " a count waiver covers at most the items currently blocking"
+    )
+    assert factory.table_checksums() == before
+    assert ask(engine, max_count=1).max_count == 1
+
+
+def test_a_count_waiver_larger_than_the_blockers_left_cannot_be_approved(
+    engine: Engine, factory: Factory, refund_id: int
+) -> None:
+    requested = ask(engine, max_count=1)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE refund_requests SET status = 'rejected'"))
+    before = factory.table_checksums()
+
+    with pytest.raises(InvalidInput, match="max count 1 exceeds the 0 item\\(s\\)"):
+        approve_waiver(
+            engine, waiver_id=requested.id, actor_username="risk_checker", note="ok", now=NOW
+        )
+
+    assert factory.table_checksums() == before
+    assert factory.count("readiness_waivers", "status = 'pending'") == 1
+
+
+@pytest.mark.usefixtures("refund_id")
+def test_a_waiver_expires_at_most_the_configured_number_of_days_ahead(
+    engine: Engine, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = factory.table_checksums()
+    too_late = NOW + timedelta(days=14, seconds=1)
+
+    with pytest.raises(InvalidInput) as refused:
+        ask(engine, expires_at=too_late)
+    monkeypatch.setenv("OPS_WAIVER_MAX_DAYS", "3")
+    with pytest.raises(InvalidInput, match="more than 3 day\\(s\\) ahead"):
+        ask(engine, expires_at=NOW + timedelta(days=4))
+
+    assert str(refused.value) == (
+        f"expires_at {too_late.isoformat()} is more than 14 day(s) ahead (OPS_WAIVER_MAX_DAYS):"
+        f" a waiver expires by {(NOW + timedelta(days=14)).isoformat()} at the latest"
+    )
+    assert factory.table_checksums() == before
+    assert ask(engine, expires_at=NOW + timedelta(days=3)).expires_at == NOW + timedelta(days=3)
+    monkeypatch.delenv("OPS_WAIVER_MAX_DAYS")
+    assert ask(engine, expires_at=NOW + timedelta(days=14)).status == "pending"
+
+
+@pytest.mark.parametrize("raw", ["abc", "0", "366", "-1", "1.5"])
+def test_a_malformed_waiver_day_limit_is_refused_by_name(raw: str) -> None:
+    with pytest.raises(InvalidInput, match="OPS_WAIVER_MAX_DAYS must be a whole number of days"):
+        waiver_max_days({"OPS_WAIVER_MAX_DAYS": raw})
+    assert waiver_max_days({}) == 14
+
+
+def test_cli_refuses_a_blanket_count_waiver_and_a_far_expiry_with_exit_2(
+    cli, factory: Factory, refund_id: int
+) -> None:
+    request = (
+        *("waivers", "request", "--counter", "pending_refunds", "--reason", "r"),
+        *("--release-id", RELEASE, "--actor-username", "ops_maker"),
+    )
+    before = factory.table_checksums()
+
+    soon = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    blanket = cli(*request, "--max-count", "100", "--expires-at", soon)
+    far = cli(*request, "--max-count", "1", "--expires-at", "2099-01-01")
+
+    assert blanket[:2] == (2, "")
+    assert "max count 100 exceeds the 1 item(s) blocking pending_refunds now" in blanket[2]
+    assert far[:2] == (2, "")
+    assert "is more than 14 day(s) ahead (OPS_WAIVER_MAX_DAYS)" in far[2]
+    assert factory.table_checksums() == before
 
 
 def test_cli_refuses_a_request_with_both_scopes(cli, refund_id: int) -> None:

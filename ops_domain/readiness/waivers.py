@@ -1,18 +1,23 @@
 """Approved exceptions: a maker requests a waiver of a readiness counter, a checker decides.
 
 A waiver names the items it lifts (each must exist and currently count toward the counter) or
-allows up to a count; it belongs to one release and expires. The approver holds a checker role
-and is not the requester; approving needs a note and an unexpired waiver. Every request and
-decision is audited; a refused self-approval is recorded as evidence.
+allows up to a count, never more than the items blocking that counter now (a waiver is for the
+blockers someone looked at, not a blank cheque for future ones); it belongs to one release and
+expires at most ``OPS_WAIVER_MAX_DAYS`` (default 14) days ahead. The approver holds a checker
+role and is not the requester; approving needs a note and an unexpired waiver whose count still
+fits the blockers. Every request and decision is audited; a refused self-approval is recorded
+as evidence.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.log import record_audit, record_refusal
@@ -23,9 +28,25 @@ from ops_domain.jsonable import jsonable
 from ops_domain.rbac.actors import Actor, require_actor, require_checker
 from ops_domain.rbac.models import User
 from ops_domain.readiness.models import READINESS_COUNTERS, WAIVER_STATES, ReadinessWaiver
-from ops_domain.readiness.snapshot import counted_items
+from ops_domain.readiness.snapshot import COUNTED_ITEMS, counted_items
 
 TARGET_TYPE = "readiness_waiver"
+MAX_DAYS_ENV = "OPS_WAIVER_MAX_DAYS"
+DEFAULT_MAX_DAYS = 14
+MAX_DAYS_CEILING = 365
+
+
+def waiver_max_days(env: Mapping[str, str] | None = None) -> int:
+    """How many days ahead a waiver may expire: ``OPS_WAIVER_MAX_DAYS`` (default 14, 1..365);
+    a malformed value is refused by name, never read as the default."""
+    raw = (os.environ if env is None else env).get(MAX_DAYS_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_DAYS
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS_CEILING:
+        raise InvalidInput(
+            f"{MAX_DAYS_ENV} must be a whole number of days 1..{MAX_DAYS_CEILING}, got {raw!r}"
+        )
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -60,9 +81,11 @@ def request_waiver(
     item_ids: list[int] | None = None,
     max_count: int | None = None,
     now: datetime | None = None,
+    max_days: int | None = None,
 ) -> WaiverRecord:
     """Record a pending waiver. Refused unless exactly one scope is given, the items all
-    currently count toward ``counter``, the reason is stated and ``expires_at`` is ahead."""
+    currently count toward ``counter`` (a count at most the items blocking it now), the reason
+    is stated and ``expires_at`` is ahead by at most ``max_days`` (``OPS_WAIVER_MAX_DAYS``)."""
     now = now or utc_now()
     _validate_request(
         counter=counter,
@@ -72,11 +95,14 @@ def request_waiver(
         item_ids=item_ids,
         max_count=max_count,
         now=now,
+        max_days=max_days if max_days is not None else waiver_max_days(),
     )
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, "waivers.request", "waivers request")
         if item_ids is not None:
             _require_counted(session, counter, item_ids)
+        if max_count is not None:
+            _require_blocking_at_least(session, counter, max_count)
         waiver = ReadinessWaiver(
             counter=counter,
             item_ids=sorted(set(item_ids)) if item_ids is not None else None,
@@ -135,6 +161,7 @@ def _validate_request(
     item_ids: list[int] | None,
     max_count: int | None,
     now: datetime,
+    max_days: int,
 ) -> None:
     if counter not in READINESS_COUNTERS:
         raise InvalidInput(
@@ -152,6 +179,12 @@ def _validate_request(
         raise InvalidInput("a waiver belongs to a release: give a release id")
     if as_utc(expires_at) <= now:
         raise InvalidInput(f"expires_at {expires_at.isoformat()} is not in the future")
+    latest = now + timedelta(days=max_days)
+    if as_utc(expires_at) > latest:
+        raise InvalidInput(
+            f"expires_at {expires_at.isoformat()} is more than {max_days} day(s) ahead"
+            f" ({MAX_DAYS_ENV}): a waiver expires by {latest.isoformat()} at the latest"
+        )
 
 
 def _require_counted(session: Session, counter: str, item_ids: list[int]) -> None:
@@ -160,6 +193,17 @@ def _require_counted(session: Session, counter: str, item_ids: list[int]) -> Non
         raise InvalidInput(
             f"item(s) {', '.join(map(str, uncounted))} do not exist or do not count toward"
             f" {counter}: only items currently blocking can be waived"
+        )
+
+
+def _require_blocking_at_least(session: Session, counter: str, max_count: int) -> None:
+    blocking = session.execute(
+        text(f"SELECT count(*) FROM ({COUNTED_ITEMS[counter]}) AS items")
+    ).scalar_one()
+    if max_count > blocking:
+        raise InvalidInput(
+            f"max count {max_count} exceeds the {blocking} item(s) blocking {counter} now:"
+            " a count waiver covers at most the items currently blocking"
         )
 
 
@@ -182,6 +226,8 @@ def _decide(
                     f"waiver #{waiver_id} expired at {waiver.expires_at.isoformat()}:"
                     " request a new one"
                 )
+            if to_state == "approved" and waiver.max_count is not None:
+                _require_blocking_at_least(session, waiver.counter, waiver.max_count)
             before = _record(session, waiver).to_dict()
             waiver.status = to_state
             waiver.decision_note = note.strip()
