@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -96,12 +97,11 @@ def statement(*totals: str) -> ExternalStatement:
 FULL_STATEMENT = (
     "M1:2026-11-20:100.00:2:REF-1",
     "M1:2026-11-20:100.00:2:REF-1",  # the processor sent this line twice
-    "M1:2026-11-21:45.00:2:REF-2",
-    "M2:2026-11-20:30.00:2:REF-3",
+    "M1:2026-11-21:45.00:3:REF-2",  # amount and count differ: one amount_mismatch
+    "M2:2026-11-20:30.00:2:REF-3",  # only the count differs: one count_mismatch
     "M3:2026-11-20:10.00:1:REF-4",
     "M4:2026-11-20:15.00:1:REF-5",
     "ZZZ:2026-11-21:5.00:1:REF-6",
-    "M1:2026-11-25:1.00:1:REF-7",  # outside the window: ignored
 )
 
 
@@ -134,7 +134,7 @@ def breaks(engine: Engine) -> list[tuple[str, str | None, date, Decimal | None]]
 
 EXPECTED_BREAKS = [
     ("duplicate", "M1", DAY1, None),
-    ("count_mismatch", "M2", DAY1, Decimal("0.00")),
+    ("count_mismatch", "M2", DAY1, None),
     ("missing_internal", "M3", DAY1, Decimal("10.00")),
     ("missing_internal", "M4", DAY1, Decimal("15.00")),
     ("amount_mismatch", "M1", DAY2, Decimal("-5.00")),
@@ -160,8 +160,8 @@ def test_each_disagreement_opens_a_break_of_its_category(
     run_row = outcome["run"]
     # internal: M1 100.00 + 50.00, M2 30.00 + 20.00 (draft M4 and the unsettled event excluded)
     assert (run_row["internal_total"], run_row["internal_count"]) == (Decimal("200.00"), 6)
-    # external: the duplicate line once, the out-of-window line not at all
-    assert (run_row["external_total"], run_row["external_count"]) == (Decimal("205.00"), 9)
+    # external: the duplicate line once
+    assert (run_row["external_total"], run_row["external_count"]) == (Decimal("205.00"), 10)
     assert run_row["run_no"].startswith("RECON-")
     assert run_row["statement_source"] == "inline"
     assert settled.audit_actions("reconciliation") == [
@@ -180,11 +180,88 @@ def test_break_details_carry_both_sides(
         "internal_amount": "50.00",
         "internal_count": 2,
         "external_amount": "45.00",
-        "external_count": 2,
+        "external_count": 3,
         "duplicate_lines": 0,
         "references": ["REF-2"],
     }
     assert mismatch["status"] == "open"
+
+
+def test_one_disagreement_opens_one_break_and_a_count_mismatch_carries_no_money(
+    engine: Engine, settings: Settings, settled: Factory
+) -> None:
+    outcome = run(engine, settings)
+
+    per_day = Counter(
+        (b["merchant_id"], b["business_date"])
+        for b in outcome["breaks"]
+        if b["category"] != "duplicate"
+    )
+    assert set(per_day.values()) == {1}
+    (counted,) = [b for b in outcome["breaks"] if b["category"] == "count_mismatch"]
+    assert counted["difference"] is None
+    assert (counted["details"]["internal_amount"], counted["details"]["external_amount"]) == (
+        "30.00",
+        "30.00",
+    )
+    assert (counted["details"]["internal_count"], counted["details"]["external_count"]) == (1, 2)
+
+
+def test_statement_lines_outside_the_window_are_refused_and_nothing_is_written(
+    engine: Engine, settings: Settings, settled: Factory
+) -> None:
+    before = settled.table_checksums()
+
+    with pytest.raises(InvalidInput) as refused:
+        run(engine, settings, (*FULL_STATEMENT, "M1:2026-11-25:1.00:1", "M2:2026-11-19:2.00:1"))
+
+    assert str(refused.value) == (
+        "2 statement line(s) dated outside the window 2026-11-20..2026-11-21:"
+        " M1 2026-11-25 1.00, M2 2026-11-19 2.00; give the window's lines only or widen it"
+    )
+    assert settled.table_checksums() == before
+
+
+def test_statement_lines_in_another_currency_are_refused_and_nothing_is_written(
+    engine: Engine, settings: Settings, settled: Factory, tmp_path: Path
+) -> None:
+    settled.merchant("EURO", currency="EUR")
+    file = tmp_path / "statement.csv"
+    file.write_text(
+        "merchant_code,business_date,amount,count,currency\n"
+        "M1,2026-11-20,100.00,2,USD\n"
+        "M2,2026-11-20,30.00,1,EUR\n"
+    )
+    before = settled.table_checksums()
+
+    with pytest.raises(
+        InvalidInput,
+        match=r"1 statement line\(s\) in another currency than USD: M2 2026-11-20 EUR 30\.00",
+    ):
+        run(engine, settings, statement=ExternalStatement.from_csv(file))
+    with pytest.raises(InvalidInput) as refused:
+        run(engine, settings, ("M1:2026-11-20:100.00:2", "EURO:2026-11-20:9.00:1"))
+
+    assert str(refused.value) == (
+        "the statement has lines for merchant(s) settling in another currency than USD:"
+        " EURO (EUR); reconcile each currency with its own statement"
+    )
+    assert settled.table_checksums() == before
+
+
+def test_a_merchant_settling_in_another_currency_is_refused_and_nothing_is_written(
+    engine: Engine, settings: Settings, settled: Factory
+) -> None:
+    settled.merchant("EURO", currency="EUR")
+    before = settled.table_checksums()
+
+    with pytest.raises(InvalidInput) as refused:
+        run(engine, settings, ("EURO:2026-11-20:9.00:1",), merchant_code="EURO")
+
+    assert str(refused.value) == (
+        "merchant EURO settles in EUR, not USD: reconcile it with --currency EUR"
+    )
+    assert settled.table_checksums() == before
 
 
 def test_rerunning_the_same_statement_opens_no_duplicate_breaks(
@@ -366,6 +443,23 @@ def test_reconcile_cli_refuses_a_bad_statement(
     )  # fmt: skip
     assert code == 2
     assert err.startswith("error:")
+    assert settled.table_checksums() == before
+
+
+def test_reconcile_cli_refuses_a_merchant_of_another_currency_with_exit_2(
+    cli: CLI, settled: Factory
+) -> None:
+    settled.merchant("EURO", currency="EUR")
+    before = settled.table_checksums()
+
+    code, out, err = cli(
+        "reconcile", "--actor-username", "otto", "--currency", "USD",
+        "--window-start", "2026-11-20", "--window-end", "2026-11-21",
+        "--total", "EURO:2026-11-20:9.00:1", "--merchant-code", "EURO",
+    )  # fmt: skip
+
+    assert (code, out) == (2, "")
+    assert err == "error: merchant EURO settles in EUR, not USD: reconcile it with --currency EUR\n"
     assert settled.table_checksums() == before
 
 

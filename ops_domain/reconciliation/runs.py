@@ -2,10 +2,15 @@
 
 Internal side: the events of ``posted`` or ``paid`` settlements of the currency, per merchant
 and business date (the UTC date the event occurred), as a signed net amount (credits minus
-debits, after fees) and an event count. External side: the statement's lines for the window,
-exact duplicate lines counted once. Each (merchant, date) that disagrees opens a break per
-category; a break already open or in review for the same (merchant, date, category) is not
-opened again, so re-running a statement is harmless. Runs of one currency are serialized.
+debits, after fees) and an event count. External side: the statement's lines, exact duplicate
+lines counted once. A statement must fit the run: every line in the window, none in another
+currency nor for a merchant settling in another currency, and a named merchant must settle in
+the run's currency; otherwise the run is refused before anything is written. Each (merchant,
+date) that disagrees opens one break: missing on a side, ``amount_mismatch`` when the amounts
+differ (whatever the counts), ``count_mismatch`` when only the counts differ (no money
+difference); duplicate lines open their own. A break already open or in review for the same
+(merchant, date, category) is not opened again, so re-running a statement is harmless. Runs of
+one currency are serialized.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from ops_domain.audit.log import record_audit
 from ops_domain.clock import day_window, require_window, utc_now
 from ops_domain.config import Settings
 from ops_domain.db import transaction, translate_db_errors
+from ops_domain.errors import InvalidInput
 from ops_domain.merchants.directory import merchant_by_code
 from ops_domain.rbac.actors import require_actor
 from ops_domain.reconciliation.statements import ExternalStatement
@@ -86,8 +92,9 @@ SELECT coalesce(sum(internal_amount), 0) AS internal_total,
   FROM recon_comparison
 """
 
-# One candidate per disagreeing (merchant, date) and category; ``difference`` is always
-# external minus internal, so a positive figure means the statement shows more money.
+# At most one disagreement per (merchant, date), plus a duplicate candidate; ``difference`` is
+# external minus internal (a positive figure means the statement shows more money), and NULL
+# where no money differs (counts, duplicates).
 _CANDIDATES = """
 CREATE TEMP TABLE recon_candidates ON COMMIT DROP AS
     SELECT c.*, 'missing_external' AS category, -c.internal_amount AS difference
@@ -99,8 +106,9 @@ CREATE TEMP TABLE recon_candidates ON COMMIT DROP AS
     SELECT c.*, 'amount_mismatch', c.external_amount - c.internal_amount
       FROM recon_comparison c WHERE c.external_amount <> c.internal_amount
     UNION ALL
-    SELECT c.*, 'count_mismatch', c.external_amount - c.internal_amount
-      FROM recon_comparison c WHERE c.external_count <> c.internal_count
+    SELECT c.*, 'count_mismatch', NULL
+      FROM recon_comparison c
+     WHERE c.external_amount = c.internal_amount AND c.external_count <> c.internal_count
     UNION ALL
     SELECT c.*, 'duplicate', NULL
       FROM recon_comparison c WHERE c.duplicate_lines > 0
@@ -161,12 +169,12 @@ def reconcile(
     A dry run executes the same statements and reports the same figures, then rolls back."""
     settings.require_currency(currency)
     require_window(window_start, window_end)
+    statement.require_fits(currency, window_start, window_end)
     moment = now or utc_now()
     with _unit_of_work(engine, dry_run=dry_run) as session:
         actor = require_actor(session, actor_username, PERMISSION, "reconcile")
-        merchant_id = (
-            merchant_by_code(session, merchant_code).id if merchant_code is not None else None
-        )
+        merchant_id = _merchant_settling_in(session, merchant_code, currency)
+        _require_statement_merchants_settle_in(session, statement, currency)
         session.execute(
             text("SELECT pg_advisory_xact_lock(:namespace, :key)"),
             {"namespace": RECONCILIATION_LOCK_NAMESPACE, "key": currency_lock_key(currency)},
@@ -210,6 +218,41 @@ def reconcile(
         "breaks_already_open": candidates - len(opened),
         "breaks": opened[:BREAKS_LISTED],
     }
+
+
+def _merchant_settling_in(session: Session, merchant_code: str | None, currency: str) -> int | None:
+    """The named merchant's id, refused unless it settles in the run's currency."""
+    if merchant_code is None:
+        return None
+    merchant = merchant_by_code(session, merchant_code)
+    if merchant.settlement_currency != currency:
+        raise InvalidInput(
+            f"merchant {merchant_code} settles in {merchant.settlement_currency}, not {currency}:"
+            f" reconcile it with --currency {merchant.settlement_currency}"
+        )
+    return merchant.id
+
+
+def _require_statement_merchants_settle_in(
+    session: Session, statement: ExternalStatement, currency: str
+) -> None:
+    codes = sorted({line.merchant_code for line in statement.lines})
+    foreign = (
+        session.execute(
+            text(
+                "SELECT code || ' (' || settlement_currency || ')' FROM merchants"
+                " WHERE code = ANY(:codes) AND settlement_currency <> :currency ORDER BY code"
+            ),
+            {"codes": codes, "currency": currency},
+        )
+        .scalars()
+        .all()
+    )
+    if foreign:
+        raise InvalidInput(
+            f"the statement has lines for merchant(s) settling in another currency than"
+            f" {currency}: {', '.join(foreign)}; reconcile each currency with its own statement"
+        )
 
 
 @contextmanager

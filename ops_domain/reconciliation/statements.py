@@ -1,4 +1,9 @@
-"""External statements: what the processor or bank says it settled, per merchant and day."""
+"""External statements: what the processor or bank says it settled, per merchant and day.
+
+A line may name its currency (optional CSV column ``currency``); a statement fits a run only if
+every line lies in the run's window and names no other currency: a line that does not fit is
+refused, never silently dropped.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from ops_domain.clock import parse_date
+from ops_domain.config import CURRENCY_PATTERN
 from ops_domain.errors import InvalidInput
 from ops_domain.money import to_money
 
 REQUIRED_COLUMNS = ("merchant_code", "business_date", "amount", "count")
+LINES_NAMED = 3
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,7 @@ class StatementLine:
     amount: Decimal
     count: int
     reference: str | None = None
+    currency: str | None = None
 
     @classmethod
     def build(
@@ -36,10 +44,14 @@ class StatementLine:
         reference: str | None = None,
         *,
         where: str,
+        currency: str | None = None,
     ) -> StatementLine:
         code = (merchant_code or "").strip()
         if not code:
             raise InvalidInput(f"{where}: merchant_code is empty")
+        currency = (currency or "").strip() or None
+        if currency is not None and not CURRENCY_PATTERN.match(currency):
+            raise InvalidInput(f"{where}: currency must be a 3-letter code, got {currency!r}")
         try:
             transactions = int(str(count).strip())
         except ValueError:
@@ -52,6 +64,7 @@ class StatementLine:
             amount=to_money(amount, field=f"{where} amount"),
             count=transactions,
             reference=(reference or "").strip() or None,
+            currency=currency,
         )
 
     @classmethod
@@ -72,6 +85,10 @@ class StatementLine:
             "count": self.count,
             "reference": self.reference,
         }
+
+    def describe(self) -> str:
+        currency = f" {self.currency}" if self.currency else ""
+        return f"{self.merchant_code} {self.business_date}{currency} {self.amount}"
 
 
 @dataclass(frozen=True)
@@ -98,6 +115,7 @@ class ExternalStatement:
                     row["count"],
                     row.get("reference"),
                     where=f"{file.name} line {number}",
+                    currency=row.get("currency"),
                 )
                 for number, row in enumerate(reader, start=2)
             )
@@ -106,3 +124,27 @@ class ExternalStatement:
     @classmethod
     def from_totals(cls, totals: list[str], source: str = "inline") -> ExternalStatement:
         return cls(source=source, lines=tuple(StatementLine.parse(raw) for raw in totals))
+
+    def require_fits(self, currency: str, window_start: date, window_end: date) -> None:
+        """Refuse a statement with a line dated outside ``window_start..window_end`` or
+        naming a currency other than ``currency``."""
+        outside = [
+            line for line in self.lines if not window_start <= line.business_date <= window_end
+        ]
+        if outside:
+            raise InvalidInput(
+                f"{len(outside)} statement line(s) dated outside the window {window_start}.."
+                f"{window_end}: {_named(outside)}; give the window's lines only or widen it"
+            )
+        foreign = [line for line in self.lines if line.currency not in (None, currency)]
+        if foreign:
+            raise InvalidInput(
+                f"{len(foreign)} statement line(s) in another currency than {currency}:"
+                f" {_named(foreign)}; reconcile each currency with its own statement"
+            )
+
+
+def _named(lines: list[StatementLine]) -> str:
+    named = ", ".join(line.describe() for line in lines[:LINES_NAMED])
+    more = len(lines) - LINES_NAMED
+    return named + (f" and {more} more" if more > 0 else "")
