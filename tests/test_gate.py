@@ -91,6 +91,8 @@ def test_clean_database_is_ready_and_the_evaluation_is_stored(
         "waivers": [],
         "release_id": RELEASE,
         "generated_at": NOW.isoformat(),
+        "failed_counters": [],
+        "waived_counters": [],
     }
     [snapshot] = stored_snapshots(engine)
     assert (snapshot["actor"], snapshot["verdict"], snapshot["environment"]) == (
@@ -142,6 +144,7 @@ def test_blockers_make_it_not_ready_and_every_evaluation_is_stored(
     for report in (first, second):
         assert not report.is_ready
         assert report.to_dict()["failed_checks"] == ["failed_payouts", "open_high_alerts"]
+        assert report.to_dict()["failed_counters"] == ["failed_payouts", "open_high_alerts"]
         assert (report.counters["failed_payouts"], report.counters["open_high_alerts"]) == (1, 1)
     snapshots = stored_snapshots(engine)
     assert [(s["verdict"], s["created_at"]) for s in snapshots] == [
@@ -177,6 +180,7 @@ def test_approved_waivers_make_it_ready_and_are_named_in_the_evidence(
         ["failed_payouts"],
         0,
     )
+    assert report["waived_counters"] == report["waived_checks"]
     assert [(w["id"], w["items_waived"], w["approved_by"]) for w in report["waivers"]] == [
         (waiver.id, [payout], "risk_checker")
     ]

@@ -95,6 +95,8 @@ def test_every_check_runs_in_order_and_errors_keep_it_from_ready(
         "metrics",
         "smoke_tests",
     ]
+    # check names above, counter names here: the snapshot check passed, no counter blocks
+    assert (result.to_dict()["failed_counters"], result.to_dict()["waived_counters"]) == ([], [])
     assert stored_checks(engine) == list(statuses.items())
 
 
@@ -127,6 +129,22 @@ def test_table_has_one_row_per_check(
     assert [line.split()[:2] for line in lines[2:]][3] == ["readiness_snapshot", "fail"]
     assert len(lines) == 2 + len(CHECK_ORDER)
     assert "open_high_alerts = 1 blocking the release" in lines[5]
+
+
+@pytest.mark.usefixtures("gatekeeper")
+def test_report_json_names_failed_checks_by_check_and_failed_counters_by_counter(
+    engine: Engine, settings: Settings, factory: Factory, broken_env: dict[str, str]
+) -> None:
+    factory.alert(severity="critical")
+
+    report = release_readiness_report(
+        engine, settings, broken_env, release_id=RELEASE, now=NOW
+    ).to_dict()
+
+    assert "readiness_snapshot" in report["failed_checks"]
+    assert "open_high_alerts" not in report["failed_checks"]
+    assert (report["failed_counters"], report["waived_counters"]) == (["open_high_alerts"], [])
+    assert report["open_high_alerts"] == 1
 
 
 def test_unreachable_database_could_not_be_evaluated(

@@ -53,6 +53,8 @@ GATE_JSON_KEYS = (
     "waivers",
     "release_id",
     "generated_at",
+    "failed_counters",
+    "waived_counters",
 )
 # Only a candidate becomes released here: a release under a rollback recommendation is a
 # person's decision, not something a later green gate run may quietly undo.
@@ -90,18 +92,26 @@ class GateVerdict:
 
 @dataclass(frozen=True)
 class GateReport:
-    """The gate's answer: the verdict with the counters and waivers it rests on."""
+    """The gate's answer: the verdict with the counters and waivers it rests on.
+
+    ``failed_checks`` / ``waived_checks`` name the checks the verdict was decided over (the
+    gate's checks are the four counters, SPEC 5.4; the full report's are the runbook checks);
+    ``failed_counters`` / ``waived_counters`` always name counters.
+    """
 
     verdict: GateVerdict
     counters: dict[str, int]
     waivers: list[dict[str, Any]]
+    failed_counters: list[str]
+    waived_counters: list[str]
 
     @property
     def is_ready(self) -> bool:
         return self.verdict.is_ready
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly the documented gate keys (``GATE_JSON_KEYS``)."""
+        """Exactly the documented gate keys (``GATE_JSON_KEYS``: the SPEC's, then the counter
+        lists)."""
         return jsonable(
             {
                 "is_ready": self.is_ready,
@@ -111,6 +121,8 @@ class GateReport:
                 "waivers": self.waivers,
                 "release_id": self.verdict.release_id,
                 "generated_at": self.verdict.generated_at,
+                "failed_counters": self.failed_counters,
+                "waived_counters": self.waived_counters,
             }
         )
 
@@ -204,7 +216,13 @@ def release_readiness_gate(
         waivers=waivers,
         now=now,
     )
-    return GateReport(verdict, counters, waivers)
+    return GateReport(
+        verdict,
+        counters,
+        waivers,
+        snapshot.counters_with("fail"),
+        snapshot.counters_with("waived"),
+    )
 
 
 def require_release_id(release_id: str | None) -> str:

@@ -150,7 +150,11 @@ def release_readiness_report(
             waivers=waivers,
             now=now,
         )
-    return ReportResult(checks, GateReport(verdict, counters, waivers), environment)
+    taken = snapshot.taken
+    failed = taken.counters_with("fail") if taken else []
+    waived = taken.counters_with("waived") if taken else []
+    gate = GateReport(verdict, counters, waivers, failed, waived)
+    return ReportResult(checks, gate, environment)
 
 
 def _named(name: str, result: CheckResult) -> CheckResult:

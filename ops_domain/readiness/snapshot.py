@@ -149,11 +149,14 @@ class ReadinessSnapshot:
     def applied_waivers(self) -> list[dict[str, Any]]:
         return [w for name in READINESS_COUNTERS for w in self.counters[name].applied_waivers()]
 
+    def counters_with(self, status: str) -> list[str]:
+        """The counters whose check has ``status``: ``fail`` (blocking) or ``waived``."""
+        return [c.name for c in self.counter_checks() if c.status == status]
+
     def as_check(self) -> CheckResult:
         """One check over the four counters: fail if any blocks, waived if waivers cleared."""
         checks = self.counter_checks()
-        failed = [c.name for c in checks if c.status == "fail"]
-        waived = [c.name for c in checks if c.status == "waived"]
+        failed, waived = self.counters_with("fail"), self.counters_with("waived")
         details = {
             "counted": self.counted(),
             "blocking": self.blocking_counts(),
