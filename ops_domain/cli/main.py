@@ -54,10 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def refuse_nul_characters(args: argparse.Namespace) -> None:
-    """PostgreSQL text cannot hold NUL: refuse it as bad input rather than fail in the driver."""
+    """PostgreSQL text and file names cannot hold NUL: refuse it as bad input, in one place,
+    rather than fail in the driver or the file system."""
     for name, value in vars(args).items():
         values = value if isinstance(value, list) else [value]
-        if any(isinstance(item, str) and "\x00" in item for item in values):
+        texts = [os.fspath(item) for item in values if isinstance(item, str | os.PathLike)]
+        if any("\x00" in str(item) for item in texts):
             option = "--" + name.replace("_", "-")
             raise InvalidInput(f"{option} must not contain NUL characters")
 
