@@ -328,7 +328,12 @@ class Factory:
                     RETURNING id
                     """
                 ),
-                {"merchant": merchant_id, "day": DEFAULT_DAY, "amount": Decimal(amount), "maker": maker_id},
+                {
+                    "merchant": merchant_id,
+                    "day": DEFAULT_DAY,
+                    "amount": Decimal(amount),
+                    "maker": maker_id,
+                },
             ).scalar_one()
             return conn.execute(
                 text(
@@ -340,7 +345,12 @@ class Factory:
                     RETURNING id
                     """
                 ),
-                {"settlement": settlement_id, "merchant": merchant_id, "amount": Decimal(amount), "maker": maker_id},
+                {
+                    "settlement": settlement_id,
+                    "merchant": merchant_id,
+                    "amount": Decimal(amount),
+                    "maker": maker_id,
+                },
             ).scalar_one()
 
     def settlement_exception(
