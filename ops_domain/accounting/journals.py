@@ -34,6 +34,7 @@ from ops_domain.rbac.actors import (
     require_different_person,
     require_note,
 )
+from ops_domain.rbac.names import name_actors
 
 MAKER_PERMISSION = "journals.create"
 CHECKER_PERMISSION = "journals.approve"
@@ -120,7 +121,7 @@ def create_journal(
         )
         entry = entry_view(session, entry_id)
         _audit_entry(session, actor, "journal.create", entry, before=None)
-    return entry
+        return name_actors(session, entry)
 
 
 def submit_journal(
@@ -147,7 +148,9 @@ def submit_journal(
                 f"{entry['entry_no']} already awaits a checker: approval #{pending['id']}"
             )
         kind = "reversal" if entry["reversal_of"] is not None else "post"
-        return _request_approval(session, actor, entry, kind, now or utc_now())
+        return name_actors(
+            session, _request_approval(session, actor, entry, kind, now or utc_now())
+        )
 
 
 def approve_journal_approval(
@@ -186,6 +189,7 @@ def approve_journal_approval(
                 session, checker, approval=approval, decision="approved", note=note, now=moment
             )
             posted = _post(session, checker, entry, moment)
+            decided, posted = name_actors(session, [decided, posted])
     except PeriodClosed:
         if refusal:
             record_refusal(engine, **refusal)
@@ -205,7 +209,7 @@ def reject_journal_approval(
     with transaction(engine) as session:
         checker = require_actor(session, actor_username, CHECKER_PERMISSION, "journals reject")
         approval, _ = _decidable(session, checker, approval_id, note, "rejected")
-        return _decide(
+        rejected = _decide(
             session,
             checker,
             approval=approval,
@@ -213,6 +217,7 @@ def reject_journal_approval(
             note=note,
             now=now or utc_now(),
         )
+        return name_actors(session, rejected)
 
 
 def void_journal(
@@ -236,7 +241,7 @@ def void_journal(
         )
         voided = entry_view(session, entry_id)
         _audit_entry(session, actor, "journal.void", voided, before=entry)
-    return voided
+        return name_actors(session, voided)
 
 
 def reverse_journal(
@@ -283,6 +288,7 @@ def reverse_journal(
             details={"reversal_entry_no": reversal["entry_no"], "reason": reason},
         )
         approval = _request_approval(session, actor, reversal, "reversal", now or utc_now())
+        reversal, approval = name_actors(session, [reversal, approval])
     return {"reversal": reversal, "approval": approval}
 
 

@@ -30,6 +30,7 @@ from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput, MakerCheckerViolation, NotFound, PeriodCloseBlocked
 from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 from ops_domain.rbac.actors import require_actor
+from ops_domain.rbac.names import name_actors
 
 CLOSE_JOB = JobSpec("manage_accounting_period", "periods.close")
 REOPEN_JOB = JobSpec("manage_accounting_period", "periods.reopen")
@@ -175,7 +176,7 @@ def _close(session: Session, ctx: JobContext, request: PeriodRequest, now: datet
     same = next((p for p in overlapping if _same_bounds(p, request)), None)
     if same is not None and same["status"] == "closed":
         ctx.result.add("periods_already_closed")
-        ctx.result.add_items("periods", [same])
+        ctx.result.add_items("periods", name_actors(session, [same]))
         ctx.result.messages.append(
             f"{request.currency} period {request.label} is already closed: nothing to do"
         )
@@ -197,7 +198,7 @@ def _close(session: Session, ctx: JobContext, request: PeriodRequest, now: datet
         details={"job_run_id": ctx.job_run_id, "reason": request.reason},
     )
     ctx.result.add("periods_closed")
-    ctx.result.add_items("periods", [after])
+    ctx.result.add_items("periods", name_actors(session, [after]))
     ctx.result.messages.append(f"closed {request.currency} period {request.label}")
 
 
@@ -229,7 +230,7 @@ def _reopen(session: Session, ctx: JobContext, request: PeriodRequest, now: date
         raise NotFound("accounting period", f"{request.currency} {request.label}")
     if period["status"] == "open":
         ctx.result.add("periods_already_open")
-        ctx.result.add_items("periods", [period])
+        ctx.result.add_items("periods", name_actors(session, [period]))
         ctx.result.messages.append(
             f"{request.currency} period {request.label} is already open: nothing to do"
         )
@@ -262,7 +263,7 @@ def _reopen(session: Session, ctx: JobContext, request: PeriodRequest, now: date
     )
     ctx.result.add("periods_reopened")
     ctx.result.add("alerts_raised", len(alerts))
-    ctx.result.add_items("periods", [after])
+    ctx.result.add_items("periods", name_actors(session, [after]))
     ctx.result.add_items("alerts", alerts)
     ctx.result.messages.append(f"re-opened {request.currency} period {request.label}")
 
