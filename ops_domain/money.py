@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from ops_domain.errors import InvalidInput
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999999999.99")  # NUMERIC(20, 2)
+# Digits with an optional point: no exponent ("1e3"), no NaN/Infinity, no separators.
+PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 def to_money(value: object, *, field: str = "amount") -> Decimal:
     """Parse ``value`` into a two-place Decimal, refusing floats, junk and overflow."""
     if isinstance(value, float):
         raise InvalidInput(f"{field} must be given as a decimal string, not a float")
+    if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value.strip()):
+        raise InvalidInput(f"{field} must be a plain decimal amount like 1000.00, got {value!r}")
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):

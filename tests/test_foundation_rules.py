@@ -109,6 +109,14 @@ def test_money_refuses_junk_extra_places_and_overflow(raw: str) -> None:
         to_money(raw)
 
 
+@pytest.mark.parametrize("raw", ["1e3", "1E+3", "10.5e-1", "1_000", "0x10"])
+def test_money_refuses_exponent_notation(raw: str) -> None:
+    with pytest.raises(InvalidInput, match=r"must be a plain decimal amount like 1000\.00"):
+        to_money(raw)
+    assert to_money(" 1000.5 ") == Decimal("1000.50")
+    assert to_money("-.5") == Decimal("-0.50")
+
+
 def test_money_is_decimal_never_float() -> None:
     assert to_money("10.5") == Decimal("10.50")
     with pytest.raises(InvalidInput, match="not a float"):

@@ -371,7 +371,7 @@ def test_cli_close_then_reopen(cli: CLI, books: Factory) -> None:
         ({"--currency": "usd"}, "upper-case 3-letter code"),
         ({"--period-start": "2026-12-01"}, "is after period end"),
         ({"--period-start": "2026-11-31"}, "--period-start must be a date"),
-        ({"--action": "archive"}, "action must be one of close, open"),
+        ({"--action": "archive"}, "invalid choice: 'archive' (choose from 'close', 'open')"),
         ({"--action": "open", "--actor-username": "ada"}, "needs a reason"),
         ({"--actor-username": "nobody"}, "actor 'nobody' does not exist"),
         ({"--actor-username": "otto"}, "needs one of the roles admin, finance, super_admin"),

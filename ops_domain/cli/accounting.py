@@ -21,7 +21,7 @@ from ops_domain.cli.runtime import (
     EXIT_OK,
     EXIT_REFUSED,
     Runtime,
-    add_actor,
+    actor_help,
     add_command,
     add_decision_command,
     add_dry_run,
@@ -31,6 +31,7 @@ from ops_domain.cli.runtime import (
     emit_job_result,
 )
 from ops_domain.errors import PeriodCloseBlocked
+from ops_domain.rbac.matrix import roles_granted
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,11 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _register_journals(subparsers)
     accounts = subparsers.add_parser("accounts", help="the chart of accounts")
     account_commands = accounts.add_subparsers(dest="accounts_command", required=True)
-    add = add_command(account_commands, "add", "open an account in one currency")
-    add.add_argument("--code", required=True)
-    add.add_argument("--name", required=True)
-    add.add_argument("--type", required=True, choices=ACCOUNT_TYPES, dest="account_type")
-    add.add_argument("--currency", required=True)
+    add = add_command(
+        account_commands, "add", "open an account in one currency", permission="journals.create"
+    )
+    add.add_argument("--code", required=True, help="account code, e.g. 1000")
+    add.add_argument("--name", required=True, help="account name")
+    add.add_argument(
+        "--type", required=True, choices=ACCOUNT_TYPES, dest="account_type", help="account type"
+    )
+    add.add_argument("--currency", required=True, help="an enabled currency, e.g. USD")
     add.set_defaults(handler=run_accounts_add)
 
 
@@ -50,11 +55,22 @@ def _register_period(subparsers: argparse._SubParsersAction) -> None:
     period = subparsers.add_parser(
         "manage_accounting_period", help="close or re-open an accounting period of a currency"
     )
-    add_actor(period)
-    period.add_argument("--period-start", required=True, type=date_arg("--period-start"))
-    period.add_argument("--period-end", required=True, type=date_arg("--period-end"))
-    period.add_argument("--currency", required=True)
-    period.add_argument("--action", required=True, help=f"one of {', '.join(ACTIONS)}")
+    period.add_argument(
+        "--actor-username",
+        required=True,
+        help=actor_help("periods.close", "who closes")
+        + f"; re-opening: {', '.join(roles_granted('periods.reopen'))}",
+    )
+    period.add_argument(
+        "--period-start", required=True, type=date_arg("--period-start"), help="first day"
+    )
+    period.add_argument(
+        "--period-end", required=True, type=date_arg("--period-end"), help="last day"
+    )
+    period.add_argument("--currency", required=True, help="the ledger's currency, e.g. USD")
+    period.add_argument(
+        "--action", required=True, choices=ACTIONS, help="close the period, or re-open it"
+    )
     period.add_argument("--reason", help="why (required to re-open)")
     period.add_argument("--idempotency-key", help="caller's run id (the DAG run id)")
     add_dry_run(period)
@@ -66,10 +82,14 @@ def _register_journals(subparsers: argparse._SubParsersAction) -> None:
     journals = subparsers.add_parser("journals", help="journal entries and their approvals")
     commands = journals.add_subparsers(dest="journals_command", required=True)
 
-    create = add_command(commands, "create", "draft a balanced journal entry")
-    create.add_argument("--entry-date", required=True, type=date_arg("--entry-date"))
-    create.add_argument("--currency", required=True)
-    create.add_argument("--description", required=True)
+    create = add_command(
+        commands, "create", "draft a balanced journal entry", permission="journals.create"
+    )
+    create.add_argument(
+        "--entry-date", required=True, type=date_arg("--entry-date"), help="YYYY-MM-DD"
+    )
+    create.add_argument("--currency", required=True, help="the entry's currency, e.g. USD")
+    create.add_argument("--description", required=True, help="what the entry records")
     create.add_argument(
         "--line",
         action="append",
@@ -79,23 +99,41 @@ def _register_journals(subparsers: argparse._SubParsersAction) -> None:
     )
     create.set_defaults(handler=run_journals_create)
 
-    submit = add_command(commands, "submit", "ask a checker to post a draft entry")
-    submit.add_argument("--entry-id", required=True, type=int)
+    submit = add_command(
+        commands, "submit", "ask a checker to post a draft entry", permission="journals.create"
+    )
+    submit.add_argument("--entry-id", required=True, type=int, help="the draft entry's id")
     submit.set_defaults(handler=run_journals_submit)
 
     for name, handler, text in (
         ("approve", run_journals_approve, "checker: approve, which posts the entry"),
         ("reject", run_journals_reject, "checker: reject; the entry stays a draft"),
     ):
-        add_decision_command(commands, name, text, record="approval", handler=handler)
+        add_decision_command(
+            commands,
+            name,
+            text,
+            record="approval",
+            permission="journals.approve",
+            handler=handler,
+        )
     add_decision_command(
-        commands, "void", "void a draft entry", record="entry", handler=run_journals_void
+        commands,
+        "void",
+        "void a draft entry",
+        record="entry",
+        permission="journals.create",
+        handler=run_journals_void,
     )
 
-    reverse = add_command(commands, "reverse", "draft the reversal of a posted entry")
-    reverse.add_argument("--entry-id", required=True, type=int)
-    reverse.add_argument("--entry-date", required=True, type=date_arg("--entry-date"))
-    reverse.add_argument("--reason", required=True)
+    reverse = add_command(
+        commands, "reverse", "draft the reversal of a posted entry", permission="journals.create"
+    )
+    reverse.add_argument("--entry-id", required=True, type=int, help="the posted entry's id")
+    reverse.add_argument(
+        "--entry-date", required=True, type=date_arg("--entry-date"), help="reversal date"
+    )
+    reverse.add_argument("--reason", required=True, help="why it is reversed")
     reverse.set_defaults(handler=run_journals_reverse)
 
 

@@ -12,6 +12,7 @@ from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
     Runtime,
+    actor_help,
     add_json_flag,
     emit,
 )
@@ -21,6 +22,7 @@ from ops_domain.errors import InvalidInput
 from ops_domain.rbac.models import Role, User, UserRole
 from ops_domain.rbac.seeding import seed_rbac
 from ops_domain.rbac.users import (
+    MANAGE_USERS,
     add_user,
     bootstrap_admin,
     deactivate_user,
@@ -59,7 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--service-account", action="store_true", help="a non-human account")
     add.add_argument(
         "--actor-username",
-        help="who grants the roles (admin, super_admin); omit only to bootstrap the first admin",
+        help=actor_help(MANAGE_USERS, "who grants the roles")
+        + "; omit only to bootstrap the first admin",
     )
     add_json_flag(add)
     add.set_defaults(handler=run_users_add)
@@ -68,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     deactivate.add_argument("--username", required=True, help="the user to deactivate")
     deactivate.add_argument(
-        "--actor-username", required=True, help="who deactivates (admin, super_admin)"
+        "--actor-username", required=True, help=actor_help(MANAGE_USERS, "who deactivates")
     )
     add_json_flag(deactivate)
     deactivate.set_defaults(handler=run_users_deactivate)

@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--reset is given; --reset works only on the embedded database or with "
         "OPS_ALLOW_RESET=1.",
     )
-    parser.add_argument("--scale", choices=sorted(SCALES), default="small")
+    parser.add_argument(
+        "--scale", choices=sorted(SCALES), default="small", help="how much history (default small)"
+    )
     parser.add_argument("--seed", type=int, default=1, help="pseudo-random seed (default 1)")
     parser.add_argument(
         "--business-date",

@@ -46,11 +46,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _register_refunds(subparsers: argparse._SubParsersAction) -> None:
     refunds = subparsers.add_parser("refunds", help="request and decide dispute refunds")
     commands = refunds.add_subparsers(dest="refunds_command", required=True)
-    request = add_command(commands, "request", "request a refund of (part of) a cashflow event")
-    request.add_argument("--source-event-id", type=int, required=True)
+    request = add_command(
+        commands,
+        "request",
+        "request a refund of (part of) a cashflow event",
+        permission="refunds.request",
+    )
+    request.add_argument(
+        "--source-event-id", type=int, required=True, help="the cashflow event refunded"
+    )
     request.add_argument("--amount", required=True, help="decimal amount, e.g. 12.50")
-    request.add_argument("--reason", required=True)
-    request.add_argument("--customer-ref", required=True)
+    request.add_argument("--reason", required=True, help="why the customer is refunded")
+    request.add_argument("--customer-ref", required=True, help="the customer's reference")
     request.add_argument("--case-id", type=int, help="attach to this case instead of a new one")
     request.add_argument("--now", type=timestamp_arg("--now"), help="pin the request time")
     request.set_defaults(handler=run_refund_request)
@@ -61,16 +68,33 @@ def _register_refunds(subparsers: argparse._SubParsersAction) -> None:
         ("fail", "record an approved refund as failed"),
     ):
         add_decision_command(
-            commands, verb, help_text, record="refund", handler=run_refund_decision, verb=verb
+            commands,
+            verb,
+            help_text,
+            record="refund",
+            permission="refunds.decide" if verb in ("approve", "reject") else "refunds.execute",
+            handler=run_refund_decision,
+            verb=verb,
         )
 
 
 def _register_chargebacks(subparsers: argparse._SubParsersAction) -> None:
     chargebacks = subparsers.add_parser("chargebacks", help="move chargebacks along the workflow")
     commands = chargebacks.add_subparsers(dest="chargebacks_command", required=True)
-    move = add_command(commands, "transition", "move a chargeback to another status")
-    move.add_argument("--chargeback-id", type=int, required=True)
-    move.add_argument("--to", dest="to_status", required=True, choices=_states(CHARGEBACK_STATES))
+    move = add_command(
+        commands,
+        "transition",
+        "move a chargeback to another status",
+        permission="chargebacks.manage",
+    )
+    move.add_argument("--chargeback-id", type=int, required=True, help="the chargeback's id")
+    move.add_argument(
+        "--to",
+        dest="to_status",
+        required=True,
+        choices=_states(CHARGEBACK_STATES),
+        help="the new status",
+    )
     move.add_argument("--note", help="required for won, lost and closed")
     move.set_defaults(handler=run_chargeback_transition)
 
@@ -78,27 +102,37 @@ def _register_chargebacks(subparsers: argparse._SubParsersAction) -> None:
 def _register_cases(subparsers: argparse._SubParsersAction) -> None:
     cases = subparsers.add_parser("cases", help="open, move and annotate operation cases")
     commands = cases.add_subparsers(dest="cases_command", required=True)
-    create = add_command(commands, "open", "open a case assigned to one or more teams")
-    create.add_argument("--type", dest="case_type", required=True, choices=CASE_TYPES)
-    create.add_argument("--priority", required=True, choices=PRIORITIES)
-    create.add_argument("--title", required=True)
+    create = add_command(
+        commands, "open", "open a case assigned to one or more teams", permission="cases.manage"
+    )
+    create.add_argument(
+        "--type", dest="case_type", required=True, choices=CASE_TYPES, help="kind of case"
+    )
+    create.add_argument("--priority", required=True, choices=PRIORITIES, help="urgency")
+    create.add_argument("--title", required=True, help="one-line summary")
     create.add_argument("--teams", required=True, help="comma-separated roles, e.g. risk,operation")
-    create.add_argument("--sla-due-at", type=timestamp_arg("--sla-due-at"))
-    create.add_argument("--merchant-id", type=int)
-    create.add_argument("--release-id")
-    create.add_argument("--trigger")
-    create.add_argument("--assignee", dest="assignee_username")
+    create.add_argument(
+        "--sla-due-at", type=timestamp_arg("--sla-due-at"), help="deadline (ISO-8601)"
+    )
+    create.add_argument("--merchant-id", type=int, help="the merchant concerned")
+    create.add_argument("--release-id", help="the release an incident case is about")
+    create.add_argument("--trigger", help="the rollback trigger an incident case is about")
+    create.add_argument("--assignee", dest="assignee_username", help="username to assign it to")
     create.set_defaults(handler=run_case_open)
 
-    move = add_command(commands, "transition", "move a case to another status")
-    move.add_argument("--case-id", type=int, required=True)
-    move.add_argument("--to", dest="to_status", required=True, choices=_states(CASE_STATES))
+    move = add_command(
+        commands, "transition", "move a case to another status", permission="cases.manage"
+    )
+    move.add_argument("--case-id", type=int, required=True, help="the case's id")
+    move.add_argument(
+        "--to", dest="to_status", required=True, choices=_states(CASE_STATES), help="new status"
+    )
     move.add_argument("--note", help="required for resolved and closed")
     move.set_defaults(handler=run_case_transition)
 
-    note = add_command(commands, "note", "add a note to a case")
-    note.add_argument("--case-id", type=int, required=True)
-    note.add_argument("--body", required=True)
+    note = add_command(commands, "note", "add a note to a case", permission="cases.manage")
+    note.add_argument("--case-id", type=int, required=True, help="the case's id")
+    note.add_argument("--body", required=True, help="the note's text")
     note.add_argument("--public", action="store_true", help="visible to the customer")
     note.set_defaults(handler=run_case_note)
 
@@ -106,9 +140,16 @@ def _register_cases(subparsers: argparse._SubParsersAction) -> None:
 def _register_alerts(subparsers: argparse._SubParsersAction) -> None:
     alerts = subparsers.add_parser("alerts", help="review and close alerts")
     commands = alerts.add_subparsers(dest="alerts_command", required=True)
-    move = add_command(commands, "update", "move an alert to in_review, open or closed")
-    move.add_argument("--alert-id", type=int, required=True)
-    move.add_argument("--to", dest="to_status", required=True, choices=_states(ALERT_STATES))
+    move = add_command(
+        commands,
+        "update",
+        "move an alert to in_review, open or closed",
+        permission="alerts.manage",
+    )
+    move.add_argument("--alert-id", type=int, required=True, help="the alert's id")
+    move.add_argument(
+        "--to", dest="to_status", required=True, choices=_states(ALERT_STATES), help="new status"
+    )
     move.add_argument("--note", help="required for closed")
     move.set_defaults(handler=run_alert_update)
 

@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "escalate_refund_disputes",
         "escalate pending refunds past their SLA and their cases",
+        permission="disputes.escalate",
     )
     refunds.set_defaults(handler=run_escalate_refund_disputes)
 
@@ -33,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "escalate_operation_cases",
         "escalate open / in-progress cases past their SLA and raise case_sla_breach alerts",
+        permission="cases.escalate",
     )
     cases.add_argument(
         "--fallback-sla-hours",
@@ -46,18 +48,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "escalate_ops_work_queue",
         "raise SLA alerts for overdue journal approvals, settlement exceptions and recon breaks",
+        permission="work_queue.escalate",
     )
-    queue.add_argument("--journal-hours", type=float, default=8, help="default 8")
-    queue.add_argument("--settlement-exception-hours", type=float, default=12, help="default 12")
-    queue.add_argument("--reconciliation-break-hours", type=float, default=12, help="default 12")
+    for flag, item, default in (
+        ("--journal-hours", "a journal approval", 8),
+        ("--settlement-exception-hours", "a settlement exception", 12),
+        ("--reconciliation-break-hours", "a reconciliation break", 12),
+    ):
+        queue.add_argument(
+            flag, type=float, default=default, help=f"hours {item} may wait (default {default})"
+        )
     queue.set_defaults(handler=run_escalate_ops_work_queue)
 
 
 def _job_parser(
-    subparsers: argparse._SubParsersAction, name: str, help_text: str
+    subparsers: argparse._SubParsersAction, name: str, help_text: str, *, permission: str
 ) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(name, help=help_text)
-    add_actor(parser)
+    add_actor(parser, permission)
     parser.add_argument(
         "--now",
         type=timestamp_arg("--now"),

@@ -49,7 +49,7 @@ class Filter:
 
 
 def status_filter(states: Any) -> Filter:
-    return Filter("--status", {"choices": sorted(states)})
+    return Filter("--status", {"choices": sorted(states), "help": "only this status"})
 
 
 ACTIVE_ONLY = Filter(
@@ -78,8 +78,8 @@ LISTINGS = (
         list_settlements,
         (
             status_filter(SETTLEMENT_STATES.states),
-            Filter("--merchant-code", {}),
-            Filter("--currency", {}),
+            Filter("--merchant-code", {"help": "only this merchant"}),
+            Filter("--currency", {"help": "only this currency"}),
         ),
         (
             "id",
@@ -145,7 +145,10 @@ LISTINGS = (
     Listing(
         "cases",
         list_cases,
-        (status_filter(CASE_STATES.states), Filter("--priority", {"choices": PRIORITIES})),
+        (
+            status_filter(CASE_STATES.states),
+            Filter("--priority", {"choices": PRIORITIES, "help": "only this priority"}),
+        ),
         ("id", "case_no", "case_type", "priority", "status", "assignee", "sla_due_at", "title"),
     ),
     Listing(
@@ -153,7 +156,7 @@ LISTINGS = (
         list_alerts,
         (
             status_filter(ALERT_STATES.states),
-            Filter("--severity", {"choices": ALERT_SEVERITIES}),
+            Filter("--severity", {"choices": ALERT_SEVERITIES, "help": "only this severity"}),
         ),
         (
             "id",
@@ -209,7 +212,10 @@ LISTINGS = (
     Listing(
         "waivers",
         list_waivers,
-        (Filter("--release-id", {}), status_filter(WAIVER_STATES.states)),
+        (
+            Filter("--release-id", {"help": "only this release"}),
+            status_filter(WAIVER_STATES.states),
+        ),
         (
             "id",
             "release_id",
@@ -237,6 +243,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             group_commands(subparsers, listing.group),
             "list",
             f"list {listing.group} with their ids (read-only, newest first)",
+            permission=LIST_PERMISSION,
         )
         for option in listing.filters:
             command.add_argument(option.flag, **option.options)

@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -38,8 +39,20 @@ COMMAND_MODULES = (
 )
 
 
+class DescribedCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose one-line ``help`` is also their ``--help`` description."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("description", kwargs.get("help"))
+        return super().add_parser(name, **kwargs)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr and exit 2, never the usage dump."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", DescribedCommands)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_REFUSED, f"error: {self.prog}: {message}\n")

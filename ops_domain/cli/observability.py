@@ -32,13 +32,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     keycloak.set_defaults(handler=run_check_keycloak_hardening)
 
     serve = subparsers.add_parser("serve_metrics", help="serve the wallet_ops_* Prometheus metrics")
-    serve.add_argument("--host", default=DEFAULT_HOST)
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+    )
     serve.add_argument(
         "--cache-seconds", type=float, default=5.0, help="reuse one query's figures this long"
     )
-    serve.add_argument("--journal-sla-hours", type=int, default=8)
-    serve.add_argument("--case-fallback-sla-hours", type=int, default=24)
+    serve.add_argument(
+        "--journal-sla-hours", type=int, default=8, help="journal approval SLA (default 8)"
+    )
+    serve.add_argument(
+        "--case-fallback-sla-hours",
+        type=int,
+        default=24,
+        help="SLA of a case without a due time (default 24)",
+    )
     serve.set_defaults(handler=run_serve_metrics)
 
     check = subparsers.add_parser(

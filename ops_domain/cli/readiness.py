@@ -17,6 +17,7 @@ from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
     Runtime,
+    actor_help,
     add_command,
     add_decision_command,
     add_json_flag,
@@ -74,16 +75,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     waivers = subparsers.add_parser("waivers", help="approved exceptions to readiness counters")
     commands = waivers.add_subparsers(dest="waivers_command", required=True)
-    request = add_command(commands, "request", "ask for a waiver (a checker decides)")
-    request.add_argument("--counter", required=True, choices=READINESS_COUNTERS)
+    request = add_command(
+        commands, "request", "ask for a waiver (a checker decides)", permission="waivers.request"
+    )
+    request.add_argument(
+        "--counter", required=True, choices=READINESS_COUNTERS, help="the readiness counter"
+    )
     scope = request.add_mutually_exclusive_group(required=True)
     scope.add_argument(
         "--item-id", dest="item_ids", type=int, action="append", help="an item to waive"
     )
     scope.add_argument("--max-count", type=int, help="let the counter pass up to this count")
-    request.add_argument("--reason", required=True)
-    request.add_argument("--expires-at", required=True, type=timestamp_arg("--expires-at"))
-    request.add_argument("--release-id", required=True)
+    request.add_argument("--reason", required=True, help="why the release may ship anyway")
+    request.add_argument(
+        "--expires-at",
+        required=True,
+        type=timestamp_arg("--expires-at"),
+        help="when the waiver stops applying (ISO-8601)",
+    )
+    request.add_argument("--release-id", required=True, help="the release it applies to")
     request.set_defaults(handler=run_waiver_request)
     for name, help_text in (("approve", "approve a waiver"), ("reject", "reject a waiver")):
         add_decision_command(
@@ -91,6 +101,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             name,
             f"{help_text} (a checker, not the requester)",
             record="waiver",
+            permission="waivers.approve",
             handler=run_waiver_decision,
             decision=name,
         )
@@ -108,7 +119,9 @@ def _add_verdict_flags(parser: argparse.ArgumentParser) -> None:
         help=f"target environment (default: ${ENVIRONMENT_ENV} or 'production')",
     )
     parser.add_argument(
-        "--actor-username", default=None, help="who runs the gate (default: the service account)"
+        "--actor-username",
+        default=None,
+        help=actor_help("release.gate", "who runs the gate (default: the service account)"),
     )
     parser.add_argument(
         "--no-fail-on-issues", action="store_true", help="exit 0 even when not ready"

@@ -38,23 +38,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = subparsers.add_parser(
         "reconcile", help="compare settled totals with an external statement, open breaks"
     )
-    run.add_argument("--currency", required=True)
-    add_reconciliation_flags(run)
+    run.add_argument("--currency", required=True, help="the statement's currency, e.g. USD")
+    add_reconciliation_flags(run, permission="reconciliation.run")
     run.set_defaults(handler=run_reconcile)
 
     breaks = subparsers.add_parser("recon-breaks", help="maker-checker resolution of breaks")
     commands = breaks.add_subparsers(dest="recon_breaks_command", required=True)
     for name, (help_text, _) in BREAK_DECISIONS.items():
         add_decision_command(
-            commands, name, help_text, record="break", handler=run_break_decision, decision=name
+            commands,
+            name,
+            help_text,
+            record="break",
+            permission=(
+                "reconciliation.propose_resolution"
+                if name == "propose"
+                else "reconciliation.approve_resolution"
+            ),
+            handler=run_break_decision,
+            decision=name,
         )
 
 
-def add_reconciliation_flags(parser: argparse.ArgumentParser) -> None:
+def add_reconciliation_flags(parser: argparse.ArgumentParser, *, permission: str) -> None:
     """Who runs it, the window, the merchant and the statement (a CSV or inline lines)."""
-    add_actor(parser)
-    parser.add_argument("--window-start", required=True, type=date_arg("--window-start"))
-    parser.add_argument("--window-end", required=True, type=date_arg("--window-end"))
+    add_actor(parser, permission)
+    parser.add_argument(
+        "--window-start", required=True, type=date_arg("--window-start"), help="first date"
+    )
+    parser.add_argument(
+        "--window-end", required=True, type=date_arg("--window-end"), help="last date"
+    )
     parser.add_argument("--merchant-code", help="reconcile this merchant only")
     parser.add_argument(
         "--statement", help="CSV: merchant_code,business_date,amount,count[,reference]"

@@ -18,6 +18,7 @@ from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
     Runtime,
+    actor_help,
     add_command,
     add_dry_run,
     add_json_flag,
@@ -30,6 +31,7 @@ from ops_domain.cli.settlements import (
     run_settlement_job,
 )
 from ops_domain.rollback.emergency import (
+    EMERGENCY_PERMISSION,
     backfill_settlements,
     open_incident,
     record_rollback,
@@ -44,9 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     watch = subparsers.add_parser(
         "rollback_watch", help="compare the present with a release's snapshot (exit 1: firing)"
     )
-    watch.add_argument("--release-id", required=True)
     watch.add_argument(
-        "--actor-username", default=None, help="who runs the watch (default: the service account)"
+        "--release-id", required=True, help="the release, as recorded by the readiness report"
+    )
+    watch.add_argument(
+        "--actor-username",
+        default=None,
+        help=actor_help("emergency.act", "who runs the watch (default: the service account)"),
     )
     watch.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
     add_dry_run(watch)
@@ -65,10 +71,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _register_incident(actions: argparse._SubParsersAction) -> None:
     incident = add_command(
-        actions, "open_incident", "critical incident case for risk AND operation"
+        actions,
+        "open_incident",
+        "critical incident case for risk AND operation",
+        permission=EMERGENCY_PERMISSION,
     )
-    incident.add_argument("--release-id", required=True)
-    incident.add_argument("--trigger", required=True, choices=INCIDENT_TRIGGERS)
+    incident.add_argument(
+        "--release-id", required=True, help="the release, as recorded by the readiness report"
+    )
+    incident.add_argument(
+        "--trigger", required=True, choices=INCIDENT_TRIGGERS, help="the rollback trigger"
+    )
     incident.add_argument("--title", help="default: 'Release R: trigger'")
     incident.add_argument(
         "--sla-hours", type=int, default=INCIDENT_SLA_HOURS, help="due in (default 4 hours)"
@@ -82,7 +95,7 @@ def _register_reconciliation(actions: argparse._SubParsersAction) -> None:
         "targeted_reconciliation", help="reconcile a currency/merchant window against a statement"
     )
     recon.add_argument("--currency", help="default: the merchant's settlement currency")
-    add_reconciliation_flags(recon)
+    add_reconciliation_flags(recon, permission=EMERGENCY_PERMISSION)
     recon.set_defaults(handler=run_targeted_reconciliation)
 
 
@@ -90,16 +103,21 @@ def _register_backfill(actions: argparse._SubParsersAction) -> None:
     backfill = actions.add_parser(
         "backfill_settlements", help="settle a past window with the settlement job (exactly once)"
     )
-    add_settlement_job_flags(backfill, window_required=True)
+    add_settlement_job_flags(backfill, window_required=True, permission=EMERGENCY_PERMISSION)
     backfill.set_defaults(handler=run_backfill_settlements)
 
 
 def _register_rollback(actions: argparse._SubParsersAction) -> None:
     rollback = add_command(
-        actions, "record_rollback", "record the decision to restore the previous release"
+        actions,
+        "record_rollback",
+        "record the decision to restore the previous release",
+        permission=EMERGENCY_PERMISSION,
     )
-    rollback.add_argument("--release-id", required=True)
-    rollback.add_argument("--reason", required=True)
+    rollback.add_argument(
+        "--release-id", required=True, help="the release, as recorded by the readiness report"
+    )
+    rollback.add_argument("--reason", required=True, help="why it is rolled back")
     rollback.set_defaults(handler=run_record_rollback)
 
 
@@ -108,8 +126,11 @@ def _register_reinstatement(actions: argparse._SubParsersAction) -> None:
         actions,
         "reinstate_release",
         "checker (risk, admin, super_admin): keep a release after a false rollback alarm",
+        permission=EMERGENCY_PERMISSION,
     )
-    reinstate.add_argument("--release-id", required=True)
+    reinstate.add_argument(
+        "--release-id", required=True, help="the release, as recorded by the readiness report"
+    )
     reinstate.add_argument("--note", required=True, help="why the alarm was false")
     reinstate.set_defaults(handler=run_reinstate_release)
 

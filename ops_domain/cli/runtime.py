@@ -15,6 +15,7 @@ from ops_domain.clock import parse_date, parse_timestamp, utc_now
 from ops_domain.config import Settings
 from ops_domain.db import create_ops_engine, resolve_database_url
 from ops_domain.jsonable import jsonable
+from ops_domain.rbac.matrix import roles_granted
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -93,10 +94,13 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def add_actor(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--actor-username", required=True, help="who runs this (must hold an allowed role)"
-    )
+def actor_help(permission: str, who: str = "who runs this") -> str:
+    """``--actor-username`` help naming the roles the declared matrix grants ``permission``."""
+    return f"{who}; accepted roles: {', '.join(roles_granted(permission))}"
+
+
+def add_actor(parser: argparse.ArgumentParser, permission: str) -> None:
+    parser.add_argument("--actor-username", required=True, help=actor_help(permission))
 
 
 def add_dry_run(parser: argparse.ArgumentParser) -> None:
@@ -116,11 +120,11 @@ def now_or(value: datetime | None) -> datetime:
 
 
 def add_command(
-    commands: argparse._SubParsersAction, name: str, help_text: str
+    commands: argparse._SubParsersAction, name: str, help_text: str, *, permission: str
 ) -> argparse.ArgumentParser:
-    """A command run by a named actor (``--actor-username``), with ``--json`` output."""
+    """A command run by a named actor holding ``permission``, with ``--json`` output."""
     command = commands.add_parser(name, help=help_text)
-    add_actor(command)
+    add_actor(command, permission)
     add_json_flag(command)
     return command
 
@@ -131,13 +135,14 @@ def add_decision_command(
     help_text: str,
     *,
     record: str,
+    permission: str,
     handler: Handler,
     **defaults: Any,
 ) -> argparse.ArgumentParser:
     """A decision on one record: ``--<record>-id``, the actor, a required note and ``--json``;
     ``handler`` runs it, with ``defaults`` set on the parsed arguments."""
-    command = add_command(commands, name, help_text)
-    command.add_argument(f"--{record}-id", type=int, required=True)
-    command.add_argument("--note", required=True)
+    command = add_command(commands, name, help_text, permission=permission)
+    command.add_argument(f"--{record}-id", type=int, required=True, help=f"the {record}'s id")
+    command.add_argument("--note", required=True, help="why: kept in the audit trail")
     command.set_defaults(handler=handler, **defaults)
     return command

@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     job = subparsers.add_parser(
         "automate_settlements", help="settle unsettled events; optionally create payouts"
     )
-    add_settlement_job_flags(job, window_required=False)
+    add_settlement_job_flags(job, window_required=False, permission="settlements.run")
     job.set_defaults(handler=run_automate_settlements)
 
     settlements = subparsers.add_parser("settlements", help="settlement decisions")
@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "approve",
         "post a draft settlement (checker)",
         record="settlement",
+        permission="settlements.approve",
         handler=run_settlement_approve,
     )
 
@@ -63,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             name,
             help_text,
             record="payout",
+            permission="payouts.resubmit" if name == "resubmit" else "payouts.decide",
             handler=run_payout_decision,
             decision=name,
         )
@@ -71,15 +73,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     register_freeze_commands(payout_commands, freeze="freeze", lift="lift-freeze")
 
 
-def add_settlement_job_flags(parser: argparse.ArgumentParser, *, window_required: bool) -> None:
+def add_settlement_job_flags(
+    parser: argparse.ArgumentParser, *, window_required: bool, permission: str
+) -> None:
     """The settlement job's inputs; a backfill must name its window, the daily run need not."""
-    add_actor(parser)
-    for flag, default in (("--period-start", "yesterday"), ("--period-end", "today")):
+    add_actor(parser, permission)
+    for flag, (edge, default) in {
+        "--period-start": ("first", "yesterday"),
+        "--period-end": ("last", "today"),
+    }.items():
         parser.add_argument(
             flag,
             type=date_arg(flag),
             required=window_required,
-            help=None if window_required else f"default {default}",
+            help=f"{edge} business date" + ("" if window_required else f" (default {default})"),
         )
     parser.add_argument("--currency", help="only this enabled currency")
     parser.add_argument("--create-payouts", action="store_true", help="create pending payouts")
@@ -92,8 +99,10 @@ def register_freeze_commands(
     commands: argparse._SubParsersAction, *, freeze: str, lift: str
 ) -> None:
     """Setting and lifting payout freezes (``payouts`` and ``emergency`` name them apart)."""
-    setting = add_command(commands, freeze, "freeze payouts, globally or per merchant")
-    setting.add_argument("--reason", required=True)
+    setting = add_command(
+        commands, freeze, "freeze payouts, globally or per merchant", permission="emergency.act"
+    )
+    setting.add_argument("--reason", required=True, help="why payouts stop (incident id)")
     setting.add_argument("--merchant-code", help="freeze only this merchant")
     setting.set_defaults(handler=run_payout_freeze)
     add_decision_command(
@@ -101,6 +110,7 @@ def register_freeze_commands(
         lift,
         "lift a freeze (a checker other than its setter)",
         record="freeze",
+        permission="emergency.lift_freeze",
         handler=run_payout_lift_freeze,
     )
 
