@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import urllib.parse
 from pathlib import Path
 
 from ops_domain.cli.runtime import EXIT_OK, Runtime, add_json_flag, check_exit, emit
 from ops_domain.db import describe_url, resolve_database_url
-from ops_domain.errors import InfrastructureError
+from ops_domain.errors import InfrastructureError, InvalidInput
 from ops_domain.metrics.check import UNREACHABLE, check_metrics
 from ops_domain.metrics.collector import MetricRules
 from ops_domain.metrics.exporter import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, metrics_engine
@@ -56,9 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "check_metrics", help="check the metrics endpoint (and its Prometheus target)"
     )
     check.add_argument(
-        "--url", required=True, help="the metrics URL, e.g. http://host:9464/metrics"
+        "--url", required=True, type=http_url, help="the metrics URL, e.g. http://host:9464/metrics"
     )
-    check.add_argument("--prometheus-url", help="also verify the target is up in this Prometheus")
+    check.add_argument(
+        "--prometheus-url", type=http_url, help="also verify the target is up in this Prometheus"
+    )
     add_json_flag(check)
     check.set_defaults(handler=run_check_metrics)
 
@@ -103,6 +106,14 @@ def run_serve_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
         server.close()
         engine.dispose()
     return EXIT_OK
+
+
+def http_url(raw: str) -> str:
+    """An absolute http(s) URL; anything else is bad input (exit 2), not an unreachable target."""
+    parts = urllib.parse.urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise InvalidInput(f"expected an http(s) URL, got {raw[:100]!r}")
+    return raw
 
 
 def run_check_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
