@@ -74,7 +74,11 @@ def test_an_incident_is_opened_for_risk_and_operation_with_its_details(
     assert (case["case_type"], case["priority"], case["status"]) == ("incident", "critical", "open")
     assert (case["sla_due_at"], case["merchant_id"]) == (SLA, shop)
     assert (case["release_id"], case["trigger"]) == ("2026.11.3", "payouts_failed")
-    assert (case["assignee_id"], case["created_by"]) == (staff["risky"], staff["ops"])
+    assert (case["assignee_id"], case["assignee"], case["created_by"]) == (
+        staff["risky"],
+        "risky",
+        "ops",
+    )
     assert case["teams"] == ["operation", "risk"]
     assert teams_of(engine, case["id"]) == ["operation", "risk"]
     assert factory.audit_actions("case.") == ["case.open"]

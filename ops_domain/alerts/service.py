@@ -13,6 +13,7 @@ from ops_domain.audit.log import audit_row, record_audit, record_audit_rows
 from ops_domain.db import lock_row, transaction, update_row
 from ops_domain.errors import InvalidInput
 from ops_domain.rbac.actors import require_actor
+from ops_domain.rbac.names import name_actors
 
 from .models import ALERT_SEVERITIES, ALERT_STATES, Alert
 
@@ -120,4 +121,4 @@ def update_alert(
             after={"status": to_status, "closed_at": moved["closed_at"]},
             details={"note": note},
         )
-        return moved
+        return name_actors(session, moved)

@@ -21,6 +21,7 @@ from ops_domain.errors import InvalidInput, NotFound
 from ops_domain.merchants.models import Merchant
 from ops_domain.rbac.actors import load_actor, require_actor
 from ops_domain.rbac.models import Role
+from ops_domain.rbac.names import name_actors
 
 from .models import CASE_STATES, CASE_TYPES, PRIORITIES, Case, CaseAssignment, CaseNote
 
@@ -88,7 +89,7 @@ def open_case(
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, MANAGE_PERMISSION, "cases open")
         assignee_id = load_actor(session, assignee_username).id if assignee_username else None
-        return insert_case(
+        case = insert_case(
             session,
             actor_id=actor.id,
             case_type=case_type,
@@ -101,6 +102,7 @@ def open_case(
             trigger=trigger,
             assignee_id=assignee_id,
         )
+        return name_actors(session, case)
 
 
 def insert_case(
@@ -200,7 +202,7 @@ def transition_case(
         )
         if note and note.strip():
             write_case_notes(session, [(case_id, note.strip())], author_id=actor.id)
-        return moved
+        return name_actors(session, moved)
 
 
 def add_case_note(

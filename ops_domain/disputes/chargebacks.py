@@ -18,6 +18,7 @@ from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import lock_row, transaction, update_row
 from ops_domain.errors import IllegalTransition, InvalidInput
 from ops_domain.rbac.actors import require_actor
+from ops_domain.rbac.names import name_actors
 
 from .models import CHARGEBACK_STATES, Chargeback
 
@@ -77,4 +78,4 @@ def transition_chargeback(
             after={"status": to_status, "last_transition_at": moment},
             details={"note": note},
         )
-        return moved
+        return name_actors(session, moved)

@@ -30,6 +30,7 @@ from ops_domain.rbac.actors import (
     require_different_person,
     require_note,
 )
+from ops_domain.rbac.names import name_actors
 
 from .models import REFUND_STATES, RefundRequest
 
@@ -114,7 +115,7 @@ def request_refund(
             target_id=refund["id"],
             after=refund,
         )
-        return refund
+        return name_actors(session, refund)
 
 
 def _source_event(session: Session, event_id: int) -> dict[str, Any]:
@@ -270,4 +271,4 @@ def _move(
             [(refund["case_id"], f"Refund {refund['refund_no']} {to_status}: {note.strip()}")],
             author_id=actor.id,
         )
-    return moved
+    return name_actors(session, moved)

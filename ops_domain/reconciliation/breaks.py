@@ -18,6 +18,7 @@ from ops_domain.clock import utc_now
 from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput, NotFound
 from ops_domain.rbac.actors import Actor, require_actor, require_different_person, require_note
+from ops_domain.rbac.names import name_actors
 from ops_domain.reconciliation.models import BREAK_STATES, RESOLUTION_STATES
 
 PROPOSE_PERMISSION = "reconciliation.propose_resolution"
@@ -65,7 +66,7 @@ def propose_resolution(
         )
         after = _move_break(session, maker, before, "in_review", moment)
         _audit_resolution(session, maker, "break_resolution.propose", None, resolution)
-    return {"break": after, "resolution": resolution}
+        return name_actors(session, {"break": after, "resolution": resolution})
 
 
 def approve_resolution(
@@ -144,7 +145,7 @@ def _decide(
             pending,
             resolution,
         )
-    return {"break": after, "resolution": resolution}
+        return name_actors(session, {"break": after, "resolution": resolution})
 
 
 def _locked_break(session: Session, break_id: int) -> dict[str, Any]:
