@@ -28,6 +28,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, text
 
+from ops_domain.accounting.accounts import STANDARD_CHART
+
 EVENTS_PER_SCALE = 250_000
 MERCHANTS_PER_SCALE = 2_500
 SEED = 20261124
@@ -217,17 +219,7 @@ _BREAKS = """
       JOIN reconciliation_runs r ON r.id = 1 + n % 21
 """
 
-CHART = (
-    ("1000", "Cash at bank", "asset"),
-    ("1200", "Settlement clearing", "asset"),
-    ("2000", "Merchant payables", "liability"),
-    ("2100", "Customer refunds payable", "liability"),
-    ("3000", "Retained earnings", "equity"),
-    ("4000", "Fee revenue", "revenue"),
-    ("5000", "Bank charges", "expense"),
-    ("5100", "Chargeback losses", "expense"),
-)
-# (debit, credit) positions in CHART: fees, payouts, bank charges, reclass.
+# (debit, credit) positions in STANDARD_CHART: fees, payouts, bank charges, reclass.
 ENTRY_PAIRS = "ARRAY[[2, 6], [3, 1], [7, 1], [2, 3]]"
 
 # Account id = currency index * 8 + chart position (1-based).
@@ -322,9 +314,9 @@ def generate(conn: Connection, sizes: Sizes, clock: BenchClock, users: dict[str,
         "maker": users["maker"],
         "checker": users["checker"],
         "currencies": list(CURRENCIES),
-        "codes": [code for code, _, _ in CHART],
-        "names": [name for _, name, _ in CHART],
-        "kinds": [kind for _, _, kind in CHART],
+        "codes": [code for code, _, _ in STANDARD_CHART],
+        "names": [name for _, name, _ in STANDARD_CHART],
+        "kinds": [kind for _, _, kind in STANDARD_CHART],
         "day_start": datetime.combine(clock.business_day, datetime.min.time(), tzinfo=UTC),
         "today": clock.now.date(),
         "month_start": clock.month_start,

@@ -14,6 +14,19 @@ from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput
 from ops_domain.rbac.actors import require_actor
 
+# The e-wallet's standard chart of accounts (code, name, type), opened per currency by the
+# demo data and the benchmark books.
+STANDARD_CHART = (
+    ("1000", "Cash at bank", "asset"),
+    ("1200", "Settlement clearing", "asset"),
+    ("2000", "Merchant payables", "liability"),
+    ("2100", "Customer refunds payable", "liability"),
+    ("3000", "Retained earnings", "equity"),
+    ("4000", "Fee revenue", "revenue"),
+    ("5000", "Bank charges", "expense"),
+    ("5100", "Chargeback losses", "expense"),
+)
+
 ACCOUNT_PERMISSION = "journals.create"
 
 

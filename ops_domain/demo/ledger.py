@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
+from ops_domain.accounting.accounts import STANDARD_CHART
 from ops_domain.accounting.models import (
     Account,
     AccountingPeriod,
@@ -25,16 +26,6 @@ from ops_domain.accounting.models import (
 from ops_domain.demo.plan import DEMO_CURRENCIES, DemoPlan
 from ops_domain.demo.rows import insert_rows
 
-CHART = (
-    ("1000", "Cash at bank", "asset"),
-    ("1200", "Settlement clearing", "asset"),
-    ("2000", "Merchant payables", "liability"),
-    ("2100", "Customer refunds payable", "liability"),
-    ("3000", "Retained earnings", "equity"),
-    ("4000", "Fee revenue", "revenue"),
-    ("5000", "Bank charges", "expense"),
-    ("5100", "Chargeback losses", "expense"),
-)
 UNIT = {"USD": Decimal(1), "EUR": Decimal(1), "IDR": Decimal(15000)}
 
 
@@ -125,8 +116,8 @@ def insert_ledger(session: Session, plan: DemoPlan, users: dict[str, int]) -> No
 
 
 def _insert_accounts(session: Session) -> dict[tuple[str, str], int]:
-    keys = [(code, currency) for currency in DEMO_CURRENCIES for code, _, _ in CHART]
-    names = {code: (name, kind) for code, name, kind in CHART}
+    keys = [(code, currency) for currency in DEMO_CURRENCIES for code, _, _ in STANDARD_CHART]
+    names = {code: (name, kind) for code, name, kind in STANDARD_CHART}
     ids = insert_rows(
         session,
         Account,
