@@ -218,8 +218,8 @@ class Demo:
 
     def resolve(self) -> str:
         for step in demo_operator.OPERATOR_STEPS:
-            step(self.ops, self.operator)
-        demo_operator.waive_remaining_alerts(self.ops, self.operator, self.release_id)
+            step(self.operator)
+        demo_operator.waive_remaining_alerts(self.operator, self.release_id)
         return f"{len(self.operator.commands)} runbook commands"
 
     def _outcome(self, run: DagRunOutcome, summary: Callable[[], str]) -> str:

@@ -61,8 +61,8 @@ def test_runbook_commands_clear_every_blocker_and_one_waiver_covers_the_rest(
     log = OperatorLog()
 
     for step in OPERATOR_STEPS:
-        step(seeded, log)
-    waive_remaining_alerts(seeded, log, RELEASE)
+        step(log)
+    waive_remaining_alerts(log, RELEASE)
 
     after = release_readiness_gate(seeded, settings, release_id=RELEASE, actor_username="oscar")
     assert after.is_ready
