@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, event, select, text, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session
 
 from ops_domain.config import Settings
 from ops_domain.errors import DatabaseUnavailable, InvalidInput, NotFound
+from ops_domain.principal import SETTINGS, current_principal
 
 OPS_DATABASE_ENV = "OPS_DATABASE_URL"
 
@@ -53,16 +54,34 @@ def normalise_driver(url: str) -> str:
 
 
 def create_ops_engine(url: str, *, pool_size: int = 5) -> Engine:
-    """An engine whose first connection is checked, so a dead target fails loudly and early."""
+    """An engine whose first connection is checked, so a dead target fails loudly and early,
+    and whose every transaction tells the database who is behind it (``ops_domain.principal``).
+    """
     engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=pool_size,
         connect_args={"connect_timeout": 10, "application_name": "ops_domain"},
     )
+    event.listen(engine, "begin", tell_principal)
     with translate_db_errors(url), engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     return engine
+
+
+_SET_PRINCIPAL = "SELECT " + ", ".join(f"set_config('{name}', %s, true)" for name in SETTINGS)
+
+
+def tell_principal(connection: Connection) -> None:
+    """Hand the current principal to the transaction that is beginning, as transaction-local
+    settings the audit trigger reads. Run on the driver connection: psycopg2 opens the
+    transaction with this statement, and the work that follows runs in that same one."""
+    principal = current_principal()
+    if principal is None:
+        return
+    values = (principal.channel, principal.login, principal.reference or "")
+    with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(_SET_PRINCIPAL, values)
 
 
 def engine_from_env(settings: Settings | None = None) -> Engine:

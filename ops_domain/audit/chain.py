@@ -32,11 +32,16 @@ from ops_domain.db import transaction
 GENESIS_HASH = "0" * 64
 CHUNK = 5_000
 # jsonb text output is canonical (sorted keys, fixed spacing); created_at always in UTC.
+# The principal columns (migration 0004) join the text only when the row has them: rows
+# written before they existed keep the text, hence the seal, they were sealed with.
 CANONICAL_ROW_SQL = """
-    jsonb_build_array(a.id, a.action, a.actor_id, a.target_type, a.target_id, a.before,
-                      a.after, a.metadata,
-                      to_char(a.created_at AT TIME ZONE 'UTC',
-                              'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
+    (jsonb_build_array(a.id, a.action, a.actor_id, a.target_type, a.target_id, a.before,
+                       a.after, a.metadata,
+                       to_char(a.created_at AT TIME ZONE 'UTC',
+                               'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+     || CASE WHEN a.channel IS NULL THEN '[]'::jsonb
+             ELSE jsonb_build_array(a.channel, a.principal, a.principal_ref, a.database_user)
+        END)::text
 """
 
 _UNSEALED_ROWS = text(

@@ -9,15 +9,21 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ops_domain.columns import UTC_TIMESTAMP, created_at_column, id_column, one_of
 from ops_domain.db import Base
+from ops_domain.principal import CHANNELS
 
 JOB_OUTCOMES = ("running", "succeeded", "failed")
 
 
 class AuditLog(Base):
-    """One row per state change or refusal; a trigger refuses UPDATE and DELETE."""
+    """One row per state change or refusal; a trigger refuses UPDATE and DELETE.
+
+    ``channel``, ``principal``, ``principal_ref`` and ``database_user`` are written by the
+    database (trigger ``audit_log_stamp_principal``, migration 0004), never by the writer.
+    """
 
     __tablename__ = "audit_log"
     __table_args__ = (
+        one_of("channel", CHANNELS, "ck_audit_log_channel"),
         Index("ix_audit_log_target", "target_type", "target_id"),
         Index("ix_audit_log_action_created", "action", "created_at"),
     )
@@ -33,6 +39,10 @@ class AuditLog(Base):
         "metadata", JSONB, nullable=False, server_default="{}"
     )
     created_at: Mapped[datetime] = created_at_column()
+    channel: Mapped[str | None] = mapped_column(String(20))
+    principal: Mapped[str | None] = mapped_column(String(255))
+    principal_ref: Mapped[str | None] = mapped_column(String(255))
+    database_user: Mapped[str | None] = mapped_column(String(255))
 
 
 class AuditChainLink(Base):

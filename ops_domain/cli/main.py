@@ -1,5 +1,8 @@
 """Entry point: build the parser from the command modules, run, map errors to exit codes.
 
+Every command runs as the CLI principal (the operating-system user and host, recorded in each
+audit row next to the ``--actor-username`` whose roles were checked).
+
 Exit codes: 0 ok, 1 check failed, 2 bad input or refused by a domain rule (nothing changed),
 3 infrastructure error (database unreachable, lost connection); 141 (128 + SIGPIPE, as a shell
 reports it) when the reader of the output went away (``| head``), without a message.
@@ -21,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from ops_domain.cli.runtime import EXIT_INFRASTRUCTURE, EXIT_REFUSED, Runtime
 from ops_domain.config import Settings
 from ops_domain.errors import InvalidInput, OpsError
+from ops_domain.principal import acting_as, cli_principal
 
 COMMAND_MODULES = (
     "ops_domain.cli.admin",
@@ -110,7 +114,8 @@ def run_command(argv: Sequence[str] | None = None) -> int:
     runtime: Runtime | None = None
     try:
         runtime = Runtime(Settings.from_env())
-        return args.handler(args, runtime)
+        with acting_as(cli_principal()):
+            return args.handler(args, runtime)
     except BrokenPipeError:
         raise  # not a failure of the command: main() exits quietly
     except OpsError as exc:
