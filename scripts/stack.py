@@ -101,6 +101,7 @@ def stack_environment(var_dir: Path, urls: StackUrls) -> dict[str, str]:
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": urls.airflow_metadata,
+        "OPS_AIRFLOW_METADATA_URL": urls.airflow_metadata,  # tasks cannot read the one above
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

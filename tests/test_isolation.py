@@ -51,7 +51,7 @@ def cluster(database_url: str) -> Iterator[Cluster]:
     with airflow_admin.connect() as conn:
         conn.execute(text("CREATE TABLE dag (dag_id text PRIMARY KEY)"))
     env = {
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": server.set(database=airflow_db).render_as_string(
+        "OPS_AIRFLOW_METADATA_URL": server.set(database=airflow_db).render_as_string(
             hide_password=False
         ),
         "OPS_DATABASE_URL": server.set(
@@ -72,7 +72,7 @@ def cluster(database_url: str) -> Iterator[Cluster]:
 
 def urls(airflow: str, ops: str, audit: str) -> dict[str, str]:
     return {
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow,
+        "OPS_AIRFLOW_METADATA_URL": airflow,
         "OPS_DATABASE_URL": ops,
         "OPS_AUDIT_DATABASE_URL": audit,
     }
@@ -135,7 +135,7 @@ def test_unix_socket_directories_are_hosts() -> None:
 
 def test_missing_or_malformed_urls_are_errors() -> None:
     env = {
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:////tmp/airflow.db",
+        "OPS_AIRFLOW_METADATA_URL": "sqlite:////tmp/airflow.db",
         "OPS_DATABASE_URL": "postgresql://ops:secret-pw@db/ops",
         "OPS_AUDIT_DATABASE_URL": "  ",
     }
@@ -144,10 +144,38 @@ def test_missing_or_malformed_urls_are_errors() -> None:
 
     assert check.status == "error"
     assert check.details["problems"] == [
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN (airflow_metadata) must be PostgreSQL, not 'sqlite'",
+        "OPS_AIRFLOW_METADATA_URL (airflow_metadata) must be PostgreSQL, not 'sqlite'",
         "OPS_AUDIT_DATABASE_URL (audit_export) is not set",
     ]
     assert "secret-pw" not in json.dumps(check.to_dict())
+
+
+def test_a_task_process_without_our_setting_fails_closed_naming_it() -> None:
+    """Inside a worker Airflow has blanked its own variable; the check never falls back to it."""
+    env = {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://airflow@db1/airflow",
+        "OPS_DATABASE_URL": "postgresql://ops@db1/ops",
+        "OPS_AUDIT_DATABASE_URL": "postgresql://ops@db1/ops_audit",
+    }
+
+    check = check_db_isolation(env, strict=True)
+
+    assert check.status == "error"
+    assert check.summary == (
+        "OPS_AIRFLOW_METADATA_URL (airflow_metadata) is not set: set it to the Airflow metadata"
+        " database's URL (Airflow's [database] sql_alchemy_conn, which task processes cannot read)"
+    )
+
+
+def test_strict_proof_runs_in_a_task_process_whose_airflow_variable_is_blanked(
+    cluster: Cluster,
+) -> None:
+    env = {**cluster.env, "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "airflow-db-not-allowed:///"}
+
+    check = check_db_isolation(env, strict=True)
+
+    assert check.status == "pass"
+    assert "permission denied for database" in check.details["strict_proof"]["refusal"]
 
 
 def test_strict_passes_when_the_ops_login_is_refused_by_the_airflow_database(
@@ -163,7 +191,7 @@ def test_strict_passes_when_the_ops_login_is_refused_by_the_airflow_database(
 
 
 def test_strict_passes_when_the_ops_login_connects_but_reads_no_table(cluster: Cluster) -> None:
-    airflow_db = make_url(cluster.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).database
+    airflow_db = make_url(cluster.env["OPS_AIRFLOW_METADATA_URL"]).database
     cluster.run(f"GRANT CONNECT ON DATABASE {airflow_db} TO {cluster.role}")
 
     check = check_db_isolation(cluster.env, strict=True)
@@ -174,7 +202,7 @@ def test_strict_passes_when_the_ops_login_connects_but_reads_no_table(cluster: C
 
 
 def test_strict_fails_when_the_ops_login_can_read_an_airflow_table(cluster: Cluster) -> None:
-    airflow_db = make_url(cluster.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).database
+    airflow_db = make_url(cluster.env["OPS_AIRFLOW_METADATA_URL"]).database
     cluster.run(f"GRANT CONNECT ON DATABASE {airflow_db} TO {cluster.role}")
     cluster.run(f"GRANT SELECT ON dag TO {cluster.role}", in_airflow=True)
 
@@ -186,7 +214,7 @@ def test_strict_fails_when_the_ops_login_can_read_an_airflow_table(cluster: Clus
 
 
 def test_strict_fails_when_the_ops_login_is_a_superuser(cluster: Cluster) -> None:
-    superuser_ops = make_url(cluster.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).set(
+    superuser_ops = make_url(cluster.env["OPS_AIRFLOW_METADATA_URL"]).set(
         database=make_url(cluster.env["OPS_DATABASE_URL"]).database
     )
     env = {**cluster.env, "OPS_DATABASE_URL": superuser_ops.render_as_string(hide_password=False)}
@@ -199,7 +227,7 @@ def test_strict_fails_when_the_ops_login_is_a_superuser(cluster: Cluster) -> Non
 def test_strict_errors_when_the_airflow_database_is_unreachable(cluster: Cluster) -> None:
     env = {
         **cluster.env,
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://airflow@127.0.0.1:1/airflow",
+        "OPS_AIRFLOW_METADATA_URL": "postgresql://airflow@127.0.0.1:1/airflow",
     }
 
     check = check_db_isolation(env, strict=True)
@@ -213,7 +241,7 @@ def test_cli_exits_3_when_the_airflow_database_is_unreachable(
 ) -> None:
     for key, value in cluster.env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "postgresql://a@127.0.0.1:1/airflow")
+    monkeypatch.setenv("OPS_AIRFLOW_METADATA_URL", "postgresql://a@127.0.0.1:1/airflow")
 
     code, out, _ = cli("check_db_isolation", "--strict", "--json")
 

@@ -184,7 +184,7 @@ def test_everything_configured_and_healthy_is_ready(
     server = make_url(database_url)
     env = {
         **KEYCLOAK_ENV,
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": server.set(database="airflow").render_as_string(
+        "OPS_AIRFLOW_METADATA_URL": server.set(database="airflow").render_as_string(
             hide_password=False
         ),
         "OPS_DATABASE_URL": database_url,

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 
 from ops_domain.cli.main import main as ops_cli
 from ops_domain.config import PROJECT_ROOT
+from ops_domain.readiness.isolation import database_location
 from scripts.platform_services import KEYCLOAK_SETTINGS
 
 COMPOSE = PROJECT_ROOT / "docker-compose.yaml"
@@ -144,6 +145,17 @@ def test_the_two_databases_have_separate_credentials(compose: dict[str, Any]) ->
         "airflow",
         "airflow",
     )
+
+
+def test_tasks_find_the_metadata_database_for_the_isolation_check(compose: dict[str, Any]) -> None:
+    """Airflow blanks its own URL in task processes: the check reads ours, which names the
+    same database, without the metadata database's password."""
+    env = environment(services(compose)["airflow-scheduler"])
+    ours = env["OPS_AIRFLOW_METADATA_URL"].split(":-", 1)[1].rstrip("}")
+    assert database_location(ours) == database_location(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+    assert make_url(ours).password is None
+    example = ENV_EXAMPLE.read_text()
+    assert f"OPS_AIRFLOW_METADATA_URL={ours}\n" in example
 
 
 def test_the_celery_profile_adds_a_broker_and_two_workers(compose: dict[str, Any]) -> None:

@@ -83,6 +83,7 @@ def test_stack_environment_points_airflow_and_the_ops_connection_at_their_logins
     env = stack_environment(var_dir, urls)
 
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == urls.airflow_metadata
+    assert env["OPS_AIRFLOW_METADATA_URL"] == urls.airflow_metadata
     assert env["AIRFLOW_CONN_OPS_DB"] == env["OPS_DATABASE_URL"] == urls.ops
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
     assert (

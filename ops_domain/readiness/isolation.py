@@ -6,6 +6,11 @@ the host's case, loopback aliases (``localhost`` = ``127.0.0.1`` = ``::1``), and
 directory given as the ``host=`` query parameter, which is the host. Strict mode then connects
 to the Airflow metadata database with the ops login and proves it can read nothing there.
 No password ever reaches a result, a log or an error message: locations are host:port/db.
+
+The Airflow metadata database is named by ``OPS_AIRFLOW_METADATA_URL``, a setting of ours, and
+never by Airflow's own ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN``: Airflow's task supervisor blanks
+that variable inside every task process (on every executor), so the check would only ever work
+outside a real worker.
 """
 
 from __future__ import annotations
@@ -24,12 +29,20 @@ from ops_domain.errors import DatabaseUnavailable
 from ops_domain.readiness.checks import CheckResult, fail_closed
 
 CHECK_NAME = "db_isolation"
+AIRFLOW_METADATA_ENV = "OPS_AIRFLOW_METADATA_URL"
 DATABASE_SETTINGS = {
-    "airflow_metadata": "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    "airflow_metadata": AIRFLOW_METADATA_ENV,
     "ops": "OPS_DATABASE_URL",
     "audit_export": "OPS_AUDIT_DATABASE_URL",
 }
 POSTGRES_SCHEMES = frozenset({"postgres", "postgresql"})
+# What to do about a missing setting, for the one a deployment most easily forgets.
+MISSING_HINTS = {
+    AIRFLOW_METADATA_ENV: (
+        ": set it to the Airflow metadata database's URL (Airflow's [database]"
+        " sql_alchemy_conn, which task processes cannot read)"
+    ),
+}
 DEFAULT_PORT = 5432
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 # Server messages that mean "this login may not use that database". Connection failures carry
@@ -121,7 +134,7 @@ def _configured_locations(
     for role, setting in DATABASE_SETTINGS.items():
         raw = (env.get(setting) or "").strip()
         if not raw:
-            problems.append(f"{setting} ({role}) is not set")
+            problems.append(f"{setting} ({role}) is not set{MISSING_HINTS.get(setting, '')}")
             continue
         try:
             locations[role] = database_location(raw)

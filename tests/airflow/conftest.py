@@ -45,11 +45,11 @@ def _server_url() -> str:
 
 
 def _airflow_settings(server_url: str) -> dict[str, str]:
+    metadata_url = make_url(server_url).set(database=METADATA_DB).render_as_string(False)
     return {
         "AIRFLOW_HOME": tempfile.mkdtemp(prefix="airflow_home_"),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": make_url(server_url)
-        .set(database=METADATA_DB)
-        .render_as_string(False),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+        "OPS_AIRFLOW_METADATA_URL": metadata_url,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
