@@ -62,6 +62,10 @@ def _env_limits(env: dict[str, str], name: str) -> dict[str, Decimal]:
     return limits
 
 
+def _limits_json(limits: Mapping[str, Decimal]) -> str:
+    return json.dumps({code: str(amount) for code, amount in limits.items()})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable about the business rules and the runtime."""
@@ -69,6 +73,8 @@ class Settings:
     enabled_currencies: frozenset[str] = frozenset({"USD"})
     auto_post_limit: Decimal = Decimal("10000.00")
     auto_post_limits: Mapping[str, Decimal] = field(default_factory=dict)
+    payout_second_approval_limit: Decimal = Decimal("10000.00")
+    payout_second_approval_limits: Mapping[str, Decimal] = field(default_factory=dict)
     refund_sla_hours: int = 48
     batch_size: int = 500
     service_actor: str = "svc_airflow"
@@ -81,6 +87,10 @@ class Settings:
             enabled_currencies=_env_currencies(env),
             auto_post_limit=_env_decimal(env, "OPS_AUTO_POST_LIMIT", "10000.00"),
             auto_post_limits=_env_limits(env, "OPS_AUTO_POST_LIMITS"),
+            payout_second_approval_limit=_env_decimal(
+                env, "OPS_PAYOUT_SECOND_APPROVAL_LIMIT", "10000.00"
+            ),
+            payout_second_approval_limits=_env_limits(env, "OPS_PAYOUT_SECOND_APPROVAL_LIMITS"),
             refund_sla_hours=int(
                 require_hours(_env_int(env, "OPS_REFUND_SLA_HOURS", 48), "OPS_REFUND_SLA_HOURS")
             ),
@@ -93,9 +103,18 @@ class Settings:
         """Settlements of ``currency`` with net at or below this are posted by policy."""
         return self.auto_post_limits.get(currency, self.auto_post_limit)
 
+    def payout_second_approval_limit_for(self, currency: str) -> Decimal:
+        """Payouts of ``currency`` above this need a first approval before another checker
+        sends them."""
+        return self.payout_second_approval_limits.get(currency, self.payout_second_approval_limit)
+
     def auto_post_limits_json(self) -> str:
         """The per-currency overrides as a JSON object, for SQL that posts set-based."""
-        return json.dumps({code: str(amount) for code, amount in self.auto_post_limits.items()})
+        return _limits_json(self.auto_post_limits)
+
+    def payout_second_approval_limits_json(self) -> str:
+        """The per-currency second-approval overrides as a JSON object, for set-based SQL."""
+        return _limits_json(self.payout_second_approval_limits)
 
     def require_currency(self, code: str) -> str:
         """Return ``code`` if it is an enabled currency, else refuse it by name."""

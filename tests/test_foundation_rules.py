@@ -192,3 +192,17 @@ def test_auto_post_limits_are_per_currency_with_a_default() -> None:
         Settings.from_env({"OPS_AUTO_POST_LIMITS": "idr:5"})
     with pytest.raises(InvalidInput, match="OPS_AUTO_POST_LIMITS"):
         Settings.from_env({"OPS_AUTO_POST_LIMITS": "IDR:lots"})
+
+
+def test_payout_second_approval_limits_are_per_currency_with_a_default() -> None:
+    settings = Settings.from_env(
+        {
+            "OPS_PAYOUT_SECOND_APPROVAL_LIMIT": "5000",
+            "OPS_PAYOUT_SECOND_APPROVAL_LIMITS": "IDR:150000000.00",
+        }
+    )
+    assert settings.payout_second_approval_limit_for("IDR") == Decimal("150000000.00")
+    assert settings.payout_second_approval_limit_for("USD") == Decimal("5000")
+    assert Settings.from_env({}).payout_second_approval_limit_for("EUR") == Decimal("10000.00")
+    with pytest.raises(InvalidInput, match="OPS_PAYOUT_SECOND_APPROVAL_LIMITS"):
+        Settings.from_env({"OPS_PAYOUT_SECOND_APPROVAL_LIMITS": "IDR:lots"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -18,8 +19,14 @@ from ops_domain.errors import (
     PayoutFrozen,
 )
 from ops_domain.payouts.freezes import freeze_payouts, lift_payout_freeze
-from ops_domain.payouts.service import fail_payout, resubmit_payout, send_payout, settle_payout
-from ops_domain.settlements.service import automate_settlements
+from ops_domain.payouts.service import (
+    approve_payout,
+    fail_payout,
+    resubmit_payout,
+    send_payout,
+    settle_payout,
+)
+from ops_domain.settlements.service import approve_settlement, automate_settlements
 from tests.support.factories import Factory
 
 NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)
@@ -85,8 +92,12 @@ def test_payout_goes_pending_sent_settled_and_marks_its_settlement_paid(
 ) -> None:
     payout_id = payout_for(engine, settings, factory)
 
-    sent = send_payout(engine, payout_id=payout_id, actor_username="cash", note="batch 7")
-    settled = settle_payout(engine, payout_id=payout_id, actor_username="risky", note="bank ok")
+    sent = send_payout(
+        engine, settings, payout_id=payout_id, actor_username="risky", note="batch 7"
+    )
+    settled = settle_payout(
+        engine, settings, payout_id=payout_id, actor_username="boss", note="bank ok"
+    )
 
     assert (sent.status, settled.status) == ("sent", "settled")
     assert payout_row(engine, payout_id)["settlement"] == "paid"
@@ -103,14 +114,16 @@ def test_a_settled_payout_can_never_move_again(
     engine: Engine, settings: Settings, factory: Factory, people: None
 ) -> None:
     payout_id = payout_for(engine, settings, factory)
-    send_payout(engine, payout_id=payout_id, actor_username="cash", note="go")
-    settle_payout(engine, payout_id=payout_id, actor_username="cash", note="arrived")
+    send_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="go")
+    settle_payout(engine, settings, payout_id=payout_id, actor_username="boss", note="arrived")
 
     for move in (send_payout, settle_payout, resubmit_payout):
         with pytest.raises(IllegalTransition, match="settled -> "):
-            move(engine, payout_id=payout_id, actor_username="boss", note="again")
+            move(engine, settings, payout_id=payout_id, actor_username="boss", note="again")
     with pytest.raises(IllegalTransition, match="settled -> failed"):
-        fail_payout(engine, payout_id=payout_id, actor_username="boss", note="x", reason="late")
+        fail_payout(
+            engine, settings, payout_id=payout_id, actor_username="boss", note="x", reason="late"
+        )
     assert payout_row(engine, payout_id)["status"] == "settled"
 
 
@@ -121,11 +134,13 @@ def test_illegal_moves_name_the_states(
     before = factory.table_checksums()
 
     with pytest.raises(IllegalTransition, match="payout: illegal transition pending -> settled"):
-        settle_payout(engine, payout_id=payout_id, actor_username="cash", note="skip")
+        settle_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="skip")
     with pytest.raises(IllegalTransition, match="pending -> failed"):
-        fail_payout(engine, payout_id=payout_id, actor_username="cash", note="n", reason="r")
+        fail_payout(
+            engine, settings, payout_id=payout_id, actor_username="risky", note="n", reason="r"
+        )
     with pytest.raises(IllegalTransition, match="pending -> pending"):
-        resubmit_payout(engine, payout_id=payout_id, actor_username="cash", note="again")
+        resubmit_payout(engine, settings, payout_id=payout_id, actor_username="cash", note="again")
 
     assert factory.table_checksums() == before
 
@@ -134,20 +149,31 @@ def test_failed_payout_is_resubmitted_with_a_higher_attempt_and_can_then_settle(
     engine: Engine, settings: Settings, factory: Factory, people: None
 ) -> None:
     payout_id = payout_for(engine, settings, factory)
-    send_payout(engine, payout_id=payout_id, actor_username="cash", note="go")
+    send_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="go")
     failed = fail_payout(
-        engine, payout_id=payout_id, actor_username="cash", note="bounced", reason="closed acct"
+        engine,
+        settings,
+        payout_id=payout_id,
+        actor_username="boss",
+        note="bounced",
+        reason="closed acct",
     )
     assert (failed.status, failed.failure_reason) == ("failed", "closed acct")
 
-    again = resubmit_payout(engine, payout_id=payout_id, actor_username="cash", note="new acct")
+    again = resubmit_payout(
+        engine, settings, payout_id=payout_id, actor_username="cash", note="new acct"
+    )
     assert (again.status, again.attempt) == ("pending", 2)
-    send_payout(engine, payout_id=payout_id, actor_username="cash", note="retry")
-    fail_payout(engine, payout_id=payout_id, actor_username="cash", note="again", reason="limit")
-    third = resubmit_payout(engine, payout_id=payout_id, actor_username="boss", note="fixed")
+    send_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="retry")
+    fail_payout(
+        engine, settings, payout_id=payout_id, actor_username="boss", note="again", reason="limit"
+    )
+    third = resubmit_payout(
+        engine, settings, payout_id=payout_id, actor_username="boss", note="fixed"
+    )
     assert third.attempt == 3
-    send_payout(engine, payout_id=payout_id, actor_username="cash", note="retry")
-    settle_payout(engine, payout_id=payout_id, actor_username="cash", note="arrived")
+    send_payout(engine, settings, payout_id=payout_id, actor_username="boss", note="retry")
+    settle_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="arrived")
 
     assert payout_row(engine, payout_id)["settlement"] == "paid"
     assert factory.audit_actions("payout.resubmit") == ["payout.resubmit", "payout.resubmit"]
@@ -156,7 +182,6 @@ def test_failed_payout_is_resubmitted_with_a_higher_attempt_and_can_then_settle(
 def test_the_payout_maker_never_decides_and_a_note_is_required(
     engine: Engine, settings: Settings, factory: Factory, people: None
 ) -> None:
-    factory.user("trea", "treasury")
     factory.event(factory.merchant("OWN"), "10.00")
     automate_settlements(engine, settings, actor_username="boss", now=NOW, create_payouts=True)
     with engine.begin() as conn:
@@ -164,13 +189,13 @@ def test_the_payout_maker_never_decides_and_a_note_is_required(
     before = factory.table_checksums()
 
     with pytest.raises(MakerCheckerViolation, match="'boss' is the maker"):
-        send_payout(engine, payout_id=payout_id, actor_username="boss", note="mine")
+        send_payout(engine, settings, payout_id=payout_id, actor_username="boss", note="mine")
     with pytest.raises(InvalidInput, match="needs a note"):
-        send_payout(engine, payout_id=payout_id, actor_username="trea", note="  ")
-    with pytest.raises(ActorNotAllowed, match="admin, risk, super_admin, treasury"):
-        send_payout(engine, payout_id=payout_id, actor_username="ops", note="please")
+        send_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="  ")
+    with pytest.raises(ActorNotAllowed, match="admin, risk, super_admin"):
+        send_payout(engine, settings, payout_id=payout_id, actor_username="ops", note="please")
     with pytest.raises(NotFound):
-        send_payout(engine, payout_id=payout_id + 99, actor_username="trea", note="?")
+        send_payout(engine, settings, payout_id=payout_id + 99, actor_username="risky", note="?")
 
     assert factory.table_checksums() == before
 
@@ -224,18 +249,20 @@ def test_a_freeze_refuses_send_and_settle_but_not_fail(
 ) -> None:
     pending = payout_for(engine, settings, factory, "P1")
     sent = payout_for(engine, settings, factory, "P2")
-    send_payout(engine, payout_id=sent, actor_username="cash", note="go")
+    send_payout(engine, settings, payout_id=sent, actor_username="boss", note="go")
     freeze = freeze_payouts(engine, actor_username="risky", reason="fraud ring", merchant_code="P1")
     with pytest.raises(PayoutFrozen, match=f"freeze #{freeze.id} \\(merchant\\).*fraud ring"):
-        send_payout(engine, payout_id=pending, actor_username="cash", note="go")
-    settle_payout(engine, payout_id=sent, actor_username="cash", note="other merchant")
+        send_payout(engine, settings, payout_id=pending, actor_username="boss", note="go")
+    settle_payout(engine, settings, payout_id=sent, actor_username="risky", note="other merchant")
     sent = payout_for(engine, settings, factory, "P3")
-    send_payout(engine, payout_id=sent, actor_username="cash", note="go")
+    send_payout(engine, settings, payout_id=sent, actor_username="boss", note="go")
     global_freeze = freeze_payouts(engine, actor_username="risky", reason="bank outage")
 
     with pytest.raises(PayoutFrozen, match=f"freeze #{global_freeze.id} \\(global\\)"):
-        settle_payout(engine, payout_id=sent, actor_username="cash", note="arrived")
-    failed = fail_payout(engine, payout_id=sent, actor_username="cash", note="n", reason="outage")
+        settle_payout(engine, settings, payout_id=sent, actor_username="risky", note="arrived")
+    failed = fail_payout(
+        engine, settings, payout_id=sent, actor_username="risky", note="n", reason="outage"
+    )
 
     assert failed.status == "failed"
     assert payout_row(engine, pending)["status"] == "pending"
@@ -290,3 +317,140 @@ def test_freeze_refuses_missing_reason_unknown_merchant_and_unauthorised_actor(
         freeze_payouts(engine, actor_username="seller", reason="x")
 
     assert factory.table_checksums() == before
+
+
+def big_payout(engine: Engine, settings: Settings, factory: Factory, amount: str) -> int:
+    """A pending payout of ``amount`` USD made by ``ops`` (posted by a checker if over limit)."""
+    factory.event(factory.merchant("BIG"), amount)
+    automate_settlements(engine, settings, actor_username="ops", now=NOW, create_payouts=True)
+    with engine.begin() as conn:
+        drafts = list(
+            conn.execute(text("SELECT id FROM settlements WHERE status = 'draft'")).scalars()
+        )
+    for settlement_id in drafts:
+        approve_settlement(engine, settlement_id=settlement_id, actor_username="boss", note="ok")
+    automate_settlements(engine, settings, actor_username="ops", now=NOW, create_payouts=True)
+    with engine.begin() as conn:
+        return conn.execute(text("SELECT id FROM payouts")).scalar_one()
+
+
+def test_a_maker_role_alone_cannot_send_settle_or_fail_a_payout(
+    engine: Engine, settings: Settings, factory: Factory, people: None
+) -> None:
+    payout_id = payout_for(engine, settings, factory)
+    before = factory.table_checksums()
+
+    with pytest.raises(ActorNotAllowed, match="admin, risk, super_admin"):
+        send_payout(engine, settings, payout_id=payout_id, actor_username="cash", note="go")
+    assert factory.table_checksums() == before
+
+
+def test_the_sender_never_settles_or_fails_the_payout_it_sent(
+    engine: Engine, settings: Settings, factory: Factory, people: None
+) -> None:
+    payout_id = payout_for(engine, settings, factory)
+    send_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="go")
+    before = factory.table_checksums()
+
+    with pytest.raises(MakerCheckerViolation, match="'risky' sent it"):
+        settle_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="ok")
+    with pytest.raises(MakerCheckerViolation, match="'risky' sent it"):
+        fail_payout(
+            engine, settings, payout_id=payout_id, actor_username="risky", note="n", reason="r"
+        )
+    assert factory.table_checksums() == before
+
+    settled = settle_payout(engine, settings, payout_id=payout_id, actor_username="boss", note="ok")
+    assert settled.status == "settled"
+
+
+def test_a_payout_above_the_currency_limit_needs_a_second_checker(
+    engine: Engine, factory: Factory, people: None
+) -> None:
+    settings = Settings(
+        enabled_currencies=frozenset({"USD"}),
+        payout_second_approval_limits={"USD": Decimal("10000.00")},
+    )
+    factory.user("rick", "risk")
+    payout_id = big_payout(engine, settings, factory, "12909.15")
+    before = factory.table_checksums()
+
+    with pytest.raises(
+        MakerCheckerViolation, match=r"above the USD second-approval limit 10000\.00"
+    ):
+        send_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="go")
+    assert factory.table_checksums() == before
+
+    approved = approve_payout(
+        engine, settings, payout_id=payout_id, actor_username="risky", note="checked"
+    )
+    assert (approved.status, approved.approved_by) == ("pending", "risky")
+    with pytest.raises(MakerCheckerViolation, match="'risky' gave the first approval"):
+        send_payout(engine, settings, payout_id=payout_id, actor_username="risky", note="go")
+    with pytest.raises(MakerCheckerViolation, match="already approved by 'risky'"):
+        approve_payout(engine, settings, payout_id=payout_id, actor_username="rick", note="me too")
+
+    sent = send_payout(engine, settings, payout_id=payout_id, actor_username="rick", note="go")
+    assert (sent.status, sent.sent_by) == ("sent", "rick")
+    assert factory.audit_actions("payout.") == ["payout.create", "payout.approve", "payout.send"]
+
+
+def test_a_payout_at_the_limit_needs_one_checker_and_a_resubmission_needs_a_new_approval(
+    engine: Engine, factory: Factory, people: None
+) -> None:
+    settings = Settings(
+        enabled_currencies=frozenset({"USD"}), payout_second_approval_limit=Decimal("10000.00")
+    )
+    factory.user("rick", "risk")
+    at_limit = big_payout(engine, settings, factory, "10000.00")
+    send_payout(engine, settings, payout_id=at_limit, actor_username="risky", note="go")
+
+    above = Settings(
+        enabled_currencies=frozenset({"USD"}), payout_second_approval_limit=Decimal("9999.99")
+    )
+    fail_payout(engine, above, payout_id=at_limit, actor_username="boss", note="n", reason="R01")
+    resubmit_payout(engine, above, payout_id=at_limit, actor_username="cash", note="fixed")
+    approve_payout(engine, above, payout_id=at_limit, actor_username="rick", note="checked")
+    send_payout(engine, above, payout_id=at_limit, actor_username="risky", note="again")
+    fail_payout(engine, above, payout_id=at_limit, actor_username="boss", note="n", reason="R02")
+    resubmit_payout(engine, above, payout_id=at_limit, actor_username="cash", note="fixed")
+
+    with pytest.raises(MakerCheckerViolation, match="needs a first approval"):
+        send_payout(engine, above, payout_id=at_limit, actor_username="risky", note="third")
+
+
+def test_the_cli_approves_then_another_checker_sends_a_payout_above_the_limit(
+    engine: Engine,
+    settings: Settings,
+    factory: Factory,
+    people: None,
+    cli: Callable[..., tuple[int, str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPS_PAYOUT_SECOND_APPROVAL_LIMITS", "USD:50.00")
+    payout_id = str(payout_for(engine, settings, factory))
+
+    refused = cli(
+        "payouts", "send", "--payout-id", payout_id, "--actor-username", "risky", "--note", "go"
+    )
+    approved = cli(
+        "payouts",
+        "approve",
+        "--payout-id",
+        payout_id,
+        "--actor-username",
+        "boss",
+        "--note",
+        "checked",
+        "--json",
+    )
+    sent = cli(
+        "payouts", "send", "--payout-id", payout_id, "--actor-username", "risky", "--note", "go"
+    )
+
+    assert refused[0] == 2
+    assert "97.00 USD is above the USD second-approval limit 50.00" in refused[2]
+    assert approved[0] == 0
+    assert '"approved_by": "boss"' in approved[1]
+    assert sent[0] == 0
+    assert "is sent (attempt 1, 97.00 USD)" in sent[1]

@@ -41,6 +41,7 @@ def people(factory: Factory) -> dict[str, int]:
         "rita": factory.user("rita", "risk"),
         "fin": factory.user("fin", "finance"),
         "svc": factory.user("svc_airflow", "operation"),
+        "admin_ann": factory.user("admin_ann", "admin"),
     }
 
 
@@ -181,14 +182,23 @@ def test_a_payout_failed_since_the_release_fires_even_after_it_was_resubmitted(
     )
     with engine.begin() as conn:
         payout_id = conn.execute(text("SELECT id FROM payouts")).scalar_one()
-    send_payout(engine, payout_id=payout_id, actor_username="tara", note="released to bank")
+    send_payout(
+        engine, settings, payout_id=payout_id, actor_username="rita", note="released to bank"
+    )
     release(engine, factory)
     quiet = watch(engine, settings)
 
     fail_payout(
-        engine, payout_id=payout_id, actor_username="tara", note="bounced", reason="account closed"
+        engine,
+        settings,
+        payout_id=payout_id,
+        actor_username="admin_ann",
+        note="bounced",
+        reason="account closed",
     )
-    resubmit_payout(engine, payout_id=payout_id, actor_username="tara", note="new account")
+    resubmit_payout(
+        engine, settings, payout_id=payout_id, actor_username="tara", note="new account"
+    )
     report = watch(engine, settings)
 
     assert reading(quiet, "payouts_failed").status == "ok"

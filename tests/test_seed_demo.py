@@ -530,7 +530,14 @@ def test_seeded_history_has_the_audit_trail_its_services_would_have_written(
             " AND a.target_id = p.id::text JOIN users u ON u.id = a.actor_id"
             " WHERE p.status = 'failed' AND a.action <> 'payout.create'",
         )
-    ) == {("payout.send", "tina", False, "sent"), ("payout.fail", "tina", True, "failed")}
+    ) == {("payout.send", "rita", False, "sent"), ("payout.fail", "adam", True, "failed")}
+    # payouts above the second-approval limit were approved by another checker than the sender
+    assert rows(
+        seeded,
+        "SELECT count(*) FILTER (WHERE amount > 10000 AND status <> 'pending'),"
+        " count(approved_by), count(*) FILTER (WHERE approved_by = sent_by)"
+        " FROM payouts",
+    ) == [(trail.get("payout.approve", 0), trail.get("payout.approve", 0), 0)]
     # read in id order, every record's trail runs forward in time
     assert rows(
         seeded,

@@ -1,5 +1,5 @@
 """Settlement and payout commands: ``automate_settlements``, ``settlements approve``,
-``payouts send|settle|fail|resubmit|freeze|lift-freeze``."""
+``payouts approve|send|settle|fail|resubmit|freeze|lift-freeze``."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from ops_domain.jobs import JobResult
 from ops_domain.payouts.freezes import Freeze, freeze_payouts, lift_payout_freeze
 from ops_domain.payouts.service import (
     PayoutState,
+    approve_payout,
     fail_payout,
     resubmit_payout,
     send_payout,
@@ -31,9 +32,19 @@ from ops_domain.payouts.service import (
 from ops_domain.settlements.service import approve_settlement, automate_settlements
 
 PAYOUT_DECISIONS: dict[str, tuple[str, Callable[..., PayoutState]]] = {
-    "send": ("release a pending payout (checker, not the maker)", send_payout),
-    "settle": ("confirm a sent payout arrived; its settlement becomes paid", settle_payout),
-    "fail": ("record that a sent payout failed (needs --reason)", fail_payout),
+    "approve": (
+        "first approval of a payout above its currency's second-approval limit (checker)",
+        approve_payout,
+    ),
+    "send": (
+        "release a pending payout (checker, not the maker; above the limit not the approver)",
+        send_payout,
+    ),
+    "settle": (
+        "confirm a sent payout arrived (checker, not its sender); its settlement becomes paid",
+        settle_payout,
+    ),
+    "fail": ("record that a sent payout failed (checker, not its sender; --reason)", fail_payout),
     "resubmit": ("put a failed payout back to pending (attempt + 1)", resubmit_payout),
 }
 
@@ -159,6 +170,7 @@ def run_payout_decision(args: argparse.Namespace, runtime: Runtime) -> int:
     extra = {"reason": args.reason} if args.decision == "fail" else {}
     payout = decide(
         runtime.engine,
+        runtime.settings,
         payout_id=args.payout_id,
         actor_username=args.actor_username,
         note=args.note,

@@ -88,17 +88,21 @@ _PAYOUTS = text(
     f"""
     WITH {_OUTCOMES}
     INSERT INTO payouts (settlement_id, merchant_id, amount, currency, channel,
-                         destination_account, status, attempt, maker_id, last_checker_id,
-                         last_note, failure_reason, sent_at, settled_at, failed_at, created_at)
+                         destination_account, status, attempt, maker_id, approved_by,
+                         approved_at, sent_by, last_checker_id, last_note, failure_reason,
+                         sent_at, settled_at, failed_at, created_at)
     SELECT s.id, s.merchant_id, s.net_amount, s.currency, m.channel, m.destination_account,
            p.status, 1, svc.id,
-           CASE WHEN p.status <> 'pending' THEN treasury.id END,
+           CASE WHEN p.released AND p.two_checkers THEN adam.id END,
+           CASE WHEN p.released AND p.two_checkers THEN day_after + interval '08:30' END,
+           CASE WHEN p.released THEN rita.id END,
+           CASE p.status WHEN 'pending' THEN NULL WHEN 'sent' THEN rita.id ELSE adam.id END,
            CASE p.status WHEN 'settled' THEN 'credited per bank statement'
                          WHEN 'sent' THEN 'released to the payout rail'
                          WHEN 'failed' THEN 'returned by the beneficiary bank' END,
            CASE WHEN p.status = 'failed'
                 THEN 'beneficiary account closed (bank return code AC04)' END,
-           CASE WHEN p.status <> 'pending' THEN day_after + interval '09:00' END,
+           CASE WHEN p.released THEN day_after + interval '09:00' END,
            CASE WHEN p.status = 'settled' THEN day_after + interval '15:00' END,
            CASE WHEN p.status = 'failed' THEN day_after + interval '16:00' END,
            s.posted_at + interval '5 minutes'
@@ -107,9 +111,14 @@ _PAYOUTS = text(
       LEFT JOIN outcome AS o ON o.code = m.code AND o.day = s.period_start
      CROSS JOIN LATERAL (
            SELECT coalesce(o.status, 'settled') AS status,
+                  coalesce(o.status, 'settled') <> 'pending' AS released,
+                  s.net_amount > coalesce(
+                      CAST(CAST(:approval_limits AS jsonb) ->> s.currency AS numeric),
+                      :approval_limit) AS two_checkers,
                   CAST(s.period_end + 1 AS timestamp) AT TIME ZONE 'UTC' AS day_after) AS p
      CROSS JOIN (SELECT id FROM users WHERE username = 'svc_airflow') AS svc
-     CROSS JOIN (SELECT id FROM users WHERE username = 'tina') AS treasury
+     CROSS JOIN (SELECT id FROM users WHERE username = 'rita') AS rita
+     CROSS JOIN (SELECT id FROM users WHERE username = 'adam') AS adam
      WHERE s.net_amount > 0
      ORDER BY s.period_start, m.code
     """
@@ -134,7 +143,18 @@ def settle_history(
     session.execute(_MARK_EVENTS, {"window_start": window_start})
 
 
-def pay_out_history(session: Session, outcomes: list[dict[str, object]]) -> None:
+def pay_out_history(
+    session: Session, settings: Settings, outcomes: list[dict[str, object]]
+) -> None:
     """A payout per positive history settlement; ``outcomes`` lists the merchant-days
-    (code, day, payout status) whose payout is still pending, sent or failed."""
-    session.execute(_PAYOUTS, {"outcomes": rows_param(outcomes)})
+    (code, day, payout status) whose payout is still pending, sent or failed. Rita (risk)
+    sent the released ones, Adam (admin) settled or failed them and gave the first approval
+    of those above the second-approval limit."""
+    session.execute(
+        _PAYOUTS,
+        {
+            "outcomes": rows_param(outcomes),
+            "approval_limit": settings.payout_second_approval_limit,
+            "approval_limits": settings.payout_second_approval_limits_json(),
+        },
+    )

@@ -94,7 +94,7 @@ def _load(session: Session, plan: DemoPlan, settings: Settings) -> None:
     events = insert_story_events(session, plan, merchants, late=False)
     settle_history(session, plan, settings, payout_outcomes(plan))
     insert_volume_events(session, plan)
-    pay_out_history(session, payout_outcomes(plan))
+    pay_out_history(session, settings, payout_outcomes(plan))
     insert_story_events(session, plan, merchants, late=True)
     ids = insert_disputes(
         session,

@@ -8,9 +8,10 @@ of those stamps, so their ids follow history. ``audit verify`` checks them with 
 completeness rules.
 
 Who did what, where the record does not say: the Airflow service account runs the jobs
-(settlement, payout creation, refund escalation, alerts), Tina (treasury) executes refunds,
-Rita (risk) moves chargebacks, a case's transition is by its latest note's author (else its
-creator), and a journal is voided by its maker when it was made.
+(settlement, payout creation, refund escalation, alerts), the payout columns name its
+checkers, Tina (treasury) executes refunds, Rita (risk) moves chargebacks, a case's
+transition is by its latest note's author (else its creator), and a journal is voided by its
+maker when it was made.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ _BRANCHES = (
       FROM settlements s LEFT JOIN payouts p ON p.settlement_id = s.id
      WHERE s.paid_at IS NOT NULL
     """,
-    # payouts: created pending by the job, then sent, settled or failed by treasury
+    # payouts: created pending by the job, approved (above the limit), sent, settled or failed
+    # by checkers
     """
     SELECT p.created_at, 1, 'payout.create', p.maker_id, 'payout', p.id, NULL::jsonb,
            jsonb_build_object('status', 'pending', 'amount', p.amount::text,
@@ -51,7 +53,13 @@ _BRANCHES = (
       FROM payouts p
     """,
     """
-    SELECT p.sent_at, 2, 'payout.send', p.last_checker_id, 'payout', p.id,
+    SELECT p.approved_at, 2, 'payout.approve', p.approved_by, 'payout', p.id,
+           jsonb_build_object('status', 'pending', 'approved_by', NULL),
+           jsonb_build_object('status', 'pending', 'approved_by', a.username)
+      FROM payouts p JOIN users a ON a.id = p.approved_by
+    """,
+    """
+    SELECT p.sent_at, 2, 'payout.send', p.sent_by, 'payout', p.id,
            jsonb_build_object('status', 'pending', 'attempt', p.attempt),
            jsonb_build_object('status', 'sent', 'attempt', p.attempt)
       FROM payouts p WHERE p.status <> 'pending'

@@ -33,6 +33,9 @@ class Payout(Base):
         currency_check("currency", "ck_payouts_currency"),
         CheckConstraint("amount > 0", name="ck_payouts_amount_positive"),
         CheckConstraint("attempt >= 1", name="ck_payouts_attempt"),
+        CheckConstraint("approved_by <> maker_id", name="ck_payouts_approver_not_maker"),
+        CheckConstraint("sent_by <> maker_id", name="ck_payouts_sender_not_maker"),
+        CheckConstraint("sent_by <> approved_by", name="ck_payouts_sender_not_approver"),
         Index(
             "ix_payouts_open",
             "status",
@@ -54,6 +57,11 @@ class Payout(Base):
     attempt: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
     maker_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
     last_checker_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    # the first of two checkers above the second-approval limit; cleared by a resubmission
+    approved_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTC_TIMESTAMP)
+    # who released the current attempt: never the one who settles or fails it
+    sent_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
     last_note: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTC_TIMESTAMP)

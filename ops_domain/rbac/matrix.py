@@ -20,7 +20,7 @@ SUPERUSER_ROLE = "super_admin"
 PERMISSION_ROLES: dict[str, frozenset[str]] = {
     "settlements.run": frozenset({"operation", "finance", "admin"}),
     "settlements.approve": frozenset({"admin", "risk"}),
-    "payouts.decide": frozenset({"treasury", "admin", "risk"}),
+    "payouts.decide": frozenset({"admin", "risk"}),
     "payouts.resubmit": frozenset({"treasury", "operation", "finance", "admin"}),
     "refunds.request": frozenset({"customer_service", "operation", "finance", "admin"}),
     "refunds.decide": frozenset({"admin", "risk"}),

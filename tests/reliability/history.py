@@ -68,11 +68,17 @@ def write_history(engine: Engine, settings: Settings, factory: Factory) -> Histo
         now=NOON + timedelta(days=1),
     )
     payout_id, settlement_id, event_id = _payout_settlement_event(engine, merchant_id)
-    send_payout(engine, payout_id=payout_id, actor_username="rita", note="released")
-    fail_payout(engine, payout_id=payout_id, actor_username="rita", note="bounced", reason="R01")
-    resubmit_payout(engine, payout_id=payout_id, actor_username="tom", note="fixed account")
-    send_payout(engine, payout_id=payout_id, actor_username="rita", note="released again")
-    settle_payout(engine, payout_id=payout_id, actor_username="rita", note="bank confirmed")
+    send_payout(engine, settings, payout_id=payout_id, actor_username="rita", note="released")
+    fail_payout(
+        engine, settings, payout_id=payout_id, actor_username="ada", note="bounced", reason="R01"
+    )
+    resubmit_payout(
+        engine, settings, payout_id=payout_id, actor_username="tom", note="fixed account"
+    )
+    send_payout(engine, settings, payout_id=payout_id, actor_username="rita", note="released again")
+    settle_payout(
+        engine, settings, payout_id=payout_id, actor_username="ada", note="bank confirmed"
+    )
 
     refund = request_refund(
         engine,

@@ -170,15 +170,17 @@ class World:
 
 def payout_action(verb: str, actor: str) -> Callable[[World], Any]:
     calls = {
-        "send": lambda w: send_payout(w.engine, payout_id=w.payout, actor_username=actor, note="n"),
+        "send": lambda w: send_payout(
+            w.engine, SETTINGS, payout_id=w.payout, actor_username=actor, note="n"
+        ),
         "settle": lambda w: settle_payout(
-            w.engine, payout_id=w.payout, actor_username=actor, note="n"
+            w.engine, SETTINGS, payout_id=w.payout, actor_username=actor, note="n"
         ),
         "fail": lambda w: fail_payout(
-            w.engine, payout_id=w.payout, actor_username=actor, note="n", reason="R01"
+            w.engine, SETTINGS, payout_id=w.payout, actor_username=actor, note="n", reason="R01"
         ),
         "resubmit": lambda w: resubmit_payout(
-            w.engine, payout_id=w.payout, actor_username=actor, note="n"
+            w.engine, SETTINGS, payout_id=w.payout, actor_username=actor, note="n"
         ),
     }
     return calls[verb]

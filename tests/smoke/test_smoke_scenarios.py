@@ -71,9 +71,21 @@ def test_settlement_is_paid_out_and_settled(
     )
     assert (payout["status"], payout["amount"]) == ("pending", Decimal("126.25"))
 
-    send_payout(engine, payout_id=payout["id"], actor_username="treasurer", note="sent", now=NOW)
+    send_payout(
+        engine,
+        settings,
+        payout_id=payout["id"],
+        actor_username="risk_checker",
+        note="sent",
+        now=NOW,
+    )
     settled = settle_payout(
-        engine, payout_id=payout["id"], actor_username="treasurer", note="arrived", now=NOW
+        engine,
+        settings,
+        payout_id=payout["id"],
+        actor_username="platform_admin",
+        note="arrived",
+        now=NOW,
     )
 
     assert settled.status == "settled"
