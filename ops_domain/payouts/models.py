@@ -36,6 +36,9 @@ class Payout(Base):
         CheckConstraint("approved_by <> maker_id", name="ck_payouts_approver_not_maker"),
         CheckConstraint("sent_by <> maker_id", name="ck_payouts_sender_not_maker"),
         CheckConstraint("sent_by <> approved_by", name="ck_payouts_sender_not_approver"),
+        CheckConstraint(
+            "last_checker_id IS NULL OR last_checker_id <> maker_id", name="ck_payouts_checker"
+        ),
         Index(
             "ix_payouts_open",
             "status",

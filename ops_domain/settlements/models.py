@@ -62,6 +62,9 @@ class Settlement(Base):
         CheckConstraint(
             "(status = 'draft') = (approval_source IS NULL)", name="ck_settlements_approval"
         ),
+        CheckConstraint(
+            "approver_id IS NULL OR approver_id <> maker_id", name="ck_settlements_checker"
+        ),
         Index(
             "ix_settlements_pending",
             "status",
