@@ -185,7 +185,7 @@ class Demo:
         return self._outcome(run, lambda: counts_text(run.returns[job]["counts"]))
 
     def close_month(self) -> str:
-        first, last = self.plan.month_start, self.plan.month_end
+        first, last = self.plan.previous_month
         conf = {
             "action": "close",
             "period_start": first.isoformat(),
@@ -262,7 +262,8 @@ def run_story(demo: Demo) -> None:
         ):
             console.step(f"DAG {dag_id}", lambda d=dag_id, j=job: demo.escalate(d, j))
         console.step(
-            f"DAG accounting_period_governance close {plan.month_start:%B %Y}", demo.close_month
+            f"DAG accounting_period_governance close {plan.previous_month[0]:%B %Y}",
+            demo.close_month,
         )
         console.step(f"DAG release_readiness {demo.release_id}", lambda: demo.gate(False))
         for line in gate_table(demo.ops, demo.release_id):

@@ -62,7 +62,7 @@ def test_demo_fails_the_gate_then_passes_it_and_a_rerun_tells_the_same_story(
     assert "pending_refunds = 3 blocking the release" in first
     assert "readiness_snapshot  waived" in first
     assert "requested by oscar, approved by rita" in first
-    assert "blockers per currency: EUR 2, USD 4" in first
+    assert "DAG accounting_period_governance close October 2026: October 2026 closed" in first
     assert sum(line.startswith("[") for line in lines) == 12
     assert "[DAG TEST]" not in first
     assert "[DAG TEST]" in (var_dir / "logs" / "demo.log").read_text()
