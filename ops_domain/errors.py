@@ -64,8 +64,17 @@ class MakerCheckerViolation(DomainError):
 
 
 class PeriodClosed(DomainError):
+    """A journal step refused by the period-close control; ``evidence`` is the audit row
+    recording the refusal (the rollback watch counts them)."""
+
     def __init__(
-        self, currency: str, entry_date: object, period: str, *, next_step: str = ""
+        self,
+        currency: str,
+        entry_date: object,
+        period: str,
+        *,
+        next_step: str = "",
+        evidence: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
             f"{currency} entry dated {entry_date} falls in closed period {period}"
@@ -74,6 +83,7 @@ class PeriodClosed(DomainError):
         self.currency = currency
         self.entry_date = entry_date
         self.period = period
+        self.evidence = evidence
 
 
 class PeriodCloseBlocked(DomainError):

@@ -296,15 +296,34 @@ def test_posting_into_a_closed_period_is_refused_and_the_refusal_recorded(
         "currency": "USD",
         "period": "2026-11-01..2026-11-30",
         "approval_id": approval["id"],
+        "step": "approve",
         "reason": "entry date falls in closed period 2026-11-01..2026-11-30",
     }
 
 
-def test_an_entry_dated_in_a_closed_period_is_refused_when_drafted_and_not_recorded(
+def refusals_by_step(engine: Engine) -> list[tuple[str, str, str, str]]:
+    """(step, entry_date, period, target_id) of each recorded period-close refusal."""
+    with engine.begin() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                text(
+                    "SELECT metadata->>'step', metadata->>'entry_date', metadata->>'period',"
+                    " target_id FROM audit_log WHERE action = 'journal.post_refused' ORDER BY id"
+                )
+            )
+        ]
+
+
+def business_checksums(ledger: Factory) -> dict[str, str]:
+    return {table: sum for table, sum in ledger.table_checksums().items() if table != "audit_log"}
+
+
+def test_an_entry_dated_in_a_closed_period_is_refused_when_drafted_and_recorded(
     engine: Engine, settings: Settings, ledger: Factory
 ) -> None:
     ledger.period(date(2026, 10, 1), date(2026, 10, 31), status="closed")
-    before = ledger.table_checksums()
+    before = business_checksums(ledger)
 
     with pytest.raises(PeriodClosed) as refused:
         draft(engine, settings, entry_date=date(2026, 10, 31))
@@ -313,31 +332,35 @@ def test_an_entry_dated_in_a_closed_period_is_refused_when_drafted_and_not_recor
         "USD entry dated 2026-10-31 falls in closed period 2026-10-01..2026-10-31:"
         " date the entry in an open period"
     )
-    assert ledger.table_checksums() == before
+    assert business_checksums(ledger) == before
+    assert refusals_by_step(engine) == [("create", "2026-10-31", "2026-10-01..2026-10-31", "new")]
     assert draft(engine, settings, entry_date=date(2026, 11, 1))["status"] == "draft"
 
 
-def test_a_draft_whose_period_closed_is_refused_when_submitted_and_not_recorded(
+def test_a_draft_whose_period_closed_is_refused_when_submitted_and_recorded(
     engine: Engine, settings: Settings, ledger: Factory
 ) -> None:
     entry = draft(engine, settings)
     ledger.period(date(2026, 11, 1), date(2026, 11, 30), status="closed")
-    before = ledger.table_checksums()
+    before = business_checksums(ledger)
 
     with pytest.raises(PeriodClosed, match=f"void {entry['entry_no']} and draft it again"):
         submit_journal(engine, entry_id=entry["id"], actor_username="fiona")
 
-    assert ledger.table_checksums() == before
+    assert business_checksums(ledger) == before
     assert ledger.count("journal_approvals") == 0
+    assert refusals_by_step(engine) == [
+        ("submit", "2026-11-20", "2026-11-01..2026-11-30", str(entry["id"]))
+    ]
 
 
-def test_a_reversal_dated_in_a_closed_period_is_refused_when_drafted_and_not_recorded(
+def test_a_reversal_dated_in_a_closed_period_is_refused_when_drafted_and_recorded(
     engine: Engine, settings: Settings, ledger: Factory
 ) -> None:
     entry = draft(engine, settings)
     post(engine, entry["id"])
     ledger.period(date(2026, 10, 1), date(2026, 10, 31), status="closed")
-    before = ledger.table_checksums()
+    before = business_checksums(ledger)
 
     with pytest.raises(PeriodClosed, match=r"2026-10-01\.\.2026-10-31: date the reversal in an"):
         reverse_journal(
@@ -348,7 +371,31 @@ def test_a_reversal_dated_in_a_closed_period_is_refused_when_drafted_and_not_rec
             reason="wrong day",
         )
 
-    assert ledger.table_checksums() == before
+    assert business_checksums(ledger) == before
+    assert refusals_by_step(engine) == [
+        ("reverse", "2026-10-31", "2026-10-01..2026-10-31", str(entry["id"]))
+    ]
+
+
+def test_input_mistakes_next_to_a_closed_period_are_not_recorded(
+    engine: Engine, settings: Settings, ledger: Factory
+) -> None:
+    ledger.period(date(2026, 10, 1), date(2026, 10, 31), status="closed")
+
+    with pytest.raises(InvalidInput, match="at least 2 lines"):
+        create_journal(
+            engine,
+            settings,
+            actor_username="fiona",
+            entry_date=date(2026, 10, 31),
+            currency="USD",
+            description="one-legged",
+            lines=lines("1000-CASH:debit:1.00"),
+        )
+    with pytest.raises(ActorNotAllowed):
+        draft(engine, settings, maker="cora", entry_date=date(2026, 10, 31))
+
+    assert refusals_by_step(engine) == []
 
 
 def test_a_closed_period_of_another_currency_does_not_block_posting(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +12,13 @@ from sqlalchemy import Engine, text
 
 from ops_domain.accounting.periods import manage_accounting_period
 from ops_domain.config import Settings
-from ops_domain.errors import ActorNotAllowed, InvalidInput, NotFound, PeriodCloseBlocked
+from ops_domain.errors import (
+    ActorNotAllowed,
+    InvalidInput,
+    MakerCheckerViolation,
+    NotFound,
+    PeriodCloseBlocked,
+)
 from ops_domain.jobs import JobResult
 from tests.support.factories import Factory
 
@@ -285,7 +291,7 @@ def test_posting_is_possible_again_after_reopen(
 
     assert books.count("journal_entries", "status = 'posted'") == 1
     assert books.count("journal_entries", "id = :id AND status = 'void'", id=entry_id) == 1
-    assert books.count("audit_log", "action = 'journal.post_refused'") == 0  # none attempted
+    assert books.count("audit_log", "action = 'journal.post_refused'") == 1  # the submit
 
 
 def without_job_runs(sums: dict[str, str]) -> dict[str, str]:
@@ -410,3 +416,42 @@ def test_many_blockers_are_counted_exactly_and_listed_a_page_per_kind(
     assert len(listed) == 51
     assert listed[-1]["description"] == "and 3 more draft_entry"
     assert result.messages[0].endswith("53 blocker(s)")
+
+
+@pytest.mark.parametrize(
+    ("now", "start", "end"),
+    [
+        (datetime(2026, 11, 30, 23, 59, tzinfo=UTC), START, END),  # its last day
+        (datetime(2026, 11, 15, 9, 0, tzinfo=UTC), START, END),  # the current month
+        (datetime(2026, 12, 6, 4, 0, tzinfo=UTC), date(2027, 1, 1), date(2027, 1, 31)),
+    ],
+)
+def test_a_period_that_has_not_ended_is_never_closed(
+    engine: Engine, settings: Settings, books: Factory, now: datetime, start: date, end: date
+) -> None:
+    with pytest.raises(PeriodCloseBlocked, match=f"ends {end}, not before the current business"):
+        close(engine, settings, period_start=start, period_end=end, now=now)
+
+    assert periods(engine) == []
+    assert books.audit_actions("accounting_period") == []
+
+
+def test_a_period_closes_from_the_first_business_day_after_its_end(
+    engine: Engine, settings: Settings, books: Factory
+) -> None:
+    result = close(engine, settings, now=datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
+    assert result.counts == {"periods_closed": 1}
+
+
+def test_the_closer_never_reopens_their_own_close(
+    engine: Engine, settings: Settings, books: Factory
+) -> None:
+    books.user("root", "super_admin")
+    close(engine, settings, actor_username="ada")
+    before = books.table_checksums()
+
+    with pytest.raises(MakerCheckerViolation, match="'ada' closed it: another checker"):
+        reopen(engine, settings, actor_username="ada")
+
+    assert books.table_checksums() == before
+    assert reopen(engine, settings, actor_username="root").counts["periods_reopened"] == 1

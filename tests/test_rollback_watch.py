@@ -9,7 +9,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, text
 
-from ops_domain.accounting.journals import approve_journal_approval
+from ops_domain.accounting.journals import (
+    JournalLineInput,
+    approve_journal_approval,
+    create_journal,
+)
 from ops_domain.config import Settings
 from ops_domain.disputes.chargebacks import transition_chargeback
 from ops_domain.errors import (
@@ -546,3 +550,32 @@ def test_the_scheduled_watch_picks_the_latest_release_still_in_its_window(
     next_day = release_under_watch(engine, now=now + timedelta(hours=23), window_hours=24)
 
     assert (picked, after_rollback, next_day) == ("latest", "recent", None)
+
+
+def test_a_journal_drafted_into_a_closed_period_is_evidence_for_the_posting_trigger(
+    engine: Engine, factory: Factory, settings: Settings, people: dict[str, int]
+) -> None:
+    factory.account("1000-CASH", "asset")
+    factory.account("4000-FEES", "revenue")
+    factory.period(date(2026, 11, 1), date(2026, 11, 30), status="closed")
+    release(engine, factory)
+
+    with pytest.raises(PeriodClosed):
+        create_journal(
+            engine,
+            settings,
+            actor_username="fin",
+            entry_date=date(2026, 11, 20),
+            currency="USD",
+            description="late fees",
+            lines=[
+                JournalLineInput.parse("1000-CASH:debit:3.10"),
+                JournalLineInput.parse("4000-FEES:credit:3.10"),
+            ],
+        )
+    refusals = reading(watch(engine, settings), "posting_refusals")
+
+    assert refusals.status == "firing"
+    (item,) = refusals.evidence.items
+    assert item["reference"] == "new USD entry"
+    assert (item["detail"]["step"], item["detail"]["entry_date"]) == ("create", "2026-11-20")

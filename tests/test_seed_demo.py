@@ -228,7 +228,7 @@ def test_every_state_the_jobs_and_the_gate_react_to_is_present(seeded: Engine) -
     assert set(rows(e, "SELECT currency, period_start, status FROM accounting_periods")) == {
         (c, start, status)
         for c in ("USD", "EUR", "IDR")
-        for start, status in ((date(2026, 10, 1), "closed"), (date(2026, 11, 1), "open"))
+        for start, status in ((date(2026, 10, 1), "open"), (date(2026, 11, 1), "open"))
     }
     assert rows(
         e,
@@ -441,12 +441,12 @@ def test_cli_prints_counters_and_json(cli: Cli, monkeypatch: pytest.MonkeyPatch)
     assert payload["tables"]["cashflow_events"] == 3111
 
 
-def test_a_first_of_the_month_business_date_closes_the_month_before(
+def test_a_first_of_the_month_business_date_has_the_month_before_and_its_own(
     engine: Engine, settings: Settings
 ) -> None:
     seed_demo(engine, settings, business_date=date(2027, 1, 1))
     assert set(rows(engine, "SELECT period_start, period_end, status FROM accounting_periods")) == {
-        (date(2026, 12, 1), date(2026, 12, 31), "closed"),
+        (date(2026, 12, 1), date(2026, 12, 31), "open"),
         (date(2027, 1, 1), date(2027, 1, 31), "open"),
     }
     assert rows(
@@ -513,7 +513,7 @@ def test_seeded_history_has_the_audit_trail_its_services_would_have_written(
     assert trail["payout.settle"] == trail["settlement.pay"] == settled == 149
     assert (trail["payout.fail"], trail["refund.escalate"], trail["journal.void"]) == (1, 1, 1)
     assert (trail["refund.request"], trail["case.open"], trail["journal.create"]) == (7, 9, 11)
-    assert trail["accounting_period.close"] == 3
+    assert "accounting_period.close" not in trail  # the demo's governance run closes it
     # each row carries its record's own stamp and the actor who made that change
     assert rows(
         seeded,

@@ -3,13 +3,16 @@
 Rules enforced here (and again by the database triggers): an entry has at least two lines,
 each a positive debit or a positive credit on an account of the entry's currency; debits equal
 credits; a posted entry never changes; a correction is a reversal entry with the lines swapped,
-at most one per entry that is not void. Nothing dated in a closed period is drafted, submitted
-or reversed (refused at once, unrecorded: no posting was attempted) nor posted; a refused
-posting is recorded as evidence (the rollback watch counts them).
+at most one per entry that is not void. Nothing dated in a closed period is drafted, submitted,
+reversed or posted; every such refusal by the period-close control, whatever the step, is
+recorded as evidence (``journal.post_refused``, the rollback watch counts them), while input
+mistakes are not (decision 0009).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -82,10 +85,16 @@ def create_journal(
     if not description.strip():
         raise InvalidInput("a journal entry needs a description")
     _require_balanced(lines)
-    with transaction(engine) as session:
+    with _period_refusals_recorded(engine), transaction(engine) as session:
         actor = require_actor(session, actor_username, MAKER_PERMISSION, "journals create")
         lock_currency_periods(session, currency, exclusive=False)
-        _require_open_period(session, currency, entry_date, "date the entry in an open period")
+        _require_open_period(
+            session,
+            actor,
+            "create",
+            {"currency": currency, "entry_date": entry_date},
+            "date the entry in an open period",
+        )
         account_ids = _account_ids(session, currency, lines)
         entry_id = session.execute(
             text(
@@ -130,7 +139,7 @@ def submit_journal(
     """Ask a checker to post a draft: a pending ``post`` approval (``reversal`` for a
     reversal entry). At most one pending approval per entry and kind (unique index); a draft
     dated in a closed period is refused (it could never be posted)."""
-    with transaction(engine) as session:
+    with _period_refusals_recorded(engine), transaction(engine) as session:
         actor = require_actor(session, actor_username, MAKER_PERMISSION, "journals submit")
         entry = _locked_entry(session, entry_id)
         if entry["status"] != "draft":
@@ -138,8 +147,9 @@ def submit_journal(
         lock_currency_periods(session, entry["currency"], exclusive=False)
         _require_open_period(
             session,
-            entry["currency"],
-            entry["entry_date"],
+            actor,
+            "submit",
+            entry,
             f"void {entry['entry_no']} and draft it again in an open period",
         )
         pending = _pending_approval(session, entry_id)
@@ -164,36 +174,29 @@ def approve_journal_approval(
     """A checker (never the requester, never the entry's maker) approves, which posts the
     entry. Posting into a closed period raises ``PeriodClosed`` and the refusal is recorded;
     the approval stays pending and the message tells the checker to reject it."""
-    refusal: dict[str, Any] = {}
-    try:
-        with transaction(engine) as session:
-            checker = require_actor(session, actor_username, CHECKER_PERMISSION, "journals approve")
-            approval, entry = _decidable(session, checker, approval_id, note, "approved")
-            if approval["kind"] not in POSTING_KINDS:
-                raise InvalidInput(f"{approval['kind']} approvals are not handled by this action")
-            ENTRY_STATES.check(entry["status"], "posted")
-            lock_currency_periods(session, entry["currency"], exclusive=False)
-            period = closed_period_covering(session, entry["currency"], entry["entry_date"])
-            if period is not None:
-                refusal = _posting_refusal(checker, entry, period, approval_id)
-                raise PeriodClosed(
-                    entry["currency"],
-                    entry["entry_date"],
-                    period,
-                    next_step=f"nothing was posted; reject approval #{approval_id}"
-                    f" (journals reject --approval-id {approval_id} --note ...), then the"
-                    f" maker voids {entry['entry_no']} and drafts it in an open period",
-                )
-            moment = now or utc_now()
-            decided = _decide(
-                session, checker, approval=approval, decision="approved", note=note, now=moment
-            )
-            posted = _post(session, checker, entry, moment)
-            decided, posted = name_actors(session, [decided, posted])
-    except PeriodClosed:
-        if refusal:
-            record_refusal(engine, **refusal)
-        raise
+    with _period_refusals_recorded(engine), transaction(engine) as session:
+        checker = require_actor(session, actor_username, CHECKER_PERMISSION, "journals approve")
+        approval, entry = _decidable(session, checker, approval_id, note, "approved")
+        if approval["kind"] not in POSTING_KINDS:
+            raise InvalidInput(f"{approval['kind']} approvals are not handled by this action")
+        ENTRY_STATES.check(entry["status"], "posted")
+        lock_currency_periods(session, entry["currency"], exclusive=False)
+        _require_open_period(
+            session,
+            checker,
+            "approve",
+            entry,
+            f"nothing was posted; reject approval #{approval_id}"
+            f" (journals reject --approval-id {approval_id} --note ...), then the"
+            f" maker voids {entry['entry_no']} and drafts it in an open period",
+            approval_id=approval_id,
+        )
+        moment = now or utc_now()
+        decided = _decide(
+            session, checker, approval=approval, decision="approved", note=note, now=moment
+        )
+        posted = _post(session, checker, entry, moment)
+        decided, posted = name_actors(session, [decided, posted])
     return {"approval": decided, "entry": posted}
 
 
@@ -257,7 +260,7 @@ def reverse_journal(
     checker to post it. An entry is reversed at most once: a void reversal does not count (also
     a partial unique index). A reversal dated in a closed period is refused."""
     require_note(reason, "reversing a journal entry")
-    with transaction(engine) as session:
+    with _period_refusals_recorded(engine), transaction(engine) as session:
         actor = require_actor(session, actor_username, MAKER_PERMISSION, "journals reverse")
         original = _locked_entry(session, entry_id)
         if original["status"] != "posted":
@@ -274,7 +277,11 @@ def reverse_journal(
             raise InvalidInput(f"{original['entry_no']} is already reversed by {earlier}")
         lock_currency_periods(session, original["currency"], exclusive=False)
         _require_open_period(
-            session, original["currency"], entry_date, "date the reversal in an open period"
+            session,
+            actor,
+            "reverse",
+            {**original, "entry_date": entry_date},
+            "date the reversal in an open period",
         )
         reversal_id = _insert_reversal(session, actor, original, entry_date, reason or "")
         reversal = entry_view(session, reversal_id)
@@ -318,11 +325,52 @@ def entry_view(session: Session, entry_id: int) -> dict[str, Any]:
     return dict(row._mapping)
 
 
-def _require_open_period(session: Session, currency: str, entry_date: date, next_step: str) -> None:
-    """A draft dated in a closed period could never be posted: refuse it when drafted."""
-    period = closed_period_covering(session, currency, entry_date)
-    if period is not None:
-        raise PeriodClosed(currency, entry_date, period, next_step=next_step)
+@contextmanager
+def _period_refusals_recorded(engine: Engine) -> Iterator[None]:
+    """Record a refusal by the period-close control in its own transaction: the refused change
+    rolls back, the refusal stays as evidence."""
+    try:
+        yield
+    except PeriodClosed as refused:
+        if refused.evidence is not None:
+            record_refusal(engine, **refused.evidence)
+        raise
+
+
+def _require_open_period(
+    session: Session,
+    actor: Actor,
+    step: str,
+    entry: dict[str, Any],
+    next_step: str,
+    *,
+    approval_id: int | None = None,
+) -> None:
+    """Refuse a journal ``step`` dated in a closed period (a draft there could never be
+    posted), carrying the refusal's audit row: target the entry, or ``new`` when drafting."""
+    period = closed_period_covering(session, entry["currency"], entry["entry_date"])
+    if period is None:
+        return
+    details = {
+        "entry_no": entry.get("entry_no"),
+        "entry_date": entry["entry_date"],
+        "currency": entry["currency"],
+        "period": period,
+        "step": step,
+        "reason": f"entry date falls in closed period {period}",
+    }
+    if approval_id is not None:
+        details["approval_id"] = approval_id
+    evidence = {
+        "actor_id": actor.id,
+        "action": "journal.post_refused",
+        "target_type": "journal_entry",
+        "target_id": entry.get("id", "new"),
+        "details": details,
+    }
+    raise PeriodClosed(
+        entry["currency"], entry["entry_date"], period, next_step=next_step, evidence=evidence
+    )
 
 
 def _require_balanced(lines: list[JournalLineInput]) -> None:
@@ -471,26 +519,6 @@ def _post(session: Session, checker: Actor, entry: dict[str, Any], now: datetime
     posted = entry_view(session, entry["id"])
     _audit_entry(session, checker, "journal.post", posted, before=entry)
     return posted
-
-
-def _posting_refusal(
-    checker: Actor, entry: dict[str, Any], period: str, approval_id: int
-) -> dict[str, Any]:
-    """The audit row of a posting refused by period-close controls (counted after releases)."""
-    return {
-        "actor_id": checker.id,
-        "action": "journal.post_refused",
-        "target_type": "journal_entry",
-        "target_id": entry["id"],
-        "details": {
-            "entry_no": entry["entry_no"],
-            "entry_date": entry["entry_date"],
-            "currency": entry["currency"],
-            "period": period,
-            "approval_id": approval_id,
-            "reason": f"entry date falls in closed period {period}",
-        },
-    }
 
 
 def _insert_reversal(

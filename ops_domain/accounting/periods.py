@@ -1,11 +1,13 @@
 """Accounting period governance: close a currency's date range, or re-open it.
 
-Close is refused, with every blocker listed, while the range overlaps a differently-bounded
-period, holds draft entries or pending journal approvals, or has unresolved reconciliation
-breaks in that currency. The refusal carries the job's result (blockers as items); a dry run
+Close is refused, with every blocker listed, while the period has not ended (its end is not
+before the current business date, UTC), the range overlaps a differently-bounded period, holds
+draft entries or pending journal approvals, or has unresolved reconciliation breaks in that
+currency. The refusal carries the job's result (blockers as items); a dry run
 returns that result and, as it reports a refusal, records its job run as failed too (error:
 the blocker summary).
-Re-open needs a reason and a checker, and raises an alert.
+Re-open needs a reason and a checker other than the one who closed the period (decision 0009),
+and raises an alert.
 
 Close and re-open hold an exclusive advisory lock per currency; posting, drafting and
 submitting journals hold it shared. So a posting and a close of one currency never interleave:
@@ -15,7 +17,7 @@ whichever comes second sees the other's outcome.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -116,7 +118,7 @@ def manage_accounting_period(
         reason=reason,
     )
     if action == "open":
-        _require_reopen_checker(engine, actor_username)
+        _require_reopen_checker(engine, actor_username, request)
     moment = now or utc_now()
     work = _close if action == "close" else _reopen
 
@@ -160,13 +162,27 @@ def _validated_request(
     return PeriodRequest(currency, period_start, period_end, action, reason)
 
 
-def _require_reopen_checker(engine: Engine, actor_username: str) -> None:
-    """Re-open is a checker decision, whatever permissions a role is granted later."""
+def _require_reopen_checker(engine: Engine, actor_username: str, request: PeriodRequest) -> None:
+    """Re-open is a checker decision, whatever permissions a role is granted later, and never
+    by the person who closed the period (checked again under the lock when re-opening)."""
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, REOPEN_JOB.permission, REOPEN_JOB.name)
+        same = [p for p in _overlapping_periods(session, request) if _same_bounds(p, request)]
     if not actor.is_checker():
         raise MakerCheckerViolation(
             f"re-opening a period needs a checker role; {actor_username!r} has none"
+        )
+    for period in same:
+        _require_other_than_closer(period, actor.id, actor.username, request)
+
+
+def _require_other_than_closer(
+    period: dict[str, Any], actor_id: int, username: str, request: PeriodRequest
+) -> None:
+    if period["status"] == "closed" and period["closed_by"] == actor_id:
+        raise MakerCheckerViolation(
+            f"re-opening {request.currency} period {request.label}: {username!r} closed it:"
+            " another checker re-opens it"
         )
 
 
@@ -181,7 +197,7 @@ def _close(session: Session, ctx: JobContext, request: PeriodRequest, now: datet
             f"{request.currency} period {request.label} is already closed: nothing to do"
         )
         return
-    blockers, total = _close_blockers(session, request, overlapping)
+    blockers, total = _close_blockers(session, request, overlapping, now.date())
     if blockers:
         _refuse_close(ctx, request, blockers, total)
         return
@@ -236,6 +252,7 @@ def _reopen(session: Session, ctx: JobContext, request: PeriodRequest, now: date
         )
         return
     PERIOD_STATES.check(period["status"], "open")
+    _require_other_than_closer(period, ctx.actor.id, ctx.actor.username, request)
     after = _reopened_period(session, period["id"], ctx.actor.id, request.reason, now)
     record_audit(
         session,
@@ -341,6 +358,20 @@ def _reopened_period(
     return dict(row._mapping)
 
 
+def _not_ended(request: PeriodRequest, business_date: date) -> list[Blocker]:
+    """A period closes only once it is over: journals dated today must stay possible."""
+    if request.period_end < business_date:
+        return []
+    return [
+        Blocker(
+            "not_ended",
+            f"period-end-{request.period_end}",
+            f"the period ends {request.period_end}, not before the current business date"
+            f" {business_date}: close it from {request.period_end + timedelta(days=1)} on",
+        )
+    ]
+
+
 # Each query below walks an index restricted to the currency and window (EXPLAIN in
 # docs/jobs/manage_accounting_period.md): journal_lines are never read, so the cost does not
 # grow with the ledger, only with the blockers themselves.
@@ -381,10 +412,14 @@ _BLOCKER_QUERIES: dict[str, str] = {
 
 
 def _close_blockers(
-    session: Session, request: PeriodRequest, overlapping: list[dict[str, Any]]
+    session: Session,
+    request: PeriodRequest,
+    overlapping: list[dict[str, Any]],
+    business_date: date,
 ) -> tuple[list[Blocker], int]:
     """Every reason the close is refused (at most a page per kind) and their exact total."""
-    blockers = [
+    blockers = _not_ended(request, business_date)
+    blockers += [
         Blocker(
             "overlap",
             f"period-{p['id']}",

@@ -1,9 +1,9 @@
 """The books: a chart of accounts per currency, posted and draft journals, a pending approval,
-and accounting periods (previous month closed, current month open).
+and accounting periods (previous and current month open: the demo's period-close run closes
+the previous month, which has ended).
 
-Entries are created as drafts and posted afterwards, before the previous month is closed, so
-the database's own posting rules (balanced, one currency, not in a closed period) vouch for
-every posted entry.
+Entries are created as drafts and posted afterwards, so the database's own posting rules
+(balanced, one currency, not in a closed period) vouch for every posted entry.
 """
 
 from __future__ import annotations
@@ -112,7 +112,6 @@ def insert_ledger(session: Session, plan: DemoPlan, users: dict[str, int]) -> No
     _insert_periods(session, plan)
     drafted = _insert_entries(session, plan, users, accounts)
     _finalise(session, plan, users, drafted)
-    _close_previous_month(session, plan, users)
 
 
 def _insert_accounts(session: Session) -> dict[tuple[str, str], int]:
@@ -262,18 +261,3 @@ def _finalise(
                 ),
                 {"note": "duplicate of an earlier accrual", "id": entry_id},
             )
-
-
-def _close_previous_month(session: Session, plan: DemoPlan, users: dict[str, int]) -> None:
-    closed_on = min(plan.month_start + timedelta(days=2), plan.business_date)
-    session.execute(
-        text(
-            "UPDATE accounting_periods SET status = 'closed', closed_by = :by, closed_at = :at"
-            " WHERE period_start = :start"
-        ),
-        {
-            "by": users["alice"],
-            "at": datetime.combine(closed_on, time(10), tzinfo=UTC),
-            "start": plan.previous_month[0],
-        },
-    )

@@ -87,10 +87,12 @@ _CHARGEBACKS_PAST_DUE = """
 """
 
 _POSTINGS_REFUSED = """
-    SELECT a.id, e.entry_no AS reference, a.created_at AS seen_at,
+    SELECT a.id,
+           coalesce(e.entry_no, 'new ' || (a.metadata->>'currency') || ' entry') AS reference,
+           a.created_at AS seen_at,
            jsonb_build_object('entry_id', a.target_id, 'currency', a.metadata->'currency',
                               'entry_date', a.metadata->'entry_date',
-                              'period', a.metadata->'period',
+                              'period', a.metadata->'period', 'step', a.metadata->'step',
                               'reason', a.metadata->'reason') AS detail
       FROM audit_log a
       LEFT JOIN journal_entries e ON e.id::text = a.target_id
