@@ -6,7 +6,7 @@ credits; a posted entry never changes; a correction is a reversal entry with the
 at most one per entry that is not void. Nothing dated in a closed period is drafted, submitted,
 reversed or posted; every such refusal by the period-close control, whatever the step, is
 recorded as evidence (``journal.post_refused``, the rollback watch counts them), while input
-mistakes are not (decision 0009).
+mistakes are not (decision 0010).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ draft entries or pending journal approvals, or has unresolved reconciliation bre
 currency. The refusal carries the job's result (blockers as items); a dry run
 returns that result and, as it reports a refusal, records its job run as failed too (error:
 the blocker summary).
-Re-open needs a reason and a checker other than the one who closed the period (decision 0009),
+Re-open needs a reason and a checker other than the one who closed the period (decision 0010),
 and raises an alert.
 
 Close and re-open hold an exclusive advisory lock per currency; posting, drafting and
