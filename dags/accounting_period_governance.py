@@ -4,8 +4,9 @@
 Monthly, at 02:00 UTC on the 1st: close the month that just ended (the run's data interval)
 for every enabled currency. Manual runs close or re-open any period of one currency.
 
-1. `authorise_run` checks the acting user: closing needs finance, admin or super_admin;
-   re-opening needs a checker (admin, super_admin) and a `reason`.
+1. `authorise_run` checks the login that triggered the run (scheduled runs: the service
+   account): closing needs finance, admin or super_admin; re-opening needs a checker (admin,
+   super_admin) and a `reason`.
 2. `plan_periods` lists the (currency, period) pairs to act on.
 3. `list_blockers` dry-runs the action for each pair and fails, listing every blocker
    (overlapping periods, draft entries, pending journal approvals, open reconciliation
@@ -23,11 +24,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowFailException
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import as_of, authorise_run, run_service
 from wallet_ops_airflow.params import (
-    actor_param,
     choice_param,
     currency_param,
     date_param,
@@ -35,6 +34,7 @@ from wallet_ops_airflow.params import (
     text_param,
 )
 from wallet_ops_airflow.periods import requested_period
+from wallet_ops_airflow.refusal import refuse
 
 from ops_domain.config import Settings
 
@@ -67,7 +67,6 @@ PERMISSIONS = {"close": "periods.close", "open": "periods.reopen"}
         "reason": text_param(
             title="Reason", description="Why the period is re-opened (required for open)."
         ),
-        "actor_username": actor_param(JOB),
         "dry_run": dry_run_param(),
     },
 )
@@ -109,10 +108,10 @@ def accounting_period_governance() -> None:
         preview = manage(request, period, dry_run=True)
         blockers = preview["counts"].get("blockers", 0)
         if blockers:
-            listing = "\n".join(f"  - {line}" for line in preview["messages"])
-            raise AirflowFailException(
+            raise refuse(
                 f"{period['currency']} {period['period_start']}..{period['period_end']}:"
-                f" {blockers} blocker(s):\n{listing}"
+                f" {blockers} blocker(s), listed below",
+                "\n".join(f"  - {line}" for line in preview["messages"]),
             )
         return preview
 

@@ -5,9 +5,9 @@ Hourly: `open` and `in_progress` cases past their `sla_due_at` (or, without one,
 `fallback_sla_hours`) move to `escalated`, get a note and a `case_sla_breach` alert (`high`
 for high/critical priority, else `medium`), one alert per case.
 
-*Runbook*: a failed run opens an `airflow_task_failed` alert. A manual run needs
-`actor_username` (roles operation, risk, admin, super_admin); `dry_run` lists what would be
-escalated and changes nothing.
+*Runbook*: a failed run opens an `airflow_task_failed` alert. A manual run acts as
+the login that triggered it (roles operation, risk, admin, super_admin); `dry_run` lists what
+would be escalated and changes nothing.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """
 ### Emergency actions
 
-Manual only. Pick the `action`, fill in its parameters, name yourself in `actor_username`:
+Manual only; the run acts as the login that triggered it. Pick the `action`, fill in its
+parameters:
 
 - `freeze_payouts`: `reason` (required), `merchant_code` (empty: a global freeze). While a
   freeze applies no payout is created, sent or settled in its scope.
@@ -32,7 +33,6 @@ from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.emergency import ACTIONS, perform
 from wallet_ops_airflow.jobs import authorise_run
 from wallet_ops_airflow.params import (
-    actor_param,
     choice_param,
     count_param,
     currency_param,
@@ -68,7 +68,6 @@ JOB = "emergency actions"
             title="Action",
             description="The emergency action to perform; fill in the parameters it names.",
         ),
-        "actor_username": actor_param(JOB),
         "reason": text_param(
             title="Reason",
             description="freeze_payouts and record_rollback: why (required for both).",

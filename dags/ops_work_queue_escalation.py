@@ -7,9 +7,9 @@ Hourly: raises one alert per overdue item of the ops work queue — `journal_app
 `reconciliation_break_sla` (high when `in_review`, else medium) past
 `reconciliation_break_hours`. An item keeps a single open alert.
 
-*Runbook*: a failed run opens an `airflow_task_failed` alert. A manual run needs
-`actor_username` (roles operation, risk, admin, super_admin); `dry_run` lists what would be
-alerted and changes nothing.
+*Runbook*: a failed run opens an `airflow_task_failed` alert. A manual run acts as
+the login that triggered it (roles operation, risk, admin, super_admin); `dry_run` lists what
+would be alerted and changes nothing.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ Every 15 minutes: each `pending` refund request past its `sla_due_at` and not ye
 is stamped `escalated_at` with a reason, its case moves to `escalated` and gets an internal
 note. A refund is escalated once, however often the job runs.
 
-*Runbook*: a failed run opens an `airflow_task_failed` alert. A manual run needs
-`actor_username` (roles operation, risk, admin, super_admin); `dry_run` lists what would be
-escalated and changes nothing.
+*Runbook*: a failed run opens an `airflow_task_failed` alert. A manual run acts as
+the login that triggered it (roles operation, risk, admin, super_admin); `dry_run` lists what
+would be escalated and changes nothing.
 """
 
 from __future__ import annotations

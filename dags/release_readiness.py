@@ -17,9 +17,10 @@ Each check is its own task and fails on its own, so one failure never hides anot
 unless every check passed or was waived. A ready verdict marks the release `released` and
 updates the Asset `release_readiness_passed`, which deployment DAGs can be scheduled on.
 
-*Runbook*: trigger with `release_id`, `environment` and `actor_username` (roles operation,
-risk, finance, admin, super_admin). A blocking counter can be cleared by an approved waiver
-(`ops-domain waivers ...`); rerun the DAG afterwards: each run is stored as evidence.
+*Runbook*: trigger with `release_id` and `environment`; the run acts as your login (roles
+operation, risk, finance, admin, super_admin). A blocking counter can be cleared by an
+approved waiver (`ops-domain waivers ...`); rerun the DAG afterwards: each run is stored as
+evidence.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from wallet_ops_airflow.checks import readiness_check_task, release_gate_task
 from wallet_ops_airflow.data_quality import DataQualityOperator
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import authorise_run
-from wallet_ops_airflow.params import actor_param, choice_param, text_param
+from wallet_ops_airflow.params import choice_param, text_param
 
 CHECK_GROUPS = {
     "database": ("migrations", "rbac", "db_isolation"),
@@ -101,7 +102,6 @@ def release_gate() -> dict[str, Any]:
             title="Environment",
             description="Where the release goes; stored with the snapshot.",
         ),
-        "actor_username": actor_param("release gate"),
     },
 )
 def release_readiness() -> None:

@@ -19,8 +19,8 @@ marks the release `rollback_recommended`, freezes payouts globally when
 
 *Runbook*: a failed `watch` means a trigger fires: read the report, then use the DAG
 `emergency_actions` (freeze payouts, open an incident, record the rollback). Schedule: Airflow
-3.3's `AssetOrTimeSchedule` combines the cron and the Asset in one DAG. A manual run needs
-`actor_username` (operation, risk, admin, super_admin) and may name a `release_id`.
+3.3's `AssetOrTimeSchedule` combines the cron and the Asset in one DAG. A manual run acts as
+the login that triggered it (operation, risk, admin, super_admin) and may name a `release_id`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import as_of, authorise_run, ops_engine, run_service
-from wallet_ops_airflow.params import actor_param, count_param, dry_run_param, text_param
+from wallet_ops_airflow.params import count_param, dry_run_param, text_param
 
 from ops_domain.rollback.policy import RollbackPolicy
 
@@ -55,7 +55,6 @@ REPORT_XCOM_KEY = "watch_report"
     default_args=task_defaults(),
     tags=["wallet-ops", "release", "rollback"],
     params={
-        "actor_username": actor_param(JOB),
         "dry_run": dry_run_param(),
         "release_id": text_param(
             title="Release id",

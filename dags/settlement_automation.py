@@ -14,10 +14,10 @@ job run, and the `report` task adds them up. Every event is settled exactly once
 a retry or a backfill of a past day changes nothing that is already settled; late events of
 a settled day get a settlement with the next sequence.
 
-*Runbook*: backfill past days with `airflow backfill create --dag-id settlement_automation
---from-date ... --to-date ...` (catch-up starts at `OPS_SETTLEMENT_START_DATE`, default
-2026-11-01). A manual run needs `actor_username` (roles operation, finance, admin,
-super_admin); `dry_run` reports what would be settled and writes nothing.
+*Runbook*: backfill past days from the UI or the REST API (catch-up starts at
+`OPS_SETTLEMENT_START_DATE`, default 2026-11-01). A manual run or a backfill acts as the login
+that created it (roles operation, finance, admin, super_admin), checked before anything is
+settled; `dry_run` reports what would be settled and writes nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, tas
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import as_of, authorise_run, business_day, run_service, summarise
 from wallet_ops_airflow.params import (
-    actor_param,
     business_date_param,
     count_param,
     currency_param,
@@ -58,7 +57,6 @@ START_DATE = datetime.fromisoformat(os.environ.get("OPS_SETTLEMENT_START_DATE") 
     default_args=task_defaults(),
     tags=["wallet-ops", "settlements", "payouts"],
     params={
-        "actor_username": actor_param(JOB),
         "dry_run": dry_run_param(),
         "business_date": business_date_param("whose events are settled"),
         "currency": currency_param(Settings.from_env(), all_label="every enabled currency"),

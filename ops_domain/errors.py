@@ -51,6 +51,14 @@ class ActorNotAllowed(DomainError):
         self.accepted_roles = accepted_roles
 
 
+class ServiceAccountRefused(DomainError):
+    def __init__(self, username: str, principal: str) -> None:
+        super().__init__(
+            f"{username!r} is a service account: only scheduled runs act as it, not {principal}"
+        )
+        self.username = username
+
+
 class IllegalTransition(DomainError):
     def __init__(self, machine: str, from_state: str, to_state: str) -> None:
         super().__init__(f"{machine}: illegal transition {from_state} -> {to_state}")

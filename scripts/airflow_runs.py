@@ -7,6 +7,8 @@ Airflow reads its configuration once, on first import.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,8 +55,32 @@ def migrate_metadata(env: dict[str, str], log: Path) -> None:
             )
 
 
-def run_dag(dag_id: str, conf: dict[str, Any], logical_date: datetime) -> DagRunOutcome:
-    """Parse the DAG file afresh (as the DAG processor does) and run one DAG run to its end."""
+@contextmanager
+def triggered_as(login: str | None, run_type: str = "manual") -> Iterator[None]:
+    """Make the run ``dag.test()`` creates a ``run_type`` run triggered by ``login``, as a UI
+    or REST trigger by that login would be; ``login`` None: a scheduled run, as the scheduler
+    creates it. (``dag.test()`` itself records every run as a manual run of "dag_test".)"""
+    from unittest import mock
+
+    from airflow.models import dagrun
+
+    create = dagrun.get_or_create_dagrun
+
+    def create_as_login(**arguments: Any) -> Any:
+        run = create(**{**arguments, "triggering_user_name": login})
+        run.run_type = "scheduled" if login is None else run_type
+        arguments["session"].commit()
+        return run
+
+    with mock.patch.object(dagrun, "get_or_create_dagrun", create_as_login):
+        yield
+
+
+def run_dag(
+    dag_id: str, conf: dict[str, Any], logical_date: datetime, *, login: str | None = None
+) -> DagRunOutcome:
+    """Parse the DAG file afresh (as the DAG processor does) and run one DAG run to its end,
+    triggered by ``login`` (None: a scheduled run)."""
     from airflow.dag_processing.dagbag import DagBag
     from airflow.models.xcom import XComModel
     from airflow.settings import Session
@@ -62,7 +88,8 @@ def run_dag(dag_id: str, conf: dict[str, Any], logical_date: datetime) -> DagRun
     bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
     if dag_id not in bag.dags:
         raise RuntimeError(f"DAG {dag_id} did not load: {bag.import_errors}")
-    run = bag.dags[dag_id].test(run_conf=conf, logical_date=logical_date)
+    with triggered_as(login):
+        run = bag.dags[dag_id].test(run_conf=conf, logical_date=logical_date)
     tasks = {
         ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]": str(ti.state)
         for ti in run.get_task_instances()

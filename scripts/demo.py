@@ -175,13 +175,13 @@ class Demo:
     def settle(self, day: date) -> str:
         run = run_dag(
             "settlement_automation",
-            {"actor_username": "svc_airflow", "business_date": day.isoformat()},
+            {"business_date": day.isoformat()},
             datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC).replace(hour=1),
         )
         return self._outcome(run, lambda: counts_text(run.returns["report"]["counts"]))
 
     def escalate(self, dag_id: str, job: str) -> str:
-        run = run_dag(dag_id, {"actor_username": "oscar"}, self.plan.as_of)
+        run = run_dag(dag_id, {}, self.plan.as_of, login="oscar")
         return self._outcome(run, lambda: counts_text(run.returns[job]["counts"]))
 
     def close_month(self) -> str:
@@ -190,9 +190,8 @@ class Demo:
             "action": "close",
             "period_start": first.isoformat(),
             "period_end": last.isoformat(),
-            "actor_username": "alice",
         }
-        run = run_dag("accounting_period_governance", conf, self.plan.as_of)
+        run = run_dag("accounting_period_governance", conf, self.plan.as_of, login="alice")
         if run.succeeded:
             return f"{first:%B %Y} closed"
         if not any(task.startswith("list_blockers") for task in run.failed_tasks()):
@@ -203,12 +202,8 @@ class Demo:
         return f"refused, nothing closed; blockers per currency: {blocked} (listed in the log)"
 
     def gate(self, expect_ready: bool) -> str:
-        conf = {
-            "release_id": self.release_id,
-            "environment": "production",
-            "actor_username": "oscar",
-        }
-        run = run_dag("release_readiness", conf, datetime.now(UTC))
+        conf = {"release_id": self.release_id, "environment": "production"}
+        run = run_dag("release_readiness", conf, datetime.now(UTC), login="oscar")
         if run.succeeded != expect_ready:
             raise RuntimeError(f"release_readiness ended {run.state}: {run.failed_tasks()}")
         if run.succeeded:

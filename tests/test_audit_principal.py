@@ -190,3 +190,16 @@ def test_editing_a_rows_principal_after_sealing_breaks_the_chain(engine: Engine)
     report = verify_chain(engine)
     assert not report.intact
     assert "edited" in (report.problem or "")
+
+
+def test_the_cli_refuses_to_act_as_a_service_account(
+    engine: Engine, cli: Callable[..., tuple[int, str, str]]
+) -> None:
+    from ops_domain.rbac.users import add_user
+
+    add_user(engine, "svc_airflow", ["operation"], service_account=True)
+
+    code, _, err = cli("escalate_refund_disputes", "--actor-username", "svc_airflow", "--dry-run")
+
+    assert code == 2
+    assert "'svc_airflow' is a service account: only scheduled runs act as it, not cli" in err

@@ -28,6 +28,7 @@ RELEASE = "2026.11.20-1"
 @pytest.fixture
 def gatekeepers(factory: Factory) -> None:
     factory.user("svc_airflow", "operation")
+    factory.user("olga", "operation")
     factory.user("risk_checker", "risk")
 
 
@@ -245,19 +246,25 @@ def test_an_unreachable_database_could_not_be_evaluated(settings: Settings) -> N
 
 @pytest.mark.usefixtures("gatekeepers")
 def test_cli_exit_codes_follow_the_verdict(cli, factory: Factory) -> None:
-    code, out, err = cli("release_readiness_gate", "--json", "--release-id", RELEASE)
+    code, out, err = cli(
+        "release_readiness_gate", "--actor-username", "olga", "--json", "--release-id", RELEASE
+    )
     assert (code, err) == (0, "")
     assert tuple(json.loads(out)) == tuple(sorted(GATE_JSON_KEYS))
 
     factory.refund(
         factory.user("cs", "customer_service"), factory.event(factory.merchant(), "9.00"), "1.00"
     )
-    code, out, _ = cli("release_readiness_gate", "--release-id", RELEASE)
+    code, out, _ = cli(
+        "release_readiness_gate", "--actor-username", "olga", "--release-id", RELEASE
+    )
     assert code == 1
     assert "NOT READY" in out
     assert "pending_refunds: 1 (failed)" in out
 
-    code, out, _ = cli("release_readiness_gate", "--json", "--no-fail-on-issues")
+    code, out, _ = cli(
+        "release_readiness_gate", "--actor-username", "olga", "--json", "--no-fail-on-issues"
+    )
     assert code == 0
     assert json.loads(out)["is_ready"] is False
 
@@ -269,7 +276,7 @@ def test_cli_exit_codes_follow_the_verdict(cli, factory: Factory) -> None:
 def test_cli_exits_2_when_the_database_is_unreachable(cli, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPS_DATABASE_URL", "postgresql://ops@127.0.0.1:1/ops")
 
-    code, out, err = cli("release_readiness_gate", "--json")
+    code, out, err = cli("release_readiness_gate", "--actor-username", "olga", "--json")
 
     assert (code, out) == (2, "")
     assert "could not evaluate release unversioned" in err

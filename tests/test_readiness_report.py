@@ -42,6 +42,7 @@ UNREACHABLE = "postgresql://ops@127.0.0.1:1/scratch"
 @pytest.fixture
 def gatekeeper(factory: Factory) -> None:
     factory.user("svc_airflow", "operation")
+    factory.user("olga", "operation")
 
 
 @pytest.fixture
@@ -163,7 +164,9 @@ def test_cli_report_exits_1_when_not_ready(
     for key, value in broken_env.items():
         monkeypatch.setenv(key, value)
 
-    code, out, _ = cli("release_readiness_report", "--release-id", RELEASE, "--json")
+    code, out, _ = cli(
+        "release_readiness_report", "--actor-username", "olga", "--release-id", RELEASE, "--json"
+    )
 
     report = json.loads(out)
     assert code == 1

@@ -39,7 +39,7 @@ def refuse_a_move(engine: Engine, chargeback: int) -> None:
 
 
 def test_quiet_release_exits_0_with_every_trigger_ok(cli: Cli, released: int) -> None:
-    code, out, err = cli("rollback_watch", "--release-id", RELEASE)
+    code, out, err = cli("rollback_watch", "--release-id", RELEASE, "--actor-username", "olga")
 
     assert code == 0, err
     lines = out.strip().splitlines()
@@ -58,7 +58,9 @@ def test_firing_trigger_exits_1_and_json_carries_the_evidence(
 ) -> None:
     refuse_a_move(engine, released)
 
-    code, out, _ = cli("rollback_watch", "--release-id", RELEASE, "--json")
+    code, out, _ = cli(
+        "rollback_watch", "--release-id", RELEASE, "--actor-username", "olga", "--json"
+    )
 
     assert code == 1
     report = json.loads(out)
@@ -84,8 +86,8 @@ def test_auto_freeze_from_the_environment_and_a_rerun_raises_nothing_new(
     monkeypatch.setenv("OPS_AUTO_FREEZE_ON_ROLLBACK", "true")
     refuse_a_move(engine, released)
 
-    code, out, _ = cli("rollback_watch", "--release-id", RELEASE)
-    again, out_again, _ = cli("rollback_watch", "--release-id", RELEASE)
+    code, out, _ = cli("rollback_watch", "--release-id", RELEASE, "--actor-username", "olga")
+    again, out_again, _ = cli("rollback_watch", "--release-id", RELEASE, "--actor-username", "olga")
 
     assert (code, again) == (1, 1)
     assert "  chargebacks_stalled  FIRING  1 chargeback transition(s) refused" in out
@@ -106,7 +108,9 @@ def test_dry_run_exits_1_but_writes_nothing(
     refuse_a_move(engine, released)
     checksums = factory.table_checksums()
 
-    code, out, _ = cli("rollback_watch", "--release-id", RELEASE, "--dry-run")
+    code, out, _ = cli(
+        "rollback_watch", "--release-id", RELEASE, "--actor-username", "olga", "--dry-run"
+    )
 
     assert code == 1
     assert "ROLLBACK RECOMMENDED (dry run: nothing written)" in out.splitlines()[0]
@@ -118,11 +122,13 @@ def test_refusals_exit_2(cli: Cli, factory: Factory, released: int) -> None:
     factory.user("fin", "finance")
     checksums = factory.table_checksums()
 
-    assert cli("rollback_watch", "--release-id", "nope")[0] == 2
+    assert cli("rollback_watch", "--release-id", "nope", "--actor-username", "olga")[0] == 2
     code, _, err = cli("rollback_watch", "--release-id", RELEASE, "--actor-username", "fin")
     assert code == 2
     assert "'fin' may not run rollback_watch" in err
-    code, _, err = cli("rollback_watch", "--release-id", RELEASE, "--now", "yesterday")
+    code, _, err = cli(
+        "rollback_watch", "--release-id", RELEASE, "--actor-username", "olga", "--now", "yesterday"
+    )
     assert code == 2
     assert "--now must be an ISO-8601 timestamp" in err
     assert factory.table_checksums() == checksums

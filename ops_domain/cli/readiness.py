@@ -119,9 +119,7 @@ def _add_verdict_flags(parser: argparse.ArgumentParser) -> None:
         help=f"target environment (default: ${ENVIRONMENT_ENV} or 'production')",
     )
     parser.add_argument(
-        "--actor-username",
-        default=None,
-        help=actor_help("release.gate", "who runs the gate (default: the service account)"),
+        "--actor-username", required=True, help=actor_help("release.gate", "who runs the gate")
     )
     parser.add_argument(
         "--no-fail-on-issues", action="store_true", help="exit 0 even when not ready"

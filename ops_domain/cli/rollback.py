@@ -50,9 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--release-id", required=True, help="the release, as recorded by the readiness report"
     )
     watch.add_argument(
-        "--actor-username",
-        default=None,
-        help=actor_help("emergency.act", "who runs the watch (default: the service account)"),
+        "--actor-username", required=True, help=actor_help("emergency.act", "who runs the watch")
     )
     watch.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
     add_dry_run(watch)
@@ -140,7 +138,7 @@ def run_rollback_watch(args: argparse.Namespace, runtime: Runtime) -> int:
         runtime.engine,
         runtime.settings,
         release_id=args.release_id,
-        actor_username=args.actor_username or runtime.settings.service_actor,
+        actor_username=args.actor_username,
         now=args.now,
         dry_run=args.dry_run,
     )

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ops_domain.errors import ActorNotAllowed, InactiveActor, MakerCheckerViolation, UnknownActor
+from ops_domain.errors import (
+    ActorNotAllowed,
+    InactiveActor,
+    MakerCheckerViolation,
+    ServiceAccountRefused,
+    UnknownActor,
+)
+from ops_domain.principal import SCHEDULER, current_principal
 from ops_domain.rbac.matrix import CHECKER_ROLES, SUPERUSER_ROLE, roles_granted
 from ops_domain.rbac.models import Role, RolePermission, User, UserRole
 
@@ -18,6 +25,7 @@ class Actor:
     username: str
     roles: frozenset[str]
     permissions: frozenset[str]
+    is_service_account: bool = False
 
     def is_checker(self) -> bool:
         return bool(self.roles & CHECKER_ROLES)
@@ -41,12 +49,19 @@ def load_actor(session: Session, username: str) -> Actor:
     ).all()
     roles = frozenset(name for name, _ in rows)
     permissions = frozenset(perm for _, perm in rows if perm is not None)
-    return Actor(user.id, user.username, roles, permissions)
+    return Actor(user.id, user.username, roles, permissions, user.is_service_account)
 
 
 def require_actor(session: Session, username: str, permission: str, job: str) -> Actor:
-    """Refuse, naming the roles that would be accepted, unless ``username`` may do ``job``."""
+    """Refuse, naming the roles that would be accepted, unless ``username`` may do ``job``.
+
+    A service account acts only for the scheduler: a request whose authenticated principal is
+    a person (an Airflow login, a CLI user) may not act as one.
+    """
     actor = load_actor(session, username)
+    principal = current_principal()
+    if actor.is_service_account and principal is not None and principal.channel != SCHEDULER:
+        raise ServiceAccountRefused(username, principal.describe())
     if not (actor.is_superuser() or permission in actor.permissions):
         raise ActorNotAllowed(username, job, roles_granted(permission))
     return actor

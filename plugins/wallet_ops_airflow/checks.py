@@ -22,7 +22,8 @@ from sqlalchemy import Engine
 from ops_domain.db import OPS_DATABASE_ENV
 from ops_domain.readiness.checks import CheckResult, fail_closed
 from ops_domain.readiness.snapshot import CHECK_NAME as SNAPSHOT_CHECK
-from wallet_ops_airflow.jobs import as_of, domain_errors_fail_the_task, ops_engine, settings
+from wallet_ops_airflow.jobs import as_of, ops_engine, settings
+from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,12 @@ def publish_check(result: CheckResult, failure_detail: str = "") -> dict[str, An
     outcome = result.to_dict()
     get_current_context()["ti"].xcom_push(key=CHECK_XCOM_KEY, value=outcome)
     log.info("check %s: %s - %s", result.name, result.status.upper(), result.summary)
-    if not result.passed:
+    if result.status == "error":  # could not evaluate: something is broken, an incident
         raise AirflowFailException(
             f"check {result.name} {result.status}: {result.summary}{failure_detail}"
         )
+    if not result.passed:  # the check ran and found problems: the gate's answer, no incident
+        raise refuse(f"check {result.name} {result.status}: {result.summary}", failure_detail)
     return outcome
 
 
@@ -96,10 +99,10 @@ def release_gate_task(
     from ops_domain.readiness.gate import record_gate_verdict
 
     if request is None:
-        raise AirflowFailException("the run was not authorised: no verdict recorded")
+        raise refuse("the run was not authorised: no verdict recorded")
     checks = collected_checks(check_task_ids)
     counters, waivers = gate_evidence(checks)
-    with domain_errors_fail_the_task(), ops_engine() as engine:
+    with domain_refusals_refuse_the_run(), ops_engine() as engine:
         verdict = record_gate_verdict(
             engine,
             actor_username=request["actor_username"],
@@ -120,7 +123,7 @@ def release_gate_task(
         table,
     )
     if not verdict.is_ready:
-        raise AirflowFailException(
+        raise refuse(
             f"release {verdict.release_id} is not ready ({verdict.verdict}):"
             f" failing checks: {', '.join(verdict.failed_checks)}"
         )

@@ -14,13 +14,13 @@ from datetime import date
 from typing import Any
 
 from airflow.sdk import get_current_context
-from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.jsonable import jsonable
-from wallet_ops_airflow.jobs import as_of, domain_errors_fail_the_task, idempotency_key, ops_engine
+from wallet_ops_airflow.jobs import as_of, idempotency_key, ops_engine
 from wallet_ops_airflow.jobs import settings as ops_settings
+from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse
 
 Perform = Callable[[Engine, Settings, dict[str, Any], dict[str, Any]], dict[str, Any]]
 
@@ -47,7 +47,7 @@ def _lift(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str
     from ops_domain.payouts.freezes import lift_payout_freeze
 
     if params["freeze_id"] is None:
-        raise AirflowFailException("lift_payout_freeze needs the freeze_id parameter")
+        raise refuse("lift_payout_freeze needs the freeze_id parameter")
     return lift_payout_freeze(
         engine,
         freeze_id=params["freeze_id"],
@@ -125,7 +125,7 @@ def _rollback(engine: Engine, _: Settings, request: dict[str, Any], params: dict
 
 def _window(params: dict[str, Any]) -> tuple[date, date]:
     if params["window_start"] is None or params["window_end"] is None:
-        raise AirflowFailException("give both window_start and window_end")
+        raise refuse("give both window_start and window_end")
     return date.fromisoformat(params["window_start"]), date.fromisoformat(params["window_end"])
 
 
@@ -134,7 +134,7 @@ def _statement(params: dict[str, Any]) -> Any:
 
     path, totals = params["statement_path"], params["statement_totals"] or []
     if bool(path) == bool(totals):
-        raise AirflowFailException("give the statement as statement_path or statement_totals")
+        raise refuse("give the statement as statement_path or statement_totals")
     return ExternalStatement.from_csv(path) if path else ExternalStatement.from_totals(totals)
 
 
@@ -152,6 +152,6 @@ def perform(action: str, request: dict[str, Any], params: dict[str, Any]) -> dic
     """Run ``action`` as the authorised actor; a refusal fails the task without retry."""
     chosen = ACTIONS[action]
     if request["dry_run"] and not chosen.has_dry_run:
-        raise AirflowFailException(f"{action} has no dry run: untick dry_run to perform it")
-    with domain_errors_fail_the_task(), ops_engine() as engine:
+        raise refuse(f"{action} has no dry run: untick dry_run to perform it")
+    with domain_refusals_refuse_the_run(), ops_engine() as engine:
         return jsonable(chosen.perform(engine, ops_settings(), request, params))

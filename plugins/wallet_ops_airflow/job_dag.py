@@ -14,7 +14,7 @@ from airflow.sdk import DAG, Param, get_current_context, task
 
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import as_of, authorise_run, run_service
-from wallet_ops_airflow.params import actor_param, dry_run_param
+from wallet_ops_airflow.params import dry_run_param
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,6 @@ def single_job_dag(
         default_args=task_defaults(),
         tags=tags,
         params={
-            "actor_username": actor_param(job.job),
             "dry_run": dry_run_param(),
             **job.params,
         },

@@ -1,16 +1,18 @@
 """Running a domain job from a task: who acts, for which date, under which key, and failures.
 
 A DAG run turns into one *run request* in its first task (``authorise_run``): the acting user
-(the service account for scheduled runs, the ``actor_username`` Param for manual ones), the
+(the run's triggering login, or the service account for scheduled runs: ``identity``), the
 business date, the moment the run stands for, and the dry-run flag. The actor is checked
-there with the domain's own ``require_actor``, so an unauthorised manual run fails before any
-task reads or writes business data. Later tasks call a service with that request and the
-Airflow run id as idempotency key, log a readable summary and return the small JSON result.
+there with the domain's own ``require_actor``, so a run by a login without an ops user or
+without the job's permission fails before any task reads or writes business data. Every
+task's database work records the run's principal (``ops_engine``). Later tasks call a
+service with that request and the Airflow run id as idempotency key, log a readable summary
+and return the small JSON result.
 
-Failures: a ``DomainError`` (bad input, refused actor, closed period...) becomes
-``AirflowFailException`` and is never retried; transient database trouble is retried with
-backoff by ``TRANSIENT_ONLY``; anything else fails without retry, since rerunning a bug
-cannot fix it.
+Failures: a ``DomainError`` (bad input, refused actor, closed period...) refuses the run
+(``refusal.RunRefused``: one line, never retried, no incident when a person triggered it);
+transient database trouble is retried with backoff by ``TRANSIENT_ONLY``; anything else
+fails without retry, since rerunning a bug cannot fix it.
 """
 
 from __future__ import annotations
@@ -18,23 +20,30 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule, get_current_context
-from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.db import transaction
-from ops_domain.errors import DomainError
+from ops_domain.errors import InactiveActor, UnknownActor
+from ops_domain.principal import acting_as
 from ops_domain.rbac.actors import require_actor
 from wallet_ops_airflow.hook import OpsDatabaseHook
+from wallet_ops_airflow.identity import (
+    is_scheduler_run,
+    resolve_actor,
+    run_principal,
+    run_type,
+    unmapped_login,
+)
+from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run
 
 log = logging.getLogger(__name__)
 
-MANUAL_RUN = "manual"
 TRANSIENT_ERRORS = [
     "ops_domain.errors.InfrastructureError",
     "sqlalchemy.exc.OperationalError",
@@ -47,6 +56,11 @@ TRANSIENT_ONLY = ExceptionRetryPolicy(
             exception=TRANSIENT_ERRORS,
             action=RetryAction.RETRY,
             reason="transient database error: retrying with backoff",
+        ),
+        RetryRule(
+            exception="wallet_ops_airflow.refusal.RunRefused",
+            action=RetryAction.FAIL,
+            reason="the run's input was refused: retrying cannot help",
         ),
         RetryRule(
             exception="ops_domain.errors.DomainError",
@@ -63,39 +77,16 @@ def settings() -> Settings:
 
 
 @contextmanager
-def ops_engine() -> Iterator[Engine]:
-    """The ops database engine for the duration of one task, disposed afterwards."""
+def ops_engine(context: Any = None) -> Iterator[Engine]:
+    """The ops database engine for the duration of one task, disposed afterwards; its
+    transactions record the run's principal in their audit rows."""
+    principal = run_principal(context or get_current_context(), settings().service_actor)
     engine = OpsDatabaseHook().get_engine()
-    try:
-        yield engine
+    try:  # no principal (no login): authorise_run refuses the run before any write
+        with acting_as(principal) if principal else nullcontext():
+            yield engine
     finally:
         engine.dispose()
-
-
-@contextmanager
-def domain_errors_fail_the_task() -> Iterator[None]:
-    """A refused request fails the task at once, naming the problem; nothing retries it."""
-    try:
-        yield
-    except DomainError as exc:
-        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
-
-
-def is_manual_run(context: Any) -> bool:
-    run_type = context["dag_run"].run_type
-    return getattr(run_type, "value", run_type) == MANUAL_RUN
-
-
-def resolve_actor(context: Any, service_actor: str) -> str:
-    """Scheduled runs act as the service account; manual runs must name their actor."""
-    if not is_manual_run(context):
-        return service_actor
-    username = (context["params"].get("actor_username") or "").strip()
-    if not username:
-        raise AirflowFailException(
-            "manual runs must name the acting user: set the actor_username parameter"
-        )
-    return username
 
 
 def resolve_business_date(context: Any) -> date:
@@ -127,18 +118,25 @@ def authorise_run(*, permission: str, job: str) -> dict[str, Any]:
     """Resolve and check the acting user, and fix the run's business date and moment."""
     context = get_current_context()
     actor = resolve_actor(context, settings().service_actor)
-    with domain_errors_fail_the_task(), ops_engine() as engine, transaction(engine) as session:
-        require_actor(session, actor, permission, job)
+    with domain_refusals_refuse_the_run(), ops_engine() as engine, transaction(engine) as session:
+        try:
+            require_actor(session, actor, permission, job)
+        except (UnknownActor, InactiveActor) as exc:
+            if is_scheduler_run(context):
+                raise  # the service account is missing: an incident, not a user mistake
+            raise unmapped_login(actor, exc) from None
     request = {
         "actor_username": actor,
         "business_date": resolve_business_date(context).isoformat(),
         "now": resolve_now(context).isoformat(),
         "dry_run": bool(context["params"].get("dry_run", False)),
-        "manual": is_manual_run(context),
+        "manual": run_type(context) == "manual",
     }
     log.info(
-        "%s authorised for %s: business date %s, as of %s%s",
+        "%s (%s run %s) authorised for %s: business date %s, as of %s%s",
         actor,
+        run_type(context),
+        context["dag_run"].run_id,
         job,
         request["business_date"],
         request["now"],
@@ -160,7 +158,7 @@ def run_service(service: str, request: dict[str, Any], **arguments: Any) -> dict
     """
     context = get_current_context()
     function = load_service(service)
-    with domain_errors_fail_the_task(), ops_engine() as engine:
+    with domain_refusals_refuse_the_run(), ops_engine() as engine:
         result = function(
             engine,
             settings(),

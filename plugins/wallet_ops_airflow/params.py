@@ -18,21 +18,6 @@ from ops_domain.config import Settings
 USERNAME_PATTERN = r"^[A-Za-z0-9_.@-]{1,100}$"
 
 
-def actor_param(job: str) -> Param:
-    return Param(
-        None,
-        type=["null", "string"],
-        pattern=USERNAME_PATTERN,
-        title="Acting user (manual runs)",
-        description=(
-            f"Username the {job} job acts as. Required for manual runs: the user must be active "
-            "and hold a role allowed to run the job. Scheduled runs always act as the service "
-            "account configured by OPS_SERVICE_ACTOR and ignore this field."
-        ),
-        section="Who and how",
-    )
-
-
 def dry_run_param() -> Param:
     return Param(
         False,

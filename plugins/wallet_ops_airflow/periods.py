@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
-
 from wallet_ops_airflow.jobs import business_day
+from wallet_ops_airflow.refusal import refuse
 
 
 def month_of(day: date) -> tuple[date, date]:
@@ -23,11 +22,11 @@ def requested_period(params: dict[str, Any], request: dict[str, Any]) -> tuple[d
     start, end = params.get("period_start"), params.get("period_end")
     if start is None and end is None:
         if request["manual"]:
-            raise AirflowFailException("manual runs must give period_start and period_end")
+            raise refuse("manual runs must give period_start and period_end")
         return month_of(business_day(request))
     if start is None or end is None:
-        raise AirflowFailException("give both period_start and period_end, or neither")
+        raise refuse("give both period_start and period_end, or neither")
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     if last < first:
-        raise AirflowFailException(f"period_end {last} is before period_start {first}")
+        raise refuse(f"period_end {last} is before period_start {first}")
     return first, last

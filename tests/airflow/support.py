@@ -28,9 +28,15 @@ class DagRunOutcome:
 
 
 def run_dag(
-    dag_id: str, conf: dict[str, Any] | None = None, *, logical_date: datetime | None = None
+    dag_id: str,
+    conf: dict[str, Any] | None = None,
+    *,
+    login: str | None = None,
+    run_type: str = "manual",
+    logical_date: datetime | None = None,
 ) -> DagRunOutcome:
-    """Run one DAG run in-process as the scheduler would, and collect what it left.
+    """Run one DAG run in-process as the scheduler would, and collect what it left: a
+    ``run_type`` run triggered by the Airflow login ``login``, or a scheduled run without one.
 
     The DAG is parsed afresh for every run, as the DAG processor does: resolving a run's
     Params stores their values on the DAG object, which would leak into the next run.
@@ -39,8 +45,13 @@ def run_dag(
     from airflow.models.xcom import XComModel
     from airflow.settings import Session
 
+    from scripts.airflow_runs import triggered_as
+
     dag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py")).dags[dag_id]
-    run = dag.test(run_conf=conf or {}, logical_date=logical_date or datetime.now().astimezone())
+    with triggered_as(login, run_type):
+        run = dag.test(
+            run_conf=conf or {}, logical_date=logical_date or datetime.now().astimezone()
+        )
     tasks = {}
     for ti in run.get_task_instances():
         key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"

@@ -96,8 +96,8 @@ def test_business_date_is_the_param_else_the_interval_start_else_yesterday(
 
 
 def test_the_monthly_run_closes_the_month_its_interval_covers(airflow_db: dict[str, str]) -> None:
-    from airflow.sdk.exceptions import AirflowFailException
     from wallet_ops_airflow.periods import requested_period
+    from wallet_ops_airflow.refusal import RunRefused
 
     scheduled = {"business_date": "2026-10-01", "manual": False}
     manual = {"business_date": "2026-11-23", "manual": True}
@@ -117,7 +117,7 @@ def test_the_monthly_run_closes_the_month_its_interval_covers(airflow_db: dict[s
         ({"period_start": "2026-11-01", "period_end": None}, "give both"),
         ({"period_start": "2026-11-15", "period_end": "2026-11-01"}, "is before period_start"),
     ]:
-        with pytest.raises(AirflowFailException, match=complaint):
+        with pytest.raises(RunRefused, match=complaint):
             requested_period(params, manual)
 
 

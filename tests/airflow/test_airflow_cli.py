@@ -39,33 +39,26 @@ def test_airflow_dags_list_shows_every_dag_with_its_owner(airflow_db: dict[str, 
     )
 
 
-def test_airflow_dags_test_runs_the_refund_escalation_against_the_ops_database(
+def test_airflow_dags_test_acts_as_its_login_dag_test_which_needs_an_ops_user(
     airflow_db: dict[str, str], engine: Engine, factory: Factory
 ) -> None:
-    factory.user("olga", "operation")
+    """``airflow dags test`` records its runs as triggered by the login "dag_test": without an
+    ops user of that name the run is refused before anything changes, with one."""
     agent = factory.user("cora", "customer_service")
     event = factory.event(factory.merchant("SHOP"), "500.00")
     refund = factory.refund(agent, event, "40.00", sla_due_at=NOW - timedelta(hours=2))
-    conf = json.dumps({"actor_username": "olga"})
 
-    done = airflow(
-        airflow_db, "dags", "test", "refund_dispute_escalation", NOW.isoformat(), "-c", conf
-    )
-    refused = airflow(
-        airflow_db,
-        "dags",
-        "test",
-        "refund_dispute_escalation",
-        (NOW + timedelta(minutes=15)).isoformat(),
-        "-c",
-        json.dumps({"actor_username": "cora"}),
-    )
+    refused = airflow(airflow_db, "dags", "test", "refund_dispute_escalation", NOW.isoformat())
+    factory.user("dag_test", "operation")
+    later = (NOW + timedelta(minutes=15)).isoformat()
+    done = airflow(airflow_db, "dags", "test", "refund_dispute_escalation", later)
 
+    assert refused.returncode == 1
+    assert "the Airflow login 'dag_test' has no ops user" in refused.stdout + refused.stderr
     assert done.returncode == 0, done.stdout[-3000:]
     with engine.begin() as conn:
         stamped = conn.execute(
             text("SELECT escalated_at FROM refund_requests WHERE id = :id"), {"id": refund}
         ).scalar_one()
-    assert stamped == NOW
-    assert refused.returncode == 1
+    assert stamped == NOW + timedelta(minutes=15)
     assert factory.count("job_runs", "job_name = 'escalate_refund_disputes'") == 1

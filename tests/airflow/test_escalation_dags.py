@@ -31,10 +31,10 @@ def test_refund_escalation_escalates_overdue_refunds_once_as_of_the_run(
         agent, event, "40.00", case_id=case, sla_due_at=NOW - timedelta(hours=1)
     )
     factory.refund(agent, event, "10.00", sla_due_at=NOW + timedelta(minutes=1))
-    conf = {"actor_username": "olga"}
-
-    first = run_dag("refund_dispute_escalation", conf, logical_date=NOW)
-    second = run_dag("refund_dispute_escalation", conf, logical_date=NOW + timedelta(minutes=15))
+    first = run_dag("refund_dispute_escalation", login="olga", logical_date=NOW)
+    second = run_dag(
+        "refund_dispute_escalation", login="olga", logical_date=NOW + timedelta(minutes=15)
+    )
 
     assert first.state == "success", first.tasks
     assert first.xcom("escalate_refund_disputes")["counts"] == {
@@ -59,10 +59,12 @@ def test_case_escalation_uses_the_fallback_sla_param_and_alerts_once_per_case(
     agent = factory.user("cora", "customer_service")
     stale = factory.case(agent, priority="critical", created_at=NOW - timedelta(hours=3))
     factory.case(agent, created_at=NOW - timedelta(hours=1))
-    conf = {"actor_username": "rita", "fallback_sla_hours": 2}
+    conf = {"fallback_sla_hours": 2}
 
-    first = run_dag("case_sla_escalation", conf, logical_date=NOW)
-    second = run_dag("case_sla_escalation", conf, logical_date=NOW + timedelta(minutes=5))
+    first = run_dag("case_sla_escalation", conf, login="rita", logical_date=NOW)
+    second = run_dag(
+        "case_sla_escalation", conf, login="rita", logical_date=NOW + timedelta(minutes=5)
+    )
 
     assert (first.state, second.state) == ("success", "success")
     assert rows(engine, "SELECT id, status FROM cases ORDER BY id") == [
@@ -81,10 +83,8 @@ def test_work_queue_escalation_alerts_overdue_breaks_once(
     ops = factory.user("olga", "operation")
     in_review = factory.recon_break(ops, status="in_review", created_at=NOW - timedelta(hours=13))
     factory.recon_break(ops, created_at=NOW - timedelta(hours=11))
-    conf = {"actor_username": "olga"}
-
-    first = run_dag("ops_work_queue_escalation", conf, logical_date=NOW)
-    second = run_dag("ops_work_queue_escalation", conf, logical_date=NOW)
+    first = run_dag("ops_work_queue_escalation", login="olga", logical_date=NOW)
+    second = run_dag("ops_work_queue_escalation", login="olga", logical_date=NOW)
 
     assert (first.state, second.state) == ("success", "success")
     assert first.xcom("escalate_ops_work_queue")["counts"]["reconciliation_break_sla_raised"] == 1

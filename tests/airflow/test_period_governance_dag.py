@@ -40,20 +40,21 @@ def test_close_with_blockers_fails_listing_them_and_closes_once_they_are_cleared
     draft = factory.journal(
         maker, [(cash, "10.00", None), (revenue, None, "10.00")], entry_date=date(2026, 10, 30)
     )
-    conf = {**OCTOBER, "currency": "USD", "action": "close", "actor_username": "fiona"}
+    conf = {**OCTOBER, "currency": "USD", "action": "close"}
 
-    blocked = run_dag("accounting_period_governance", conf)
+    blocked = run_dag("accounting_period_governance", conf, login="fiona")
 
     assert blocked.state == "failed"
     assert blocked.tasks["list_blockers[0]"] == "failed"
     assert blocked.tasks["apply"] == "upstream_failed"
-    log = capfd.readouterr().out
+    output = capfd.readouterr()
+    log = output.out + output.err
     assert "USD 2026-10-01..2026-10-31: 1 blocker(s)" in log
     assert "  - draft entry JE-" in log
     assert periods(engine) == []
 
     void_journal(engine, entry_id=draft, actor_username="fiona", note="duplicate of JE-2")
-    closed = run_dag("accounting_period_governance", conf)
+    closed = run_dag("accounting_period_governance", conf, login="fiona")
 
     assert closed.state == "success", closed.tasks
     assert closed.xcom("apply")["counts"] == {"periods_closed": 1}
@@ -66,7 +67,7 @@ def test_a_manual_run_without_a_period_fails_before_touching_the_books(
     factory.user("fiona", "finance")
     before = factory.table_checksums()
 
-    run = run_dag("accounting_period_governance", {"actor_username": "fiona"})
+    run = run_dag("accounting_period_governance", login="fiona")
 
     assert run.state == "failed"
     assert run.tasks["plan_periods"] == "failed"

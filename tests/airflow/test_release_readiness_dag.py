@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 NOW = DEFAULT_TIME
 RELEASE = "2026.11.20-1"
-CONF = {"release_id": RELEASE, "environment": "staging", "actor_username": "olga"}
+CONF = {"release_id": RELEASE, "environment": "staging"}
 CHECK_TASKS = {
     "database.migrations",
     "database.rbac",
@@ -66,6 +66,18 @@ def snapshots(engine: Engine) -> list[tuple[str, list[str]]]:
         ]
 
 
+def task_failure_alerts(engine: Engine) -> list[str]:
+    with engine.begin() as conn:
+        return list(
+            conn.execute(
+                text(
+                    "SELECT target_id FROM alerts WHERE alert_type = 'airflow_task_failed'"
+                    " ORDER BY target_id"
+                )
+            ).scalars()
+        )
+
+
 def asset_events(name: str) -> int:
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.settings import Session
@@ -96,7 +108,7 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
     london = factory.merchant("LONDON", currency="GBP")  # GBP is not an enabled currency
     monkeypatch.setenv("OPS_METRICS_URL", "http://127.0.0.1:1/metrics")  # exporter not up yet
 
-    blocked = run_dag("release_readiness", CONF, logical_date=NOW)
+    blocked = run_dag("release_readiness", CONF, login="olga", logical_date=NOW)
 
     assert blocked.state == "failed"
     failing = {
@@ -121,6 +133,8 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
     )
     assert snapshots(engine) == [("error", ["data_quality", "metrics", "readiness_snapshot"])]
     assert asset_events("release_readiness_passed") == 0
+    # the unreachable endpoint is an incident; what the gate found in the data is its answer
+    assert task_failure_alerts(engine) == ["release_readiness.platform.metrics"]
 
     waiver = request_waiver(
         engine,
@@ -141,7 +155,7 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
     exporter.start()
     monkeypatch.setenv("OPS_METRICS_URL", exporter.url)
 
-    passed = run_dag("release_readiness", CONF, logical_date=NOW)
+    passed = run_dag("release_readiness", CONF, login="olga", logical_date=NOW)
 
     print("passing run:", passed.tasks)
     assert passed.state == "success", passed.tasks
@@ -165,7 +179,7 @@ def test_a_manual_run_by_an_unauthorised_actor_records_no_verdict(
     factory.user("cora", "customer_service")
     before = factory.table_checksums()
 
-    run = run_dag("release_readiness", {**CONF, "actor_username": "cora"}, logical_date=NOW)
+    run = run_dag("release_readiness", CONF, login="cora", logical_date=NOW)
 
     assert run.state == "failed"
     assert run.tasks["authorise_run"] == "failed"

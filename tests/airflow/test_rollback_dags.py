@@ -72,11 +72,10 @@ def test_emergency_freeze_then_settlement_automation_holds_the_payouts(
 
     freeze = run_dag(
         "emergency_actions",
-        {"action": "freeze_payouts", "actor_username": "rita", "reason": "release 2026.11.24-1"},
+        {"action": "freeze_payouts", "reason": "release 2026.11.24-1"},
+        login="rita",
     )
-    settle = run_dag(
-        "settlement_automation", {"actor_username": "olga"}, logical_date=SETTLEMENT_RUN_AT
-    )
+    settle = run_dag("settlement_automation", login="olga", logical_date=SETTLEMENT_RUN_AT)
 
     assert freeze.state == "success", freeze.tasks
     frozen = freeze.xcom("act")
@@ -104,9 +103,10 @@ def test_emergency_refusal_fails_the_run_and_changes_nothing(
 
     unauthorised = run_dag(
         "emergency_actions",
-        {"action": "freeze_payouts", "actor_username": "fin", "reason": "x"},
+        {"action": "freeze_payouts", "reason": "x"},
+        login="fin",
     )
-    no_reason = run_dag("emergency_actions", {"action": "freeze_payouts", "actor_username": "rita"})
+    no_reason = run_dag("emergency_actions", {"action": "freeze_payouts"}, login="rita")
 
     assert unauthorised.state == "failed"
     assert unauthorised.tasks["authorise_run"] == "failed"
@@ -130,7 +130,7 @@ def test_rollback_watch_fails_on_a_firing_trigger_and_raises_the_critical_alert(
             engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
         )
 
-    run = run_dag("rollback_watch", {"actor_username": "olga"})
+    run = run_dag("rollback_watch", login="olga")
 
     assert run.state == "failed"
     assert run.tasks == {"authorise_run": "success", "find_release": "success", "watch": "failed"}
@@ -154,7 +154,7 @@ def test_rollback_watch_does_nothing_after_the_window(
     assert release_through_gate(engine, RELEASE, actor_username="olga", now=long_ago).released
     checksums = factory.table_checksums()
 
-    run = run_dag("rollback_watch", {"actor_username": "olga"})
+    run = run_dag("rollback_watch", login="olga")
 
     assert run.state == "success"
     assert run.tasks == {"authorise_run": "success", "find_release": "skipped", "watch": "skipped"}

@@ -42,9 +42,9 @@ def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
     factory.event(alpha, "20.00", direction="debit")
     factory.event(beta, "40.00", fee="1.00")
     factory.event(beta, "999.00", occurred_at=datetime(2026, 11, 21, 0, 30, tzinfo=UTC))
-    conf = {"actor_username": "olga", "shards": 2}
+    conf = {"shards": 2}
 
-    run = run_dag("settlement_automation", conf, logical_date=RUN_AT)
+    run = run_dag("settlement_automation", conf, login="olga", logical_date=RUN_AT)
 
     assert run.state == "success", run.tasks
     assert run.tasks == {
@@ -66,7 +66,7 @@ def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
     assert report["counts"]["payouts_created"] == 2
     checksums = factory.table_checksums()
 
-    rerun = run_dag("settlement_automation", conf, logical_date=RUN_AT)
+    rerun = run_dag("settlement_automation", conf, login="olga", logical_date=RUN_AT)
 
     assert rerun.state == "success"
     assert rerun.xcom("report")["counts"]["events_settled"] == 0
@@ -86,12 +86,17 @@ def test_an_event_arriving_after_its_days_run_is_settled_by_the_next_run(
     factory.user("olga", "operation")
     alpha = factory.merchant("ALPHA")
     factory.event(alpha, "100.00")
-    conf = {"actor_username": "olga"}
-    assert run_dag("settlement_automation", conf, logical_date=RUN_AT).state == "success"
+    conf: dict[str, object] = {}
+    assert (
+        run_dag("settlement_automation", conf, login="olga", logical_date=RUN_AT).state == "success"
+    )
     late = factory.event(alpha, "5.00", occurred_at=datetime(2026, 11, 20, 23, 59, tzinfo=UTC))
 
     next_run = run_dag(
-        "settlement_automation", conf, logical_date=datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
+        "settlement_automation",
+        conf,
+        login="olga",
+        logical_date=datetime(2026, 11, 22, 1, 0, tzinfo=UTC),
     )
 
     assert next_run.state == "success"
@@ -116,7 +121,8 @@ def test_a_dry_run_reports_what_would_be_settled_and_writes_only_its_run_record(
 
     run = run_dag(
         "settlement_automation",
-        {"actor_username": "olga", "dry_run": True, "business_date": "2026-11-20"},
+        {"dry_run": True, "business_date": "2026-11-20"},
+        login="olga",
     )
 
     assert run.state == "success", run.tasks
