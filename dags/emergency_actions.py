@@ -8,16 +8,17 @@ parameters:
   freeze applies no payout is created, sent or settled in its scope.
 - `lift_payout_freeze`: `freeze_id`, `note`. Only a checker (admin, risk, super_admin) other
   than the person who set the freeze may lift it.
-- `open_incident`: `release_id`, `trigger`, `sla_hours` (default 4): a `critical` incident
-  case assigned to the teams risk AND operation (once per release and trigger while active).
+- `open_incident`: `release_id` (any release or hotfix id, or empty with a `title`),
+  `trigger`, `sla_hours` (default 4): a `critical` incident case assigned to the teams risk
+  AND operation (once per release and trigger while active).
 - `targeted_reconciliation`: `currency` and/or `merchant_code` (alone, the merchant's
   settlement currency), `window_start`, `window_end`, and the external statement as
   `statement_path` (CSV) or `statement_totals` (`MERCHANT:DATE:AMOUNT:COUNT`); opens a break
   per mismatch.
 - `backfill_settlements`: `window_start`, `window_end`, optional `currency`,
   `create_payouts`: the settlement job over the window, every event still settled once.
-- `record_rollback`: `release_id`, `reason`: marks the release `rolled_back` and logs the next
-  steps (the deploy happens outside this platform).
+- `record_rollback`: `release_id`, `environment`, `reason`: marks the release of that
+  environment `rolled_back` and logs the next steps (the deploy happens outside this platform).
 
 Actors: risk, operation, admin, super_admin (SPEC 6); a reconciliation or backfill also needs
 the rights of that job. Every action is audited; a refusal fails the `act` task naming the
@@ -43,6 +44,7 @@ from wallet_ops_airflow.params import (
 )
 
 from ops_domain.config import Settings
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.rollback.policy import (
     INCIDENT_SLA_HOURS,
     INCIDENT_TRIGGERS,
@@ -92,6 +94,16 @@ JOB = "emergency actions"
             title="Release id",
             description="open_incident and record_rollback: the release concerned.",
             max_length=100,
+        ),
+        "environment": choice_param(
+            DEFAULT_ENVIRONMENT,
+            ENVIRONMENTS,
+            title="Environment",
+            description="record_rollback: the environment the release is rolled back in.",
+        ),
+        "title": text_param(
+            title="Incident title",
+            description="open_incident: what happened (required without a release id).",
         ),
         "trigger": Param(
             None,

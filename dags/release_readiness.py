@@ -35,6 +35,8 @@ from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import authorise_run
 from wallet_ops_airflow.params import choice_param, text_param
 
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
+
 CHECK_GROUPS = {
     "database": ("migrations", "rbac", "db_isolation"),
     "business_state": ("readiness_snapshot", "data_quality"),
@@ -97,8 +99,8 @@ def release_gate() -> dict[str, Any]:
             max_length=100,
         ),
         "environment": choice_param(
-            "production",
-            ("production", "staging", "sandbox"),
+            DEFAULT_ENVIRONMENT,
+            ENVIRONMENTS,
             title="Environment",
             description="Where the release goes; stored with the snapshot.",
         ),

@@ -20,7 +20,8 @@ marks the release `rollback_recommended`, freezes payouts globally when
 *Runbook*: a failed `watch` means a trigger fires: read the report, then use the DAG
 `emergency_actions` (freeze payouts, open an incident, record the rollback). Schedule: Airflow
 3.3's `AssetOrTimeSchedule` combines the cron and the Asset in one DAG. A manual run acts as
-the login that triggered it (operation, risk, admin, super_admin) and may name a `release_id`.
+the login that triggered it (operation, risk, admin, super_admin) and may name a `release_id`
+and its `environment` (a release is watched per environment).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import as_of, authorise_run, ops_engine, run_service
-from wallet_ops_airflow.params import count_param, dry_run_param, text_param
+from wallet_ops_airflow.params import choice_param, count_param, dry_run_param, text_param
 
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.rollback.policy import RollbackPolicy
 
 JOB = "rollback_watch"
@@ -59,8 +61,14 @@ REPORT_XCOM_KEY = "watch_report"
         "release_id": text_param(
             title="Release id",
             description="Watch this release (manual runs). Empty: the most recent release "
-            "released within the window.",
+            "released within the window, in whichever environment.",
             max_length=100,
+        ),
+        "environment": choice_param(
+            DEFAULT_ENVIRONMENT,
+            ENVIRONMENTS,
+            title="Environment",
+            description="The environment of the named release id.",
         ),
         "window_hours": count_param(
             RollbackPolicy.from_env().watch_hours,
@@ -74,25 +82,35 @@ def rollback_watch() -> None:
     request = task(task_id="authorise_run")(authorise_run)(permission="emergency.act", job=JOB)
 
     @task
-    def find_release(request: dict[str, Any]) -> str:
+    def find_release(request: dict[str, Any]) -> dict[str, str]:
         from ops_domain.rollback.releases import release_under_watch
 
         params = get_current_context()["params"]
         if params["release_id"] and params["release_id"].strip():
-            return params["release_id"].strip()
+            return {
+                "release_id": params["release_id"].strip(),
+                "environment": params["environment"],
+            }
         with ops_engine() as engine:
-            release_id = release_under_watch(
+            found = release_under_watch(
                 engine, now=as_of(request), window_hours=params["window_hours"]
             )
-        if release_id is None:
+        if found is None:
             raise AirflowSkipException(
                 f"no release in the last {params['window_hours']} h: nothing to watch"
             )
-        return release_id
+        return {"release_id": found[0], "environment": found[1]}
 
     @task
-    def watch(request: dict[str, Any], release_id: str) -> dict[str, Any]:
-        report = run_service(SERVICE, request, release_id=release_id, now=as_of(request))
+    def watch(request: dict[str, Any], release: dict[str, str]) -> dict[str, Any]:
+        release_id = release["release_id"]
+        report = run_service(
+            SERVICE,
+            request,
+            release_id=release_id,
+            environment=release["environment"],
+            now=as_of(request),
+        )
         get_current_context()["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report)
         firing = [t["name"] for t in report["triggers"] if t["status"] == "firing"]
         if firing:

@@ -179,17 +179,6 @@ def test_open_incident_refusals_change_nothing(
     assert "may not run emergency open_incident" in refused(
         cli, factory, *base, "--actor-username", "cora"
     )
-    assert "release 'nope' not found" in refused(
-        cli,
-        factory,
-        *base[:2],
-        "--release-id",
-        "nope",
-        "--trigger",
-        "manual",
-        "--actor-username",
-        "rita",
-    )
     assert "sla_hours must be 1..72, got 0" in refused(
         cli, factory, *base, "--actor-username", "rita", "--sla-hours", "0"
     )
@@ -366,15 +355,17 @@ def test_record_rollback_marks_the_release_and_prints_the_next_steps(
         engine, "SELECT released_at FROM releases WHERE release_id = :r", r=PREVIOUS
     )[0][0]
     lines = out.strip().splitlines()
-    assert lines[0].startswith(f"rollback of release {RELEASE} recorded: decided by adam at ")
+    assert lines[0].startswith(
+        f"rollback of release {RELEASE} (production) recorded: decided by adam at "
+    )
     assert lines[0].endswith(": payouts failing since the release")
     assert lines[1:] == [
         "The deploy itself happens outside this platform. Next steps:",
         f"  1. Redeploy release {PREVIOUS} (released {previous_at.isoformat()}, gate snapshot"
         " #1) with your deployment pipeline.",
         "  2. After the redeploy, evaluate what runs: python -m ops_domain"
-        f" release_readiness_report --release-id {PREVIOUS} --actor-username <you> (it also"
-        " checks the database schema against the code).",
+        f" release_readiness_report --release-id {PREVIOUS} --environment production"
+        " --actor-username <you> (it also checks the database schema against the code).",
         f"  3. Payout freeze(s) #{freeze_id} (global) stay active until reconciliation is clean;"
         " each is lifted by a checker other than its setter: python -m ops_domain emergency"
         " lift_payout_freeze --freeze-id N --note '...' --actor-username <checker>",
@@ -388,9 +379,9 @@ def test_record_rollback_marks_the_release_and_prints_the_next_steps(
         r=RELEASE,
     ) == [("rolled_back", "payouts failing since the release", "adam")]
     assert again == 0
-    assert f"rollback of release {RELEASE} was already recorded: decided by adam" in out_again
+    assert f"release {RELEASE} (production) was already recorded: decided by adam" in out_again
     assert factory.audit_actions("release.rolled_back") == ["release.rolled_back"]
-    assert "is rolled_back: only a released release is watched" in refused(
+    assert "(production) is rolled_back: only a released release is watched" in refused(
         cli, factory, "rollback_watch", "--release-id", RELEASE, "--actor-username", "olga"
     )
 
@@ -442,3 +433,21 @@ def test_concurrent_incident_requests_open_one_case(
     assert sum(case["newly_opened"] for case in cases) == 1
     assert factory.count("cases", "case_type = 'incident'") == 1
     assert factory.count("case_assignments") == 2
+
+
+def test_an_incident_opens_for_a_release_never_gated_or_for_none(
+    cli: Cli, engine: Engine, people: dict[str, int]
+) -> None:
+    base = ("emergency", "open_incident", "--actor-username", "rita", "--trigger", "manual")
+
+    hotfix = cli(*base, "--release-id", "hotfix-2026.11.24-2", "--json")
+    unnamed = cli(*base, "--title", "Payout rail returns 5xx", "--json")
+    untitled = cli(*base)
+
+    assert hotfix[0] == 0, hotfix[2]
+    assert unnamed[0] == 0, unnamed[2]
+    first, second = json.loads(hotfix[1]), json.loads(unnamed[1])
+    assert (first["release_id"], first["created_by"]) == ("hotfix-2026.11.24-2", "rita")
+    assert (second["release_id"], second["title"]) == (None, "Payout rail returns 5xx")
+    assert untitled[0] == 2
+    assert "needs a title" in untitled[2]

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from ops_domain.db import transaction
+from ops_domain.disputes.refunds import approve_refund
 from ops_domain.readiness.models import READINESS_COUNTERS
 from ops_domain.readiness.snapshot import (
     SNAPSHOT_SQL,
@@ -30,9 +31,11 @@ def people(factory: Factory) -> dict[str, int]:
     }
 
 
-def snapshot_of(engine: Engine, *, release_id: str = RELEASE, at=NOW) -> ReadinessSnapshot:
+def snapshot_of(
+    engine: Engine, *, release_id: str = RELEASE, environment: str = "production", at=NOW
+) -> ReadinessSnapshot:
     with transaction(engine) as session:
-        return take_snapshot(session, release_id=release_id, now=at)
+        return take_snapshot(session, release_id=release_id, environment=environment, now=at)
 
 
 def approved_waiver(engine: Engine, counter: str, *, expires_in=timedelta(days=1), **scope) -> int:
@@ -43,6 +46,7 @@ def approved_waiver(engine: Engine, counter: str, *, expires_in=timedelta(days=1
         reason="known issue, fixed in the next release",
         expires_at=NOW + expires_in,
         release_id=scope.pop("release_id", RELEASE),
+        environment=scope.pop("environment", "production"),
         now=NOW,
         **scope,
     )
@@ -88,7 +92,7 @@ def test_counters_count_only_items_that_block_a_release(
 
 
 def test_empty_database_passes_with_every_counter_at_zero(engine: Engine) -> None:
-    check = check_readiness_snapshot(engine, release_id=RELEASE, now=NOW)
+    check = check_readiness_snapshot(engine, release_id=RELEASE, environment="production", now=NOW)
 
     assert check.status == "pass"
     assert check.details["counted"] == dict.fromkeys(check.details["counted"], 0)
@@ -211,7 +215,9 @@ def test_unreachable_database_is_an_error_never_a_pass() -> None:
         "postgresql+psycopg2://ops@127.0.0.1:1/ops", connect_args={"connect_timeout": 2}
     )
 
-    check = check_readiness_snapshot(unreachable, release_id=RELEASE, now=NOW)
+    check = check_readiness_snapshot(
+        unreachable, release_id=RELEASE, environment="production", now=NOW
+    )
 
     assert check.status == "error"
     assert check.name == "readiness_snapshot"
@@ -224,7 +230,12 @@ def test_the_one_snapshot_query_can_use_each_counters_partial_index(engine: Engi
         plan = "\n".join(
             conn.execute(
                 text(f"EXPLAIN {SNAPSHOT_SQL}"),
-                {"release_id": RELEASE, "now": NOW, "counters": list(READINESS_COUNTERS)},
+                {
+                    "release_id": RELEASE,
+                    "environment": "production",
+                    "now": NOW,
+                    "counters": list(READINESS_COUNTERS),
+                },
             ).scalars()
         )
 
@@ -235,3 +246,34 @@ def test_the_one_snapshot_query_can_use_each_counters_partial_index(engine: Engi
         "ix_alerts_open_high",
     ):
         assert f"Scan on {index}" in plan or f"Scan using {index} on" in plan
+
+
+def test_a_waiver_applies_only_to_the_environment_it_names(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    [refund] = pending_refunds(factory, people["maker"], 1)
+    approved_waiver(engine, "pending_refunds", item_ids=[refund], environment="staging")
+
+    assert snapshot_of(engine, environment="staging").blocking_counts()["pending_refunds"] == 0
+    assert snapshot_of(engine).blocking_counts()["pending_refunds"] == 1
+
+
+def test_a_count_waiver_covers_only_the_items_blocking_when_it_was_approved(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    [covered] = pending_refunds(factory, people["maker"], 1)
+    waiver_id = approved_waiver(engine, "pending_refunds", max_count=1)
+    assert snapshot_of(engine).blocking_counts()["pending_refunds"] == 0
+
+    approve_refund(engine, refund_id=covered, actor_username="risk_checker", note="paid")
+    [newcomer] = pending_refunds(factory, people["maker"], 1)
+    later = snapshot_of(engine)
+
+    assert later.blocking_counts()["pending_refunds"] == 1
+    assert later.applied_waivers() == []
+    with engine.begin() as conn:
+        coverage = conn.execute(
+            text("SELECT covered_item_ids FROM readiness_waivers WHERE id = :id"), {"id": waiver_id}
+        ).scalar_one()
+    assert coverage == [covered]
+    assert newcomer not in coverage

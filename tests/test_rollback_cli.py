@@ -43,7 +43,7 @@ def test_quiet_release_exits_0_with_every_trigger_ok(cli: Cli, released: int) ->
 
     assert code == 0, err
     lines = out.strip().splitlines()
-    assert lines[0].startswith(f"release {RELEASE} (released ")
+    assert lines[0].startswith(f"release {RELEASE} (production, released ")
     assert lines[0].endswith(": OK")
     assert [line.split()[:2] for line in lines[1:]] == [
         ["recon_break_spike", "OK"],

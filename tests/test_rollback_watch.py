@@ -475,7 +475,7 @@ def test_refused_requests_change_nothing(
     ).released
     checksums = factory.table_checksums()
 
-    with pytest.raises(NotFound, match="release 'nope' not found"):
+    with pytest.raises(NotFound, match="production release 'nope' not found"):
         rollback_watch(engine, settings, release_id="nope", actor_username="svc_airflow")
     with pytest.raises(InvalidInput, match="never released \\(latest gate verdict: not_ready\\)"):
         rollback_watch(engine, settings, release_id=candidate, actor_username="svc_airflow")
@@ -549,7 +549,11 @@ def test_the_scheduled_watch_picks_the_latest_release_still_in_its_window(
     after_rollback = release_under_watch(engine, now=now, window_hours=24)
     next_day = release_under_watch(engine, now=now + timedelta(hours=23), window_hours=24)
 
-    assert (picked, after_rollback, next_day) == ("latest", "recent", None)
+    assert (picked, after_rollback, next_day) == (
+        ("latest", "production"),
+        ("recent", "production"),
+        None,
+    )
 
 
 def test_a_journal_drafted_into_a_closed_period_is_evidence_for_the_posting_trigger(
@@ -579,3 +583,44 @@ def test_a_journal_drafted_into_a_closed_period_is_evidence_for_the_posting_trig
     (item,) = refusals.evidence.items
     assert item["reference"] == "new USD entry"
     assert (item["detail"]["step"], item["detail"]["entry_date"]) == ("create", "2026-11-20")
+
+
+def test_one_release_id_is_gated_watched_and_rolled_back_per_environment(
+    engine: Engine, factory: Factory, settings: Settings, people: dict[str, int]
+) -> None:
+    staging = release_through_gate(
+        engine, RELEASE, actor_username="olga", now=factory.now(), environment="staging"
+    )
+    production = release_through_gate(
+        engine, RELEASE, actor_username="olga", now=factory.now(), environment="production"
+    )
+    assert staging.released
+    assert production.released
+
+    report = rollback_watch(
+        engine,
+        settings,
+        release_id=RELEASE,
+        environment="production",
+        actor_username="svc_airflow",
+        policy=DEFAULT_POLICY,
+    )
+    record_rollback(
+        engine,
+        release_id=RELEASE,
+        environment="staging",
+        reason="bad build",
+        actor_username="rita",
+    )
+
+    assert report.release.snapshot_id == production.snapshot_id
+    with engine.begin() as conn:
+        rows = set(
+            conn.execute(
+                text("SELECT environment, status, released_snapshot_id FROM releases")
+            ).all()
+        )
+    assert rows == {
+        ("staging", "rolled_back", staging.snapshot_id),
+        ("production", "released", production.snapshot_id),
+    }

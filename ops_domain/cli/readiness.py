@@ -27,6 +27,7 @@ from ops_domain.cli.runtime import (
 )
 from ops_domain.db import OPS_DATABASE_ENV
 from ops_domain.readiness.checks import CheckResult
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT
 from ops_domain.readiness.gate import GateReport, could_not_evaluate, release_readiness_gate
 from ops_domain.readiness.isolation import check_db_isolation
 from ops_domain.readiness.models import READINESS_COUNTERS
@@ -94,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="when the waiver stops applying (ISO-8601)",
     )
     request.add_argument("--release-id", required=True, help="the release it applies to")
+    add_environment_flag(request)
     request.set_defaults(handler=run_waiver_request)
     for name, help_text in (("approve", "approve a waiver"), ("reject", "reject a waiver")):
         add_decision_command(
@@ -107,17 +109,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         )
 
 
+def add_environment_flag(parser: argparse.ArgumentParser) -> None:
+    """A release is gated, waived, watched and rolled back per (release id, environment)."""
+    parser.add_argument(
+        "--environment",
+        default=os.environ.get(ENVIRONMENT_ENV) or DEFAULT_ENVIRONMENT,
+        help=f"target environment (default: ${ENVIRONMENT_ENV} or '{DEFAULT_ENVIRONMENT}')",
+    )
+
+
 def _add_verdict_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--release-id",
         default=os.environ.get(RELEASE_ID_ENV) or "unversioned",
         help=f"release evaluated (default: ${RELEASE_ID_ENV} or 'unversioned')",
     )
-    parser.add_argument(
-        "--environment",
-        default=os.environ.get(ENVIRONMENT_ENV) or "production",
-        help=f"target environment (default: ${ENVIRONMENT_ENV} or 'production')",
-    )
+    add_environment_flag(parser)
     parser.add_argument(
         "--actor-username", required=True, help=actor_help("release.gate", "who runs the gate")
     )
@@ -172,6 +179,7 @@ def run_waiver_request(args: argparse.Namespace, runtime: Runtime) -> int:
         reason=args.reason,
         expires_at=args.expires_at,
         release_id=args.release_id,
+        environment=args.environment,
         item_ids=args.item_ids,
         max_count=args.max_count,
     )
@@ -248,7 +256,8 @@ def _waiver_text(waiver: WaiverRecord) -> str:
     )
     decided = f", decided by {waiver.approved_by}" if waiver.approved_by else ""
     return (
-        f"waiver #{waiver.id} on {waiver.counter} ({scope}) for release {waiver.release_id}:"
+        f"waiver #{waiver.id} on {waiver.counter} ({scope}) for release {waiver.release_id}"
+        f" ({waiver.environment}):"
         f" {waiver.status}{decided}; requested by {waiver.requested_by},"
         f" expires {waiver.expires_at.isoformat()}"
     )

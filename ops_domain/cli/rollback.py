@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ops_domain.cli.readiness import add_environment_flag
 from ops_domain.cli.reconciliation import (
     add_reconciliation_flags,
     breaks_summary,
@@ -49,6 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     watch.add_argument(
         "--release-id", required=True, help="the release, as recorded by the readiness report"
     )
+    add_environment_flag(watch)
     watch.add_argument(
         "--actor-username", required=True, help=actor_help("emergency.act", "who runs the watch")
     )
@@ -75,12 +77,12 @@ def _register_incident(actions: argparse._SubParsersAction) -> None:
         permission=EMERGENCY_PERMISSION,
     )
     incident.add_argument(
-        "--release-id", required=True, help="the release, as recorded by the readiness report"
+        "--release-id", help="the release or hotfix concerned, if any (none: --title is required)"
     )
     incident.add_argument(
         "--trigger", required=True, choices=INCIDENT_TRIGGERS, help="the rollback trigger"
     )
-    incident.add_argument("--title", help="default: 'Release R: trigger'")
+    incident.add_argument("--title", help="default with a release id: 'Release R: trigger'")
     incident.add_argument(
         "--sla-hours", type=int, default=INCIDENT_SLA_HOURS, help="due in (default 4 hours)"
     )
@@ -115,6 +117,7 @@ def _register_rollback(actions: argparse._SubParsersAction) -> None:
     rollback.add_argument(
         "--release-id", required=True, help="the release, as recorded by the readiness report"
     )
+    add_environment_flag(rollback)
     rollback.add_argument("--reason", required=True, help="why it is rolled back")
     rollback.set_defaults(handler=run_record_rollback)
 
@@ -129,6 +132,7 @@ def _register_reinstatement(actions: argparse._SubParsersAction) -> None:
     reinstate.add_argument(
         "--release-id", required=True, help="the release, as recorded by the readiness report"
     )
+    add_environment_flag(reinstate)
     reinstate.add_argument("--note", required=True, help="why the alarm was false")
     reinstate.set_defaults(handler=run_reinstate_release)
 
@@ -138,6 +142,7 @@ def run_rollback_watch(args: argparse.Namespace, runtime: Runtime) -> int:
         runtime.engine,
         runtime.settings,
         release_id=args.release_id,
+        environment=args.environment,
         actor_username=args.actor_username,
         now=args.now,
         dry_run=args.dry_run,
@@ -153,7 +158,8 @@ def watch_lines(report: WatchReport) -> list[str]:
     reinstated = release.watching_since > release.released_at
     since = f", reinstated {release.watching_since.isoformat()}" if reinstated else ""
     lines = [
-        f"release {release.release_id} (released {release.released_at.isoformat()}{since},"
+        f"release {release.release_id} ({release.environment}, released"
+        f" {release.released_at.isoformat()}{since},"
         f" snapshot #{release.snapshot_id}) as of {report.checked_at.isoformat()}:"
         f" {report.verdict.upper().replace('_', ' ')}{mode}"
     ]
@@ -221,6 +227,7 @@ def run_record_rollback(args: argparse.Namespace, runtime: Runtime) -> int:
     decision = record_rollback(
         runtime.engine,
         release_id=args.release_id,
+        environment=args.environment,
         reason=args.reason,
         actor_username=args.actor_username,
     )
@@ -232,6 +239,7 @@ def run_reinstate_release(args: argparse.Namespace, runtime: Runtime) -> int:
     decision = reinstate_release(
         runtime.engine,
         release_id=args.release_id,
+        environment=args.environment,
         actor_username=args.actor_username,
         note=args.note,
     )

@@ -14,6 +14,7 @@ from ops_domain.clock import day_window
 from ops_domain.config import Settings
 from ops_domain.demo.plan import DemoPlan
 from ops_domain.demo.reset import business_tables
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT
 from ops_domain.readiness.snapshot import take_snapshot
 from ops_domain.settlements.policy import auto_post_limit_params, auto_post_limit_sql
 
@@ -115,7 +116,9 @@ def describe(
         table: session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
         for table in sorted(business_tables())
     }
-    summary.counters = take_snapshot(session, release_id="", now=plan.as_of).counted()
+    summary.counters = take_snapshot(
+        session, release_id="", environment=DEFAULT_ENVIRONMENT, now=plan.as_of
+    ).counted()
     summary.unsettled = [
         {**row._asdict(), "net": row.credits - row.debits}
         for row in session.execute(_UNSETTLED, {"start": start, "end": end})

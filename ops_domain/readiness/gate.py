@@ -3,9 +3,9 @@
 Ready only if every check passed or was waived; an ``error`` check (target unreachable, an
 exception) makes the verdict ``error``, which is never ready. Every evaluation is stored as a
 release snapshot (who, when, each check, the counters, the waivers applied). Only a ready
-verdict over every runbook check marks the release ``released`` (once): the counters-only gate
-is evidence, not a release decision. When the evaluation itself cannot run or be stored, the
-gate raises ``ReadinessNotEvaluated``: no answer is never a yes.
+verdict over every runbook check marks the release ``released`` in its environment (once): the
+counters-only gate is evidence, not a release decision. When the evaluation itself cannot run
+or be stored, the gate raises ``ReadinessNotEvaluated``: no answer is never a yes.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ops_domain.errors import InfrastructureError, InvalidInput, ReadinessNotEva
 from ops_domain.jsonable import jsonable
 from ops_domain.rbac.actors import Actor, require_actor
 from ops_domain.readiness.checks import CheckResult
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.models import ReleaseSnapshot
 from ops_domain.readiness.snapshot import take_snapshot
 
@@ -63,7 +64,7 @@ MARK_RELEASED_SQL = text(
     INSERT INTO releases (release_id, environment, status, released_snapshot_id, released_at,
                           decided_by, decided_at, created_at)
     VALUES (:release_id, :environment, 'released', :snapshot_id, :now, :actor_id, :now, :now)
-    ON CONFLICT (release_id) DO UPDATE
+    ON CONFLICT (release_id, environment) DO UPDATE
        SET status = 'released', released_snapshot_id = EXCLUDED.released_snapshot_id,
            released_at = EXCLUDED.released_at, decided_by = EXCLUDED.decided_by,
            decided_at = EXCLUDED.decided_at
@@ -193,7 +194,7 @@ def release_readiness_gate(
     *,
     actor_username: str | None = None,
     release_id: str,
-    environment: str = "production",
+    environment: str = DEFAULT_ENVIRONMENT,
     now: datetime | None = None,
 ) -> GateReport:
     """Runbook step 4: evaluate the readiness counters with the release's approved waivers,
@@ -201,9 +202,10 @@ def release_readiness_gate(
     now = now or utc_now()
     actor_username = actor_username or settings.service_actor
     release_id = require_release_id(release_id)
+    environment = require_environment(environment)
     with could_not_evaluate(release_id), transaction(engine) as session:
         require_actor(session, actor_username, GATE_PERMISSION, "release gate")
-        snapshot = take_snapshot(session, release_id=release_id, now=now)
+        snapshot = take_snapshot(session, release_id=release_id, environment=environment, now=now)
     counters = snapshot.blocking_counts()
     waivers = snapshot.applied_waivers()
     verdict = record_gate_verdict(

@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,7 +37,9 @@ RELEASE_STATES = StateMachine.build(
 
 
 class ReadinessWaiver(Base):
-    """An approved exception: named items, or up to a count, of one readiness counter."""
+    """An approved exception: named items, or up to a count, of one readiness counter, for one
+    release in one environment. A count waiver covers only the items that were blocking when
+    it was approved (``covered_item_ids``, stamped at approval)."""
 
     __tablename__ = "readiness_waivers"
     __table_args__ = (
@@ -53,6 +64,8 @@ class ReadinessWaiver(Base):
     max_count: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     release_id: Mapped[str] = mapped_column(String(100), nullable=False)
+    environment: Mapped[str] = mapped_column(String(64), nullable=False)
+    covered_item_ids: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
     status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
     requested_by: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
     approved_by: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("users.id"))
@@ -83,13 +96,17 @@ class ReleaseSnapshot(Base):
 
 
 class Release(Base):
-    """A release's life after the gate: released, rollback recommended, rolled back."""
+    """A release's life after the gate in one environment: released, rollback recommended,
+    rolled back. The same release id is a separate release in each environment."""
 
     __tablename__ = "releases"
-    __table_args__ = (one_of("status", RELEASE_STATES.states, "ck_releases_status"),)
+    __table_args__ = (
+        one_of("status", RELEASE_STATES.states, "ck_releases_status"),
+        UniqueConstraint("release_id", "environment", name="uq_releases_release_environment"),
+    )
 
     id: Mapped[int] = id_column()
-    release_id: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    release_id: Mapped[str] = mapped_column(String(100), nullable=False)
     environment: Mapped[str] = mapped_column(String(64), nullable=False)
     status: Mapped[str] = mapped_column(String(24), nullable=False, server_default="candidate")
     released_snapshot_id: Mapped[int | None] = mapped_column(

@@ -19,6 +19,7 @@ from ops_domain.config import Settings
 from ops_domain.db import OPS_DATABASE_ENV, transaction
 from ops_domain.rbac.actors import require_actor
 from ops_domain.readiness.checks import CheckResult, fail_closed
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.gate import (
     GATE_PERMISSION,
     GateReport,
@@ -48,12 +49,15 @@ class SnapshotCheck:
 
     engine: Engine
     release_id: str
+    environment: str
     now: datetime
     taken: ReadinessSnapshot | None = None
 
     def __call__(self) -> CheckResult:
         with transaction(self.engine) as session:
-            self.taken = take_snapshot(session, release_id=self.release_id, now=self.now)
+            self.taken = take_snapshot(
+                session, release_id=self.release_id, environment=self.environment, now=self.now
+            )
         return self.taken.as_check()
 
 
@@ -121,7 +125,7 @@ def release_readiness_report(
     *,
     actor_username: str | None = None,
     release_id: str,
-    environment: str = "production",
+    environment: str = DEFAULT_ENVIRONMENT,
     now: datetime | None = None,
 ) -> ReportResult:
     """Run every check (fail closed), then decide and store the verdict as the gate does.
@@ -129,9 +133,10 @@ def release_readiness_report(
     now = now or utc_now()
     actor_username = actor_username or settings.service_actor
     release_id = require_release_id(release_id)
+    environment = require_environment(environment)
     with could_not_evaluate(release_id), transaction(engine) as session:
         require_actor(session, actor_username, GATE_PERMISSION, "release readiness report")
-    snapshot = SnapshotCheck(engine, release_id, now)
+    snapshot = SnapshotCheck(engine, release_id, environment, now)
     checks = [
         _named(name, fail_closed(name, run))
         for name, run in readiness_checks(engine, settings, env, snapshot)

@@ -2,9 +2,11 @@
 
 A counter is the number of items still blocking a release: pending refunds, failed payouts,
 open or in-review reconciliation breaks, open or in-review high/critical alerts. An approved,
-unexpired waiver for the release removes exactly the items it names (item waiver) or lets the
-counter pass while no more than its count remain (count waiver; with several, the largest
-allowance applies, never their sum). Pending, rejected and expired waivers never apply.
+unexpired waiver for the release in the environment being gated removes exactly the items it
+names (item waiver), or lets the counter pass while no more than its count remain and every
+one of them was blocking when it was approved (count waiver: it covers those items, never
+later ones; with several, one waiver must cover all that remain, never their sum). Pending,
+rejected and expired waivers never apply.
 """
 
 from __future__ import annotations
@@ -40,16 +42,29 @@ assert set(COUNTED_ITEMS) == set(READINESS_COUNTERS)
 SNAPSHOT_SQL = text(
     f"""
     WITH applicable AS (
-        SELECT w.id, w.counter, w.item_ids, w.max_count, w.reason, w.expires_at,
-               approver.username AS approved_by
+        SELECT w.id, w.counter, w.item_ids, w.max_count, w.covered_item_ids, w.reason,
+               w.expires_at, approver.username AS approved_by
           FROM readiness_waivers w
           JOIN users approver ON approver.id = w.approved_by
-         WHERE w.status = 'approved' AND w.release_id = :release_id AND w.expires_at > :now
+         WHERE w.status = 'approved' AND w.release_id = :release_id
+           AND w.environment = :environment AND w.expires_at > :now
     ),
     named AS (
         SELECT a.counter, array_agg(DISTINCT item.id) AS item_ids
           FROM applicable a CROSS JOIN unnest(a.item_ids) AS item(id)
          GROUP BY a.counter
+    ),
+    coverage AS (
+        {
+        " UNION ALL ".join(
+            f"SELECT a.id, (SELECT count(*) FROM ({sql}) AS items"
+            f" WHERE items.id = ANY (a.covered_item_ids)"
+            f" AND NOT items.id = ANY (coalesce(n.item_ids, '{{}}'))) AS covered_remaining"
+            f" FROM applicable a LEFT JOIN named n ON n.counter = a.counter"
+            f" WHERE a.counter = '{name}' AND a.max_count IS NOT NULL"
+            for name, sql in COUNTED_ITEMS.items()
+        )
+    }
     ),
     counted AS (
         {
@@ -67,9 +82,11 @@ SNAPSHOT_SQL = text(
            c.total - cardinality(c.waived_items) AS remaining,
            (SELECT coalesce(json_agg(json_build_object(
                        'id', a.id, 'item_ids', a.item_ids, 'max_count', a.max_count,
+                       'covered_remaining', v.covered_remaining,
                        'reason', a.reason, 'expires_at', a.expires_at,
                        'approved_by', a.approved_by) ORDER BY a.id), '[]')
-              FROM applicable a WHERE a.counter = k.counter) AS waivers
+              FROM applicable a LEFT JOIN coverage v ON v.id = a.id
+             WHERE a.counter = k.counter) AS waivers
       FROM unnest(CAST(:counters AS text[])) AS k(counter)
       JOIN counted c ON c.counter = k.counter
     """
@@ -86,9 +103,18 @@ class CounterState:
     remaining: int
     waivers: list[dict[str, Any]]
 
+    def _covering(self) -> list[dict[str, Any]]:
+        """Count waivers that cover every remaining item (each was blocking at approval)."""
+        return [
+            w
+            for w in self.waivers
+            if w["max_count"] is not None
+            and w["covered_remaining"] == self.remaining <= w["max_count"]
+        ]
+
     @property
     def allowance(self) -> int:
-        return max((w["max_count"] or 0 for w in self.waivers), default=0)
+        return max((w["max_count"] for w in self._covering()), default=0)
 
     @property
     def blocking(self) -> int:
@@ -96,15 +122,17 @@ class CounterState:
         return 0 if self.remaining <= self.allowance else self.remaining
 
     def applied_waivers(self) -> list[dict[str, Any]]:
-        """The waivers that lifted something: named items still counted, or the allowance."""
+        """The waivers that lifted something: named items still counted, or the allowance
+        (one covering count waiver, the largest)."""
         waived = set(self.waived_items)
+        allowing = next((w for w in self._covering() if w["max_count"] == self.allowance), None)
         applied = []
         for waiver in self.waivers:
             if waiver["item_ids"] is not None:
                 lifted = sorted(waived & set(waiver["item_ids"]))
                 if lifted:
                     applied.append({"counter": self.name, **waiver, "items_waived": lifted})
-            elif 0 < self.remaining <= waiver["max_count"] == self.allowance:
+            elif waiver is allowing and self.remaining > 0:
                 applied.append({"counter": self.name, **waiver, "count_waived": self.remaining})
         return applied
 
@@ -132,6 +160,7 @@ class ReadinessSnapshot:
     """The four counters at one instant, and what the release's waivers lifted."""
 
     release_id: str
+    environment: str
     taken_at: datetime
     counters: dict[str, CounterState] = field(default_factory=dict)
 
@@ -177,13 +206,21 @@ class ReadinessSnapshot:
         return CheckResult(CHECK_NAME, "pass", "all four counters are 0", details)
 
 
-def take_snapshot(session: Session, *, release_id: str, now: datetime) -> ReadinessSnapshot:
-    """Count every counter and apply the release's waivers in one statement (one instant)."""
+def take_snapshot(
+    session: Session, *, release_id: str, environment: str, now: datetime
+) -> ReadinessSnapshot:
+    """Count every counter and apply the release's waivers for ``environment`` in one
+    statement (one instant)."""
     rows = session.execute(
         SNAPSHOT_SQL,
-        {"release_id": release_id, "now": now, "counters": list(READINESS_COUNTERS)},
+        {
+            "release_id": release_id,
+            "environment": environment,
+            "now": now,
+            "counters": list(READINESS_COUNTERS),
+        },
     ).all()
-    snapshot = ReadinessSnapshot(release_id, now)
+    snapshot = ReadinessSnapshot(release_id, environment, now)
     for row in rows:
         snapshot.counters[row.counter] = CounterState(
             row.counter, row.total, list(row.waived_items), row.remaining, row.waivers
@@ -200,11 +237,17 @@ def counted_items(session: Session, counter: str, item_ids: list[int]) -> set[in
     return set(found.scalars())
 
 
-def check_readiness_snapshot(engine: Engine, *, release_id: str, now: datetime) -> CheckResult:
+def check_readiness_snapshot(
+    engine: Engine, *, release_id: str, environment: str, now: datetime
+) -> CheckResult:
     """The snapshot as one runbook check; an unreachable database is an error, never a pass."""
-    return fail_closed(CHECK_NAME, lambda: _snapshot_check(engine, release_id, now))
+    return fail_closed(CHECK_NAME, lambda: _snapshot_check(engine, release_id, environment, now))
 
 
-def _snapshot_check(engine: Engine, release_id: str, now: datetime) -> CheckResult:
+def _snapshot_check(
+    engine: Engine, release_id: str, environment: str, now: datetime
+) -> CheckResult:
     with transaction(engine) as session:
-        return take_snapshot(session, release_id=release_id, now=now).as_check()
+        return take_snapshot(
+            session, release_id=release_id, environment=environment, now=now
+        ).as_check()

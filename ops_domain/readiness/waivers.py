@@ -2,8 +2,9 @@
 
 A waiver names the items it lifts (each must exist and currently count toward the counter) or
 allows up to a count, never more than the items blocking that counter now (a waiver is for the
-blockers someone looked at, not a blank cheque for future ones); it belongs to one release and
-expires at most ``OPS_WAIVER_MAX_DAYS`` (default 14) days ahead. The approver holds a checker
+blockers someone looked at, not a blank cheque for future ones: at approval it is stamped with
+the items blocking then, and covers no others); it belongs to one release in one environment
+and expires at most ``OPS_WAIVER_MAX_DAYS`` (default 14) days ahead. The approver holds a checker
 role and is not the requester; approving needs a note and an unexpired waiver whose count still
 fits the blockers. Every request and decision is audited; a refused self-approval is recorded
 as evidence.
@@ -27,6 +28,7 @@ from ops_domain.errors import InvalidInput, MakerCheckerViolation, NotFound
 from ops_domain.jsonable import jsonable
 from ops_domain.rbac.actors import Actor, require_actor, require_checker
 from ops_domain.rbac.models import User
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.models import READINESS_COUNTERS, WAIVER_STATES, ReadinessWaiver
 from ops_domain.readiness.snapshot import COUNTED_ITEMS, counted_items
 
@@ -59,6 +61,7 @@ class WaiverRecord:
     max_count: int | None
     reason: str
     release_id: str
+    environment: str
     status: str
     requested_by: str
     approved_by: str | None
@@ -78,6 +81,7 @@ def request_waiver(
     reason: str,
     expires_at: datetime,
     release_id: str,
+    environment: str = DEFAULT_ENVIRONMENT,
     item_ids: list[int] | None = None,
     max_count: int | None = None,
     now: datetime | None = None,
@@ -87,6 +91,7 @@ def request_waiver(
     currently count toward ``counter`` (a count at most the items blocking it now), the reason
     is stated and ``expires_at`` is ahead by at most ``max_days`` (``OPS_WAIVER_MAX_DAYS``)."""
     now = now or utc_now()
+    environment = require_environment(environment)
     _validate_request(
         counter=counter,
         reason=reason,
@@ -109,6 +114,7 @@ def request_waiver(
             max_count=max_count,
             reason=reason.strip(),
             release_id=release_id.strip(),
+            environment=environment,
             status="pending",
             requested_by=actor.id,
             expires_at=as_utc(expires_at),
@@ -196,6 +202,11 @@ def _require_counted(session: Session, counter: str, item_ids: list[int]) -> Non
         )
 
 
+def _blocking_items(session: Session, counter: str) -> list[int]:
+    """The items blocking ``counter`` now: all a count waiver approved now may ever cover."""
+    return sorted(session.execute(text(COUNTED_ITEMS[counter])).scalars())
+
+
 def _require_blocking_at_least(session: Session, counter: str, max_count: int) -> None:
     blocking = session.execute(
         text(f"SELECT count(*) FROM ({COUNTED_ITEMS[counter]}) AS items")
@@ -227,6 +238,7 @@ def _decide(
                     " request a new one"
                 )
             if to_state == "approved" and waiver.max_count is not None:
+                waiver.covered_item_ids = _blocking_items(session, waiver.counter)
                 _require_blocking_at_least(session, waiver.counter, waiver.max_count)
             before = _record(session, waiver).to_dict()
             waiver.status = to_state
@@ -269,6 +281,7 @@ def _record(session: Session, waiver: ReadinessWaiver) -> WaiverRecord:
         max_count=waiver.max_count,
         reason=waiver.reason,
         release_id=waiver.release_id,
+        environment=waiver.environment,
         status=waiver.status,
         requested_by=names[waiver.requested_by],
         approved_by=names.get(waiver.approved_by) if waiver.approved_by else None,

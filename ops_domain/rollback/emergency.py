@@ -26,6 +26,8 @@ from ops_domain.errors import InvalidInput
 from ops_domain.jobs import JobResult
 from ops_domain.merchants.directory import merchant_by_code
 from ops_domain.rbac.actors import Actor, require_actor
+from ops_domain.rbac.names import name_actors
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.gate import require_release_id
 from ops_domain.readiness.models import RELEASE_STATES
 from ops_domain.reconciliation.runs import reconcile
@@ -50,30 +52,33 @@ def open_incident(
     engine: Engine,
     *,
     actor_username: str,
-    release_id: str,
+    release_id: str | None,
     trigger: str,
     title: str | None = None,
     sla_hours: int = INCIDENT_SLA_HOURS,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Open a ``critical`` ``incident`` case for the release and trigger, assigned to the
-    teams risk AND operation, due in ``sla_hours``. While one such incident is active
-    (open, in progress or escalated) it is returned instead (``newly_opened`` False)."""
-    release_id = require_release_id(release_id)
+    """Open a ``critical`` ``incident`` case, assigned to the teams risk AND operation, due in
+    ``sla_hours``: for any release id (a hotfix, a release never gated here) or for none (then
+    it needs a title). While an incident for the same release and trigger is active (open, in
+    progress or escalated) it is returned instead (``newly_opened`` False)."""
+    release_id = require_release_id(release_id) if release_id is not None else None
     require_choice(trigger, INCIDENT_TRIGGERS, "trigger")
+    if release_id is None and not title:
+        raise InvalidInput("an incident without a release id needs a title (--title)")
     if not 1 <= sla_hours <= MAX_INCIDENT_SLA_HOURS:
         raise InvalidInput(f"sla_hours must be 1..{MAX_INCIDENT_SLA_HOURS}, got {sla_hours}")
     moment = as_utc(now) if now is not None else utc_now()
     with transaction(engine) as session:
         actor = require_emergency_actor(session, actor_username, "open_incident")
-        load_release(session, release_id)
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
-            {"space": INCIDENT_LOCK_SPACE, "key": f"{release_id}\n{trigger}"},
-        )
-        active = _active_incident(session, release_id, trigger)
-        if active is not None:
-            return {**active, "newly_opened": False}
+        if release_id is not None:
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, hashtext(:key))"),
+                {"space": INCIDENT_LOCK_SPACE, "key": f"{release_id}\n{trigger}"},
+            )
+            active = _active_incident(session, release_id, trigger)
+            if active is not None:
+                return name_actors(session, {**active, "newly_opened": False})
         case = insert_case(
             session,
             actor_id=actor.id,
@@ -85,7 +90,7 @@ def open_incident(
             release_id=release_id,
             trigger=trigger,
         )
-        return {**case, "newly_opened": True}
+        return name_actors(session, {**case, "newly_opened": True})
 
 
 def _active_incident(session: Session, release_id: str, trigger: str) -> dict[str, Any] | None:
@@ -181,6 +186,7 @@ class RollbackDecision:
     """The recorded decision to restore the previous release, and what people do next."""
 
     release_id: str
+    environment: str
     status: str
     reason: str
     decided_by: str
@@ -192,7 +198,8 @@ class RollbackDecision:
     def text(self) -> str:
         state = "recorded" if self.newly_recorded else "was already recorded"
         lines = [
-            f"rollback of release {self.release_id} {state}: decided by {self.decided_by}"
+            f"rollback of release {self.release_id} ({self.environment}) {state}: decided by"
+            f" {self.decided_by}"
             f" at {self.decided_at.isoformat()}: {self.reason}",
             "The deploy itself happens outside this platform. Next steps:",
         ]
@@ -206,28 +213,31 @@ def record_rollback(
     release_id: str,
     reason: str,
     actor_username: str,
+    environment: str = DEFAULT_ENVIRONMENT,
     now: datetime | None = None,
 ) -> RollbackDecision:
-    """Mark a released (or rollback-recommended) release ``rolled_back`` with the reason and
-    who decided, audited. Recording it again returns the first decision unchanged."""
+    """Mark a released (or rollback-recommended) release of ``environment`` ``rolled_back``
+    with the reason and who decided, audited. Recording it again returns the first decision
+    unchanged."""
     release_id = require_release_id(release_id)
+    environment = require_environment(environment)
     if not (reason and reason.strip()):
         raise InvalidInput("recording a rollback needs a reason")
     moment = as_utc(now) if now is not None else utc_now()
     with transaction(engine) as session:
         actor = require_emergency_actor(session, actor_username, "record_rollback")
-        release = load_release(session, release_id, lock=True)
+        release = load_release(session, release_id, environment, lock=True)
         newly = release["status"] != ROLLED_BACK
         if newly:
             RELEASE_STATES.check(release["status"], ROLLED_BACK, reason)
             _mark_rolled_back(session, actor, release, reason.strip(), moment)
-        decision = _decision(session, release_id)
-        previous = _previous_release(session, release_id)
+        decision = _decision(session, release["id"])
+        previous = _previous_release(session, release["id"])
         return RollbackDecision(
             **decision,
             newly_recorded=newly,
             previous_release=previous["release_id"] if previous else None,
-            next_steps=next_steps(session, release_id, previous),
+            next_steps=next_steps(session, release_id, environment, previous),
         )
 
 
@@ -253,41 +263,44 @@ def _mark_rolled_back(
     )
 
 
-def _decision(session: Session, release_id: str) -> dict[str, Any]:
+def _decision(session: Session, release_row_id: int) -> dict[str, Any]:
     row = session.execute(
         text(
             """
-            SELECT r.release_id, r.status, r.decision_note AS reason,
+            SELECT r.release_id, r.environment, r.status, r.decision_note AS reason,
                    u.username AS decided_by, r.decided_at
               FROM releases r JOIN users u ON u.id = r.decided_by
-             WHERE r.release_id = :release_id
+             WHERE r.id = :id
             """
         ),
-        {"release_id": release_id},
+        {"id": release_row_id},
     ).one()
     return row._asdict()
 
 
-def _previous_release(session: Session, release_id: str) -> dict[str, Any] | None:
-    """The latest other release that is still ``released`` and was released before this one."""
+def _previous_release(session: Session, release_row_id: int) -> dict[str, Any] | None:
+    """The latest other release of the same environment that is still ``released`` and was
+    released before this one."""
     row = session.execute(
         text(
             """
             SELECT p.release_id, p.released_at, p.released_snapshot_id
               FROM releases r
               JOIN releases p ON p.environment = r.environment AND p.id <> r.id
-             WHERE r.release_id = :release_id AND p.status = 'released'
+             WHERE r.id = :id AND p.status = 'released'
                AND p.released_at < r.released_at
              ORDER BY p.released_at DESC, p.id DESC
              LIMIT 1
             """
         ),
-        {"release_id": release_id},
+        {"id": release_row_id},
     ).first()
     return None if row is None else row._asdict()
 
 
-def next_steps(session: Session, release_id: str, previous: dict[str, Any] | None) -> list[str]:
+def next_steps(
+    session: Session, release_id: str, environment: str, previous: dict[str, Any] | None
+) -> list[str]:
     """The runbook after the decision, naming the real releases, freezes and incidents."""
     freezes = session.execute(
         text(
@@ -309,6 +322,7 @@ def next_steps(session: Session, release_id: str, previous: dict[str, Any] | Non
         _redeploy_step(release_id, previous),
         "After the redeploy, evaluate what runs: python -m ops_domain release_readiness_report"
         f" --release-id {previous['release_id'] if previous else '<previous release>'}"
+        f" --environment {environment}"
         " --actor-username <you> (it also checks the database schema against the code).",
         _freeze_step(freezes),
         _incident_step(release_id, incidents),

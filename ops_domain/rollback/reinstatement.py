@@ -24,6 +24,7 @@ from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput
 from ops_domain.rbac.actors import Actor, require_checker
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.gate import require_release_id
 from ops_domain.readiness.models import RELEASE_STATES
 from ops_domain.rollback.emergency import require_emergency_actor
@@ -70,16 +71,18 @@ def reinstate_release(
     release_id: str,
     actor_username: str,
     note: str | None,
+    environment: str = DEFAULT_ENVIRONMENT,
     now: datetime | None = None,
 ) -> Reinstatement:
     """Move a ``rollback_recommended`` release back to ``released``: a checker's decision
     (risk, admin, super_admin) with a note, audited. Any other status is refused."""
     release_id = require_release_id(release_id)
+    environment = require_environment(environment)
     moment = as_utc(now) if now is not None else utc_now()
     with transaction(engine) as session:
         actor = require_emergency_actor(session, actor_username, "reinstate_release")
         require_checker(actor, None, note, "reinstating a release")
-        release = load_release(session, release_id, lock=True)
+        release = load_release(session, release_id, environment, lock=True)
         if release["status"] != RECOMMENDED:
             raise InvalidInput(
                 f"release {release_id} is {release['status']}: only a release marked"

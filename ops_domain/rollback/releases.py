@@ -1,4 +1,5 @@
-"""Which release is watched: a released release and the gate snapshot that released it.
+"""Which release is watched: a released release in one environment and the gate snapshot
+that released it there (the same release id is a separate release in each environment).
 
 The snapshot is the baseline the rollback triggers compare against. "Since the release" starts
 at the latest decision on it (``decided_at``): the gate's release, or a checker's reinstatement
@@ -27,7 +28,7 @@ _RELEASE = """
            r.released_snapshot_id AS snapshot_id, s.counters AS snapshot_counters
       FROM releases r
       LEFT JOIN release_snapshots s ON s.id = r.released_snapshot_id
-     WHERE r.release_id = :release_id
+     WHERE r.release_id = :release_id AND r.environment = :environment
 """
 
 
@@ -43,52 +44,60 @@ class WatchedRelease:
     snapshot_counters: dict[str, Any]
 
 
-def load_release(session: Session, release_id: str, *, lock: bool = False) -> dict[str, Any]:
-    """The release row with its snapshot's counters, or ``NotFound``."""
+def load_release(
+    session: Session, release_id: str, environment: str, *, lock: bool = False
+) -> dict[str, Any]:
+    """The release row of ``environment`` with its snapshot's counters, or ``NotFound``."""
     row = session.execute(
-        text(_RELEASE + (" FOR UPDATE OF r" if lock else "")), {"release_id": release_id}
+        text(_RELEASE + (" FOR UPDATE OF r" if lock else "")),
+        {"release_id": release_id, "environment": environment},
     ).first()
     if row is None:
-        raise NotFound("release", release_id)
+        raise NotFound(f"{environment} release", release_id)
     return row._asdict()
 
 
-def watched_release(session: Session, release_id: str) -> WatchedRelease:
+def watched_release(session: Session, release_id: str, environment: str) -> WatchedRelease:
     """The release if it can be watched: released by the gate and not rolled back."""
     try:
-        row = load_release(session, release_id)
+        row = load_release(session, release_id, environment)
     except NotFound:
-        verdict = _latest_verdict(session, release_id)
+        verdict = _latest_verdict(session, release_id, environment)
         if verdict is None:
             raise
         raise InvalidInput(
-            f"release {release_id} was never released (latest gate verdict: {verdict}):"
-            " there is nothing to watch"
+            f"release {release_id} ({environment}) was never released (latest gate verdict:"
+            f" {verdict}): there is nothing to watch"
         ) from None
     if row["status"] not in WATCHED_STATES or row["snapshot_id"] is None:
         raise InvalidInput(
-            f"release {release_id} is {row['status']}: only a released release is watched"
+            f"release {release_id} ({environment}) is {row['status']}:"
+            " only a released release is watched"
         )
     return WatchedRelease(**row)
 
 
-def _latest_verdict(session: Session, release_id: str) -> str | None:
+def _latest_verdict(session: Session, release_id: str, environment: str) -> str | None:
     return session.execute(
         text(
-            "SELECT verdict FROM release_snapshots WHERE release_id = :release_id"
+            "SELECT verdict FROM release_snapshots"
+            " WHERE release_id = :release_id AND environment = :environment"
             " ORDER BY created_at DESC, id DESC LIMIT 1"
         ),
-        {"release_id": release_id},
+        {"release_id": release_id, "environment": environment},
     ).scalar_one_or_none()
 
 
-def release_under_watch(engine: Engine, *, now: datetime, window_hours: int) -> str | None:
-    """The most recent release still under watch that was released within the window."""
+def release_under_watch(
+    engine: Engine, *, now: datetime, window_hours: int
+) -> tuple[str, str] | None:
+    """(release id, environment) of the most recent release still under watch that was
+    released within the window."""
     with transaction(engine) as session:
-        return session.execute(
+        row = session.execute(
             text(
                 """
-                SELECT release_id FROM releases
+                SELECT release_id, environment FROM releases
                  WHERE status = ANY(CAST(:states AS text[]))
                    AND released_at > :since AND released_at <= :now
                  ORDER BY released_at DESC, id DESC
@@ -100,4 +109,5 @@ def release_under_watch(engine: Engine, *, now: datetime, window_hours: int) -> 
                 "since": now - timedelta(hours=window_hours),
                 "now": now,
             },
-        ).scalar_one_or_none()
+        ).first()
+    return None if row is None else (row.release_id, row.environment)

@@ -25,6 +25,7 @@ from ops_domain.db import transaction
 from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 from ops_domain.jsonable import jsonable
 from ops_domain.payouts.freezes import Freeze, freeze_payouts
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.gate import require_release_id
 from ops_domain.readiness.models import RELEASE_STATES
 from ops_domain.rollback.policy import RollbackPolicy
@@ -87,6 +88,7 @@ def rollback_watch(
     *,
     release_id: str,
     actor_username: str,
+    environment: str = DEFAULT_ENVIRONMENT,
     now: datetime | None = None,
     dry_run: bool = False,
     idempotency_key: str | None = None,
@@ -95,16 +97,22 @@ def rollback_watch(
     """Compare the present with the release's snapshot; on a firing trigger alert, recommend
     the rollback and (when configured) freeze payouts. Rerun-safe: nothing is done twice."""
     release_id = require_release_id(release_id)
+    environment = require_environment(environment)
     policy = policy or RollbackPolicy.from_env()
     moment = as_utc(now) if now is not None else utc_now()
     with transaction(engine) as session:
-        release = watched_release(session, release_id)
+        release = watched_release(session, release_id, environment)
     outcome = WatchOutcome()
     result = run_job(
         engine,
         WATCH_JOB,
         actor_username=actor_username,
-        parameters={"release_id": release_id, "now": moment, "policy": jsonable(policy)},
+        parameters={
+            "release_id": release_id,
+            "environment": environment,
+            "now": moment,
+            "policy": jsonable(policy),
+        },
         dry_run=dry_run,
         idempotency_key=idempotency_key,
         settings=settings,

@@ -44,7 +44,9 @@ def run_check(name: str, request: dict[str, Any]) -> CheckResult:
     from ops_domain.readiness.report import SnapshotCheck, readiness_checks
 
     with ops_engine() as engine:
-        snapshot = SnapshotCheck(engine, request["release_id"], as_of(request))
+        snapshot = SnapshotCheck(
+            engine, request["release_id"], request["environment"], as_of(request)
+        )
         registry = dict(readiness_checks(engine, settings(), check_environment(engine), snapshot))
         result = fail_closed(name, registry[name])
     return result if result.name == name else replace(result, name=name)

@@ -63,8 +63,9 @@ def _incident(engine: Engine, _: Settings, request: dict[str, Any], params: dict
     return open_incident(
         engine,
         actor_username=request["actor_username"],
-        release_id=params["release_id"] or "",
+        release_id=params["release_id"] or None,
         trigger=params["trigger"] or "manual",
+        title=params["title"] or None,
         sla_hours=params["sla_hours"],
         now=as_of(request),
     )
@@ -116,6 +117,7 @@ def _rollback(engine: Engine, _: Settings, request: dict[str, Any], params: dict
     decision = record_rollback(
         engine,
         release_id=params["release_id"] or "",
+        environment=params["environment"],
         reason=params["reason"] or "",
         actor_username=request["actor_username"],
         now=as_of(request),

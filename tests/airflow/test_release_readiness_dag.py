@@ -143,6 +143,7 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
         reason="refund decided by the merchant after the cut-off",
         expires_at=NOW + timedelta(days=1),
         release_id=RELEASE,
+        environment=CONF["environment"],
         item_ids=[refund],
         now=NOW,
     )

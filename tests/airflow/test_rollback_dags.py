@@ -134,7 +134,7 @@ def test_rollback_watch_fails_on_a_firing_trigger_and_raises_the_critical_alert(
 
     assert run.state == "failed"
     assert run.tasks == {"authorise_run": "success", "find_release": "success", "watch": "failed"}
-    assert run.xcom("find_release") == RELEASE
+    assert run.xcom("find_release") == {"release_id": RELEASE, "environment": "production"}
     report = run.xcom("watch", "watch_report")
     assert report["verdict"] == "rollback_recommended"
     assert [t["name"] for t in report["triggers"] if t["status"] == "firing"] == [

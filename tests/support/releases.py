@@ -13,13 +13,18 @@ from ops_domain.readiness.snapshot import CHECK_NAME, take_snapshot
 
 
 def release_through_gate(
-    engine: Engine, release_id: str, *, actor_username: str, now: datetime
+    engine: Engine,
+    release_id: str,
+    *,
+    actor_username: str,
+    now: datetime,
+    environment: str = "production",
 ) -> GateVerdict:
     """Store a gate verdict whose readiness snapshot is measured on the database as it is
     (with the release's approved waivers); the other runbook checks pass. The release is
     marked released only if the snapshot passes, exactly as the gate decides."""
     with transaction(engine) as session:
-        snapshot = take_snapshot(session, release_id=release_id, now=now)
+        snapshot = take_snapshot(session, release_id=release_id, environment=environment, now=now)
     checks = [
         snapshot.as_check() if name == CHECK_NAME else CheckResult(name, "pass", f"{name} ok")
         for name in RUNBOOK_CHECKS
@@ -28,7 +33,7 @@ def release_through_gate(
         engine,
         actor_username=actor_username,
         release_id=release_id,
-        environment="production",
+        environment=environment,
         checks=checks,
         counters={**snapshot.blocking_counts(), "counted": snapshot.counted()},
         waivers=snapshot.applied_waivers(),
