@@ -28,6 +28,7 @@ from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import as_of, authorise_run, run_service
 from wallet_ops_airflow.params import (
     choice_param,
+    chosen_currency,
     currency_param,
     date_param,
     dry_run_param,
@@ -80,11 +81,8 @@ def accounting_period_governance() -> None:
     def plan_periods(request: dict[str, Any]) -> list[dict[str, str]]:
         params = get_current_context()["params"]
         first, last = requested_period(params, request)
-        currencies = (
-            [params["currency"]]
-            if params["currency"]
-            else sorted(Settings.from_env().enabled_currencies)
-        )
+        chosen = chosen_currency(params["currency"])
+        currencies = [chosen] if chosen else sorted(Settings.from_env().enabled_currencies)
         return [
             {"currency": code, "period_start": first.isoformat(), "period_end": last.isoformat()}
             for code in currencies

@@ -32,6 +32,7 @@ from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import as_of, authorise_run, business_day, run_service, summarise
 from wallet_ops_airflow.params import (
     business_date_param,
+    chosen_currency,
     count_param,
     currency_param,
     dry_run_param,
@@ -97,7 +98,7 @@ def settlement_automation() -> None:
             request,
             period_start=day - timedelta(days=params["lookback_days"]),
             period_end=day,
-            currency=params["currency"],
+            currency=chosen_currency(params["currency"]),
             create_payouts=params["create_payouts"],
             now=as_of(request),
             shard=(shard[0], shard[1]) if shard[1] > 1 else None,

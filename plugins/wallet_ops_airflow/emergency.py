@@ -1,9 +1,14 @@
-"""The emergency actions as one manual DAG: which permission each needs, and how its Params
-become the arguments of the domain function that performs it. The domain services are
-imported when an action runs, keeping the DAG file's parse cheap.
+"""The emergency actions, one manual DAG each, built by ``emergency_dag`` from one shape.
 
-Only ``targeted_reconciliation`` and ``backfill_settlements`` have a dry run; asking one of
-the other actions for a dry run fails the task instead of acting for real.
+Each action has its own trigger form: only its own fields, the ones it cannot do without
+required (a form cannot make a field required depending on another field's value, so one
+form for six actions would ask everyone for everything). Each DAG is ``authorise_run``
+(the triggering login must hold the action's permission) >> ``act`` (the domain function,
+imported when the action runs, keeping the DAG file's parse cheap). A refusal of the domain,
+or a pair of fields that contradict each other, refuses the run in one line, changing nothing.
+
+Only ``targeted_reconciliation`` and ``backfill_settlements`` have a dry run, so only their
+forms offer one.
 """
 
 from __future__ import annotations
@@ -13,23 +18,67 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from airflow.sdk import get_current_context
+from airflow.sdk import DAG, Param, get_current_context, task
 from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.jsonable import jsonable
-from wallet_ops_airflow.jobs import as_of, idempotency_key, ops_engine
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
+from ops_domain.rollback.policy import INCIDENT_SLA_HOURS, INCIDENT_TRIGGERS, MAX_INCIDENT_SLA_HOURS
+from wallet_ops_airflow.defaults import task_defaults
+from wallet_ops_airflow.jobs import as_of, authorise_run, idempotency_key, ops_engine
 from wallet_ops_airflow.jobs import settings as ops_settings
+from wallet_ops_airflow.params import (
+    choice_param,
+    chosen_currency,
+    count_param,
+    currency_param,
+    date_param,
+    dry_run_param,
+    flag_param,
+    given_text,
+    text_param,
+)
 from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse
 
-Perform = Callable[[Engine, Settings, dict[str, Any], dict[str, Any]], dict[str, Any]]
+Perform = Callable[[Engine, Settings, dict[str, Any], dict[str, Any]], Any]
+Form = Callable[[Settings], dict[str, Param]]
 
 
 @dataclass(frozen=True)
 class EmergencyAction:
+    name: str
     permission: str
+    summary: str  # the DAG's description: what the action does, who may do it
+    form: Form
     perform: Perform
     has_dry_run: bool = False
+
+    @property
+    def dag_id(self) -> str:
+        return f"emergency_{self.name}"
+
+
+def _merchant(required_for: str) -> Param:
+    return text_param(title="Merchant code", description=required_for, max_length=64)
+
+
+def _reason(description: str) -> Param:
+    return text_param(title="Reason", description=description, required=True)
+
+
+def _release() -> Param:
+    return text_param(
+        title="Release id", description="The release concerned.", required=True, max_length=100
+    )
+
+
+def _window_fields(settings: Settings, all_label: str) -> dict[str, Param]:
+    return {
+        "window_start": date_param("Window start", "First day (UTC).", required=True),
+        "window_end": date_param("Window end", "Last day (UTC), inclusive.", required=True),
+        "currency": currency_param(settings, all_label=all_label),
+    }
 
 
 def _freeze(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
@@ -38,21 +87,19 @@ def _freeze(engine: Engine, _: Settings, request: dict[str, Any], params: dict[s
     return freeze_payouts(
         engine,
         actor_username=request["actor_username"],
-        reason=params["reason"] or "",
-        merchant_code=params["merchant_code"],
+        reason=params["reason"],
+        merchant_code=given_text(params["merchant_code"]),
     )
 
 
 def _lift(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
     from ops_domain.payouts.freezes import lift_payout_freeze
 
-    if params["freeze_id"] is None:
-        raise refuse("lift_payout_freeze needs the freeze_id parameter")
     return lift_payout_freeze(
         engine,
         freeze_id=params["freeze_id"],
         actor_username=request["actor_username"],
-        note=params["note"] or "",
+        note=params["note"],
         now=as_of(request),
     )
 
@@ -63,9 +110,9 @@ def _incident(engine: Engine, _: Settings, request: dict[str, Any], params: dict
     return open_incident(
         engine,
         actor_username=request["actor_username"],
-        release_id=params["release_id"] or None,
-        trigger=params["trigger"] or "manual",
-        title=params["title"] or None,
+        release_id=given_text(params["release_id"]),
+        trigger=params["trigger"],
+        title=given_text(params["title"]),
         sla_hours=params["sla_hours"],
         now=as_of(request),
     )
@@ -81,11 +128,11 @@ def _reconcile(
         engine,
         settings,
         actor_username=request["actor_username"],
-        currency=params["currency"],
+        currency=chosen_currency(params["currency"]),
         window_start=first,
         window_end=last,
         statement=_statement(params),
-        merchant_code=params["merchant_code"],
+        merchant_code=given_text(params["merchant_code"]),
         now=as_of(request),
         dry_run=request["dry_run"],
     )
@@ -103,7 +150,7 @@ def _backfill(
         actor_username=request["actor_username"],
         period_start=first,
         period_end=last,
-        currency=params["currency"],
+        currency=chosen_currency(params["currency"]),
         create_payouts=params["create_payouts"],
         now=as_of(request),
         dry_run=request["dry_run"],
@@ -116,9 +163,9 @@ def _rollback(engine: Engine, _: Settings, request: dict[str, Any], params: dict
 
     decision = record_rollback(
         engine,
-        release_id=params["release_id"] or "",
+        release_id=params["release_id"],
         environment=params["environment"],
-        reason=params["reason"] or "",
+        reason=params["reason"],
         actor_username=request["actor_username"],
         now=as_of(request),
     )
@@ -126,34 +173,170 @@ def _rollback(engine: Engine, _: Settings, request: dict[str, Any], params: dict
 
 
 def _window(params: dict[str, Any]) -> tuple[date, date]:
-    if params["window_start"] is None or params["window_end"] is None:
-        raise refuse("give both window_start and window_end")
-    return date.fromisoformat(params["window_start"]), date.fromisoformat(params["window_end"])
+    first, last = (
+        date.fromisoformat(params["window_start"]),
+        date.fromisoformat(params["window_end"]),
+    )
+    if last < first:
+        raise refuse(f"window_end {last} is before window_start {first}")
+    return first, last
 
 
 def _statement(params: dict[str, Any]) -> Any:
     from ops_domain.reconciliation.statements import ExternalStatement
 
-    path, totals = params["statement_path"], params["statement_totals"] or []
+    path, totals = given_text(params["statement_path"]), params["statement_totals"]
     if bool(path) == bool(totals):
-        raise refuse("give the statement as statement_path or statement_totals")
+        raise refuse("give the statement as statement_path or statement_totals, not both")
     return ExternalStatement.from_csv(path) if path else ExternalStatement.from_totals(totals)
 
 
-ACTIONS: dict[str, EmergencyAction] = {
-    "freeze_payouts": EmergencyAction("emergency.act", _freeze),
-    "lift_payout_freeze": EmergencyAction("emergency.lift_freeze", _lift),
-    "open_incident": EmergencyAction("emergency.act", _incident),
-    "targeted_reconciliation": EmergencyAction("emergency.act", _reconcile, has_dry_run=True),
-    "backfill_settlements": EmergencyAction("emergency.act", _backfill, has_dry_run=True),
-    "record_rollback": EmergencyAction("emergency.act", _rollback),
-}
+_DECLARED = (
+    EmergencyAction(
+        "freeze_payouts",
+        "emergency.act",
+        "Freeze payouts globally or for one merchant: while a freeze applies no payout is "
+        "created, sent or settled in its scope. Risk, operation, admin, super_admin.",
+        lambda _: {
+            "reason": _reason("Why payouts are frozen."),
+            "merchant_code": _merchant("Freeze only this merchant. Empty: a global freeze."),
+        },
+        _freeze,
+    ),
+    EmergencyAction(
+        "lift_payout_freeze",
+        "emergency.lift_freeze",
+        "Lift a payout freeze. Only a checker (admin, risk, super_admin) other than the login "
+        "that set the freeze may lift it.",
+        lambda _: {
+            "freeze_id": Param(
+                type="integer", title="Freeze id", description="The freeze to lift."
+            ),
+            "note": text_param(title="Note", description="The checker's note.", required=True),
+        },
+        _lift,
+    ),
+    EmergencyAction(
+        "open_incident",
+        "emergency.act",
+        "Open a critical incident case for the teams risk and operation, for a release (once "
+        "per release and trigger while active) or a titled event. Risk, operation, admin, "
+        "super_admin.",
+        lambda _: {
+            "release_id": text_param(
+                title="Release id",
+                description="The release or hotfix concerned. Empty: give a title.",
+                max_length=100,
+            ),
+            "title": text_param(
+                title="Incident title",
+                description="What happened (required without a release id).",
+            ),
+            "trigger": choice_param(
+                "manual",
+                INCIDENT_TRIGGERS,
+                title="Trigger",
+                description="The rollback trigger behind the incident.",
+            ),
+            "sla_hours": count_param(
+                INCIDENT_SLA_HOURS,
+                title="Incident SLA (hours)",
+                description="The incident is due this many hours from now.",
+                maximum=MAX_INCIDENT_SLA_HOURS,
+            ),
+        },
+        _incident,
+    ),
+    EmergencyAction(
+        "targeted_reconciliation",
+        "emergency.act",
+        "Reconcile a window against an external statement (a CSV path or inline totals); "
+        "opens a break per mismatch. Also needs the reconciliation rights.",
+        lambda settings: {
+            **_window_fields(settings, "the merchant's own currency"),
+            "merchant_code": _merchant("Reconcile only this merchant."),
+            "statement_path": text_param(
+                title="Statement CSV",
+                description="Path of the external statement CSV "
+                "(merchant_code,business_date,amount,count[,reference]); or use the totals.",
+            ),
+            "statement_totals": Param(
+                [],
+                type="array",
+                items={"type": "string", "pattern": r"^\S+$"},
+                title="Statement totals",
+                description="Inline statement lines MERCHANT:YYYY-MM-DD:AMOUNT:COUNT[:REFERENCE]"
+                ", instead of a CSV.",
+            ),
+            "dry_run": dry_run_param(),
+        },
+        _reconcile,
+        has_dry_run=True,
+    ),
+    EmergencyAction(
+        "backfill_settlements",
+        "emergency.act",
+        "Run the settlement job over a window; every event is still settled once. Also needs "
+        "the settlement rights.",
+        lambda settings: {
+            **_window_fields(settings, "every enabled currency"),
+            "create_payouts": flag_param(
+                False,
+                title="Create payouts",
+                description="Create pending payouts (held by any freeze).",
+            ),
+            "dry_run": dry_run_param(),
+        },
+        _backfill,
+        has_dry_run=True,
+    ),
+    EmergencyAction(
+        "record_rollback",
+        "emergency.act",
+        "Record the decision to restore the previous release: marks the release rolled_back "
+        "and logs the next steps (the deploy happens outside this platform).",
+        lambda _: {
+            "release_id": _release(),
+            "environment": choice_param(
+                DEFAULT_ENVIRONMENT,
+                ENVIRONMENTS,
+                title="Environment",
+                description="The environment the release is rolled back in.",
+            ),
+            "reason": _reason("Why the release is rolled back."),
+        },
+        _rollback,
+    ),
+)
+ACTIONS: dict[str, EmergencyAction] = {action.name: action for action in _DECLARED}
 
 
-def perform(action: str, request: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Run ``action`` as the authorised actor; a refusal fails the task without retry."""
-    chosen = ACTIONS[action]
-    if request["dry_run"] and not chosen.has_dry_run:
-        raise refuse(f"{action} has no dry run: untick dry_run to perform it")
-    with domain_refusals_refuse_the_run(), ops_engine() as engine:
-        return jsonable(chosen.perform(engine, ops_settings(), request, params))
+def emergency_dag(name: str) -> DAG:
+    """``authorise_run`` >> ``act`` for the action ``name``, with the action's own form."""
+    action, settings = ACTIONS[name], Settings.from_env()
+    with DAG(
+        dag_id=action.dag_id,
+        description=action.summary,
+        doc_md=f"### Emergency action: {action.name}\n\n{action.summary}\n\n"
+        "Manual only; the run acts as the login that triggered it. Every action is audited; "
+        "a refusal fails the run in one line and changes nothing.",
+        schedule=None,
+        start_date=None,
+        catchup=False,
+        max_active_runs=1,
+        default_args=task_defaults(retries=1),
+        tags=["wallet-ops", "release", "emergency"],
+        params=action.form(settings),
+    ) as dag:
+        request = task(task_id="authorise_run")(authorise_run)(
+            permission=action.permission, job=f"emergency {action.name}"
+        )
+
+        @task
+        def act(request: dict[str, Any]) -> dict[str, Any]:
+            params = get_current_context()["params"]
+            with domain_refusals_refuse_the_run(), ops_engine() as engine:
+                return jsonable(action.perform(engine, ops_settings(), request, params))
+
+        act(request)
+    return dag

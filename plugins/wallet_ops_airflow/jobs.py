@@ -40,7 +40,7 @@ from wallet_ops_airflow.identity import (
     run_type,
     unmapped_login,
 )
-from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run
+from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +90,13 @@ def ops_engine(context: Any = None) -> Iterator[Engine]:
 
 
 def resolve_business_date(context: Any) -> date:
-    """The ``business_date`` Param, else the data interval's start day, else yesterday (UTC)."""
-    explicit = context["params"].get("business_date")
-    if explicit:
-        return date.fromisoformat(explicit)
-    interval_start = context["dag_run"].data_interval_start
+    """A manual run's ``business_date`` Param (the form always holds a date); other runs'
+    data interval start day; else yesterday (UTC). A manual run given no date is refused."""
+    params, interval_start = context["params"], context["dag_run"].data_interval_start
+    if run_type(context) == "manual" and "business_date" in params:
+        if not params["business_date"]:
+            raise refuse("business_date is required: pick the day the run works on")
+        return date.fromisoformat(params["business_date"])
     if interval_start is not None:
         return interval_start.astimezone(UTC).date()
     return datetime.now(UTC).date() - timedelta(days=1)

@@ -77,21 +77,23 @@ def test_only_transient_database_errors_are_retried(
     assert TRANSIENT_ONLY.evaluate(error, try_number=1, max_tries=4).action.value == action
 
 
-def test_business_date_is_the_param_else_the_interval_start_else_yesterday(
+def test_a_manual_run_works_on_its_business_date_param_every_other_run_on_its_interval(
     airflow_db: dict[str, str],
 ) -> None:
     from wallet_ops_airflow.jobs import resolve_business_date, resolve_now
+    from wallet_ops_airflow.refusal import RunRefused
 
     interval = (datetime(2026, 11, 20, 1, tzinfo=UTC), datetime(2026, 11, 21, 1, tzinfo=UTC))
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    picked = {"business_date": "2026-11-02"}
 
-    assert resolve_business_date(context(interval=interval, business_date="2026-11-02")) == date(
-        2026, 11, 2
-    )
-    assert resolve_business_date(context(interval=interval, business_date=None)) == date(
-        2026, 11, 20
-    )
-    assert resolve_business_date(context("manual", business_date=None)) == yesterday
+    assert resolve_business_date(context("manual", interval, **picked)) == date(2026, 11, 2)
+    assert resolve_business_date(context("scheduled", interval, **picked)) == date(2026, 11, 20)
+    assert resolve_business_date(context("backfill", interval, **picked)) == date(2026, 11, 20)
+    assert resolve_business_date(context("manual", interval)) == date(2026, 11, 20)  # no Param
+    assert resolve_business_date(context("manual")) == yesterday
+    with pytest.raises(RunRefused, match="business_date is required"):
+        resolve_business_date(context("manual", interval, business_date=None))
     assert resolve_now(context(interval=interval)) == interval[1]
 
 

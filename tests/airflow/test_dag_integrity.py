@@ -22,7 +22,17 @@ SCHEDULES = {
     "ops_work_queue_escalation": ("CronTriggerTimetable", "0 * * * *", False),
     "accounting_period_governance": ("CronDataIntervalTimetable", "0 2 1 * *", False),
     "release_readiness": ("NullTimetable", None, False),
-    "emergency_actions": ("NullTimetable", None, False),
+    **{
+        f"emergency_{action}": ("NullTimetable", None, False)
+        for action in (
+            "freeze_payouts",
+            "lift_payout_freeze",
+            "open_incident",
+            "targeted_reconciliation",
+            "backfill_settlements",
+            "record_rollback",
+        )
+    },
 }
 # rollback_watch runs on a cron OR an asset; its schedule is checked in test_rollback_dags.py
 EXPECTED_DAG_IDS = frozenset(SCHEDULES) | {"rollback_watch"}

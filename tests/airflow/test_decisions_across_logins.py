@@ -32,13 +32,10 @@ def test_a_freeze_set_by_one_login_is_lifted_only_by_another_checker_login(
     factory.user("rita", "risk")
     factory.user("adam", "admin")
 
-    frozen = run_dag(
-        "emergency_actions", {"action": "freeze_payouts", "reason": "incident 7"}, login="rita"
-    )
-    freeze_id = frozen.xcom("act")["id"]
-    lift = {"action": "lift_payout_freeze", "freeze_id": freeze_id, "note": "resolved"}
-    own_lift = run_dag("emergency_actions", lift, login="rita")
-    checked_lift = run_dag("emergency_actions", lift, login="adam")
+    frozen = run_dag("emergency_freeze_payouts", {"reason": "incident 7"}, login="rita")
+    lift = {"freeze_id": frozen.xcom("act")["id"], "note": "resolved"}
+    own_lift = run_dag("emergency_lift_payout_freeze", lift, login="rita")
+    checked_lift = run_dag("emergency_lift_payout_freeze", lift, login="adam")
 
     assert frozen.state == "success", frozen.tasks
     assert own_lift.tasks == {"authorise_run": "success", "act": "failed"}

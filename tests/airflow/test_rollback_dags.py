@@ -1,4 +1,4 @@
-"""rollback_watch and emergency_actions through Airflow: schedule, Params and real runs.
+"""rollback_watch and the emergency DAGs through Airflow: schedule, Params and real runs.
 
 The house policy (owner, retries, pool, notifier, Params with titles) is checked for every DAG
 by ``test_dag_integrity``."""
@@ -19,7 +19,6 @@ from tests.support.releases import release_through_gate
 pytestmark = pytest.mark.airflow
 
 RELEASE = "2026.11.24-1"
-SETTLEMENT_RUN_AT = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # settles business day 2026-11-20
 
 
 def test_rollback_watch_runs_every_ten_minutes_and_on_a_passed_gate() -> None:
@@ -41,21 +40,6 @@ def test_rollback_watch_runs_every_ten_minutes_and_on_a_passed_gate() -> None:
     assert dag.catchup is False
 
 
-def test_emergency_actions_offers_every_action_as_a_dropdown() -> None:
-    dag = dag_bag().dags["emergency_actions"]
-
-    assert dag.schedule is None
-    assert dag.catchup is False
-    assert dag.params.get_param("action").schema["enum"] == [
-        "freeze_payouts",
-        "lift_payout_freeze",
-        "open_incident",
-        "targeted_reconciliation",
-        "backfill_settlements",
-        "record_rollback",
-    ]
-
-
 @pytest.fixture
 def crew(factory: Factory) -> None:
     factory.user("olga", "operation")
@@ -70,12 +54,8 @@ def test_emergency_freeze_then_settlement_automation_holds_the_payouts(
     factory.event(alpha, "100.00", fee="2.50")
     factory.event(beta, "40.00")
 
-    freeze = run_dag(
-        "emergency_actions",
-        {"action": "freeze_payouts", "reason": "release 2026.11.24-1"},
-        login="rita",
-    )
-    settle = run_dag("settlement_automation", login="olga", logical_date=SETTLEMENT_RUN_AT)
+    freeze = run_dag("emergency_freeze_payouts", {"reason": "release 2026.11.24-1"}, login="rita")
+    settle = run_dag("settlement_automation", {"business_date": "2026-11-20"}, login="olga")
 
     assert freeze.state == "success", freeze.tasks
     frozen = freeze.xcom("act")
@@ -101,20 +81,18 @@ def test_emergency_refusal_fails_the_run_and_changes_nothing(
     factory.user("fin", "finance")
     checksums = factory.table_checksums()
 
-    unauthorised = run_dag(
-        "emergency_actions",
-        {"action": "freeze_payouts", "reason": "x"},
-        login="fin",
+    unauthorised = run_dag("emergency_freeze_payouts", {"reason": "x"}, login="fin")
+    blank_merchant = run_dag(
+        "emergency_freeze_payouts", {"reason": "x", "merchant_code": "NOPE"}, login="rita"
     )
-    no_reason = run_dag("emergency_actions", {"action": "freeze_payouts"}, login="rita")
 
     assert unauthorised.state == "failed"
     assert unauthorised.tasks["authorise_run"] == "failed"
-    assert no_reason.state == "failed"
-    assert no_reason.tasks == {"authorise_run": "success", "act": "failed"}
+    assert blank_merchant.state == "failed"
+    assert blank_merchant.tasks == {"authorise_run": "success", "act": "failed"}
     changed = {t for t, s in factory.table_checksums().items() if s != checksums[t]}
-    assert changed <= {"alerts", "audit_log"}  # the failure notifier's airflow_task_failed alert
-    assert factory.count("alerts", "alert_type <> 'airflow_task_failed'") == 0
+    assert changed <= {"audit_log"}  # refusals are audit rows; user mistakes open no alert
+    assert factory.count("alerts") == 0
     assert factory.count("payout_freezes") == 0
 
 

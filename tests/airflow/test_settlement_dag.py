@@ -42,7 +42,7 @@ def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
     factory.event(alpha, "20.00", direction="debit")
     factory.event(beta, "40.00", fee="1.00")
     factory.event(beta, "999.00", occurred_at=datetime(2026, 11, 21, 0, 30, tzinfo=UTC))
-    conf = {"shards": 2}
+    conf = {"shards": 2, "business_date": "2026-11-20"}
 
     run = run_dag("settlement_automation", conf, login="olga", logical_date=RUN_AT)
 
@@ -83,20 +83,14 @@ def test_scheduled_day_is_settled_with_payouts_and_a_rerun_changes_nothing(
 def test_an_event_arriving_after_its_days_run_is_settled_by_the_next_run(
     airflow_db: dict[str, str], engine: Engine, factory: Factory
 ) -> None:
-    factory.user("olga", "operation")
+    factory.user("svc_airflow", "operation")  # scheduled runs: the day is the data interval
     alpha = factory.merchant("ALPHA")
     factory.event(alpha, "100.00")
-    conf: dict[str, object] = {}
-    assert (
-        run_dag("settlement_automation", conf, login="olga", logical_date=RUN_AT).state == "success"
-    )
+    assert run_dag("settlement_automation", logical_date=RUN_AT).state == "success"
     late = factory.event(alpha, "5.00", occurred_at=datetime(2026, 11, 20, 23, 59, tzinfo=UTC))
 
     next_run = run_dag(
-        "settlement_automation",
-        conf,
-        login="olga",
-        logical_date=datetime(2026, 11, 22, 1, 0, tzinfo=UTC),
+        "settlement_automation", logical_date=datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
     )
 
     assert next_run.state == "success"

@@ -1,0 +1,8 @@
+"""Record the decision to restore the previous release.
+
+Manual only; its form and steps are built by ``wallet_ops_airflow.emergency``.
+"""
+
+from wallet_ops_airflow.emergency import emergency_dag
+
+emergency_dag("record_rollback")

@@ -1,0 +1,8 @@
+"""Reconcile a window against an external statement.
+
+Manual only; its form and steps are built by ``wallet_ops_airflow.emergency``.
+"""
+
+from wallet_ops_airflow.emergency import emergency_dag
+
+emergency_dag("targeted_reconciliation")
