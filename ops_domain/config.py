@@ -15,6 +15,45 @@ from ops_domain.errors import InvalidInput
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+DATABASE_URL_ENV = "OPS_DATABASE_URL"
+VAR_DIR_ENV = "OPS_VAR_DIR"
+# Written by the local stack (``make demo``, ``make airflow``): the settings it runs with, so a
+# CLI in a plain shell on the same embedded server agrees with them (e.g. enabled currencies).
+LOCAL_SETTINGS_FILE = "local-settings.env"
+
+
+def local_settings_path(var_dir: Path) -> Path:
+    return var_dir / LOCAL_SETTINGS_FILE
+
+
+def write_local_settings(var_dir: Path, settings: Mapping[str, str]) -> Path:
+    """Store the local stack's settings (``NAME=value`` lines, owner-only) for later shells."""
+    path = local_settings_path(var_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f"{name}={value}" for name, value in sorted(settings.items())]
+    header = "# written by the local stack; defaults when OPS_DATABASE_URL is unset\n"
+    path.write_text(header + "\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def read_local_settings(var_dir: Path) -> dict[str, str]:
+    path = local_settings_path(var_dir)
+    if not path.is_file():
+        return {}
+    found = (line.partition("=") for line in path.read_text().splitlines())
+    return {name.strip(): value for name, sep, value in found if sep and not name.startswith("#")}
+
+
+def process_environment() -> dict[str, str]:
+    """The process environment; when the embedded default database is in use (no
+    ``OPS_DATABASE_URL``), over the settings the local stack stored for it. A variable set in
+    the shell always wins; a configured database never sees the local file."""
+    env = dict(os.environ)
+    if env.get(DATABASE_URL_ENV):
+        return env
+    var_dir = Path(env.get(VAR_DIR_ENV) or PROJECT_ROOT / "var")
+    return {**read_local_settings(var_dir), **env}
 
 
 def _env_int(env: dict[str, str], name: str, default: int) -> int:
@@ -82,7 +121,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
+        """From ``env``, or else from the process environment (``process_environment``)."""
+        env = process_environment() if env is None else dict(env)
         return cls(
             enabled_currencies=_env_currencies(env),
             auto_post_limit=_env_decimal(env, "OPS_AUTO_POST_LIMIT", "10000.00"),
@@ -96,7 +136,7 @@ class Settings:
             ),
             batch_size=max(1, _env_int(env, "OPS_BATCH_SIZE", 500)),
             service_actor=env.get("OPS_SERVICE_ACTOR") or "svc_airflow",
-            var_dir=Path(env.get("OPS_VAR_DIR") or PROJECT_ROOT / "var"),
+            var_dir=Path(env.get(VAR_DIR_ENV) or PROJECT_ROOT / "var"),
         )
 
     def auto_post_limit_for(self, currency: str) -> Decimal:

@@ -1,70 +1,125 @@
-"""``make airflow``: ``airflow standalone`` over the embedded PostgreSQL, UI on 127.0.0.1:8080
-(``AIRFLOW__API__PORT`` picks another port).
+"""``make airflow``: the demo's platform under a real scheduler, UI on 127.0.0.1:8080
+(``AIRFLOW__API__PORT`` picks another port; the workers follow it).
 
-The metadata database is ``airflow`` (login ``airflow``), the ``ops_db`` connection points at
-the business database ``ops`` (login ``ops``), the DAGs and plugins of this repository are
-loaded and the example DAGs are off: the same setup ``make demo`` runs its DAGs on, so the
-demo's runs are in the UI. The UI login is the simple auth manager's ``admin`` user, whose
-password is generated once and kept in ``var/airflow/``.
+The same local environment as ``make demo`` (``scripts.stack.local_environment``: databases
+``airflow`` and ``ops`` with their own logins, currencies USD, EUR and IDR, the Keycloak
+settings and committed realm export, isolation settings), the metrics exporter and a
+Prometheus scraping it when installed, then the api-server, scheduler, DAG processor and
+triggerer (LocalExecutor; ``--celery`` adds redis and two Celery workers). Every person of the
+demo cast logs in under their own username (passwords generated once into ``var/airflow/``
+and printed the first time). The manual-only DAGs are unpaused, so the demo's release can be
+gated from the UI; scheduled DAGs stay paused until someone unpauses them. Ctrl-C stops
+everything within 10 s.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
-import secrets
+import signal
 import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from ops_domain.config import Settings
+from ops_domain.db import create_ops_engine
+from ops_domain.rbac.seeding import seed_rbac
+from ops_domain.schema import upgrade_to_head
+from scripts.airflow_logins import AIRFLOW_ADMIN, PASSWORDS_FILE, Logins, cast_logins
+from scripts.airflow_platform import Platform, platform_environment, running_platform
 from scripts.airflow_runs import migrate_metadata
-from scripts.stack import airflow_home, logs_dir, prepare_databases, stack_environment
+from scripts.platform_services import observability
+from scripts.stack import airflow_home, local_environment, logs_dir
 
-UI_HOST = "127.0.0.1"
-DEFAULT_UI_PORT = "8080"
-ADMIN = "admin"
-PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
-
-
-def admin_password(home: Path) -> str:
-    """The UI password of ``admin``: generated on first use, then reused."""
-    path = home / PASSWORDS_FILE
-    if path.exists():
-        return json.loads(path.read_text())[ADMIN]
-    home.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(12)
-    path.write_text(json.dumps({ADMIN: password}) + "\n")
-    path.chmod(0o600)
-    return password
+DEFAULT_UI_PORT = 8080
+MANUAL_DAGS = ("release_readiness", "emergency_actions")
 
 
-def standalone_environment(var_dir: Path) -> dict[str, str]:
-    urls = prepare_databases(var_dir, fresh=())
-    return {
-        **os.environ,
-        **stack_environment(var_dir, urls),
-        "AIRFLOW__API__HOST": UI_HOST,
-        "AIRFLOW__API__PORT": os.environ.get("AIRFLOW__API__PORT") or DEFAULT_UI_PORT,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin",
-    }
+@contextmanager
+def local_platform(
+    var_dir: Path,
+    port: int,
+    *,
+    celery_workers: int = 0,
+    log_dir: Path | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> Iterator[Platform]:
+    """The whole local platform, ready, on ``port``; stopped when the block ends.
+    ``overrides`` are settings of the caller's (e.g. a test's start date) over the stack's."""
+    log_dir = log_dir or logs_dir(var_dir) / "platform"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **local_environment(var_dir), **(overrides or {})}
+    migrate_ops_schema(env["OPS_DATABASE_URL"])
+    migrate_metadata(env, log_dir / "airflow-setup.log")
+    home = airflow_home(var_dir)
+    logins = cast_logins(home)
+    with observability(
+        env["OPS_DATABASE_URL"], home / "prometheus", log_dir / "prometheus.log"
+    ) as services:
+        env = platform_environment(
+            {**env, **services.environment()},
+            port=port,
+            logins=logins,
+            home=home,
+            executor="CeleryExecutor" if celery_workers else "LocalExecutor",
+        )
+        with running_platform(env, log_dir, logins, celery_workers=celery_workers) as platform:
+            yield platform
 
 
-def main() -> int:
+def migrate_ops_schema(ops_url: str) -> None:
+    """The ops schema at head with its role matrix (what ``make demo`` starts with too)."""
+    engine = create_ops_engine(ops_url)
+    try:
+        upgrade_to_head(engine)
+        seed_rbac(engine)
+    finally:
+        engine.dispose()
+
+
+def login_lines(logins: Logins, home: Path) -> list[str]:
+    lines = ["    logins (simple auth manager; each maps to the ops user of the same name):"]
+    for name, role in logins.roles.items():
+        note = " (Airflow administrator, no ops user)" if name == AIRFLOW_ADMIN else ""
+        password = logins.passwords[name] if name in logins.generated else "(stored)"
+        lines.append(f"      {name:<10} {role:<6} {password}{note}")
+    stored = home / PASSWORDS_FILE
+    shown = "printed above, once" if logins.generated else f"in {stored}"
+    lines.append(f"    passwords: {shown} (file {stored}, mode 0600)")
+    return lines
+
+
+def stop_on_sigterm() -> None:
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scripts.airflow_local", description=__doc__)
+    parser.add_argument("--celery", action="store_true", help="CeleryExecutor and two workers")
+    args = parser.parse_args(argv)
+    stop_on_sigterm()
     var_dir = Settings.from_env().var_dir.resolve()
-    env = standalone_environment(var_dir)
-    setup_log = logs_dir(var_dir) / "airflow-setup.log"
-    setup_log.parent.mkdir(parents=True, exist_ok=True)
-    print(f"==> airflow db migrate and the ops_db pool (output in {setup_log})", flush=True)
-    migrate_metadata(env, setup_log)
-    password = admin_password(airflow_home(var_dir))
-    print(
-        f"==> Airflow UI: http://{UI_HOST}:{env['AIRFLOW__API__PORT']}"
-        f"  login: {ADMIN} / {password}\n"
-        "    metadata DB airflow, ops_db -> ops, on the embedded PostgreSQL; Ctrl-C stops it",
-        flush=True,
-    )
-    os.execvpe("airflow", ["airflow", "standalone"], env)  # noqa: S606 (fixed argv)
-    return 1
+    port = int(os.environ.get("AIRFLOW__API__PORT") or DEFAULT_UI_PORT)
+    print("==> starting the local platform (logs in var/logs/platform/)", flush=True)
+    try:
+        with local_platform(var_dir, port, celery_workers=2 if args.celery else 0) as platform:
+            admin = platform.client(AIRFLOW_ADMIN)
+            for dag_id in MANUAL_DAGS:
+                admin.unpause(dag_id)
+            print(f"==> Airflow UI: {platform.base_url}  (Ctrl-C stops everything)", flush=True)
+            for line in login_lines(platform.logins, airflow_home(var_dir)):
+                print(line, flush=True)
+            while True:
+                platform.require_alive()
+                time.sleep(1.0)
+    except KeyboardInterrupt:
+        print("\n==> stopped", flush=True)
+        return 0
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from scripts import demo_operator
 from scripts.airflow_runs import DagRunOutcome, migrate_metadata, run_dag
 from scripts.demo_operator import OperatorLog
 from scripts.platform_services import KEYCLOAK_SETTINGS, observability
-from scripts.stack import DATABASES, logs_dir, prepare_databases, stack_environment
+from scripts.stack import DATABASES, local_environment, logs_dir
 
 TOTAL_STEPS = 12
 TABLE_WIDTH = 110
@@ -147,10 +147,8 @@ class Demo:
         return self.engine
 
     def databases(self) -> str:
-        urls = prepare_databases(self.var_dir, fresh=tuple(DATABASES))
-        os.environ.update(stack_environment(self.var_dir, urls))
-        os.environ.update(KEYCLOAK_SETTINGS)
-        self.engine = create_engine(urls.ops)
+        os.environ.update(local_environment(self.var_dir, fresh=tuple(DATABASES)))
+        self.engine = create_engine(os.environ["OPS_DATABASE_URL"])
         return (
             "airflow (metadata, login airflow) and ops (business, login ops) on the"
             f" embedded PostgreSQL under {shown(self.var_dir / 'pgdata')}"

@@ -1,6 +1,9 @@
 """The local stack on the embedded PostgreSQL: two databases, two logins, one Airflow setup.
 
-``make demo`` and ``make airflow`` share it. The embedded server trusts local socket logins,
+``make demo``, ``make airflow`` and the runtime tests share it: ``local_environment`` is the one
+definition of the local platform's settings (databases, currencies, Keycloak, isolation), and
+it stores the shell-relevant ones under ``var/`` so the CLI in a plain shell agrees with them
+(``ops_domain.config.process_environment``). The embedded server trusts local socket logins,
 so the separation is done with privileges, as on a real server: the role ``airflow`` owns the
 metadata database ``airflow``, the role ``ops`` owns the business database ``ops`` (and the
 audit-export database ``ops_audit``), and CONNECT on each database is revoked from PUBLIC, so
@@ -21,8 +24,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from ops_domain.config import PROJECT_ROOT
+from ops_domain.config import PROJECT_ROOT, write_local_settings
 from ops_domain.embedded import embedded_server_url
+from scripts.platform_services import KEYCLOAK_SETTINGS
 
 AIRFLOW_ROLE = "airflow"
 OPS_ROLE = "ops"
@@ -30,6 +34,9 @@ OPS_ROLE = "ops"
 DATABASES = {"airflow": AIRFLOW_ROLE, "ops": OPS_ROLE, "ops_audit": OPS_ROLE}
 OPS_POOL = ("ops_db", 4, "Concurrent writers to the ops database")
 DEMO_CURRENCIES = "USD,EUR,IDR"
+# What a CLI in a plain shell needs to agree with the stack (its database is the embedded
+# default, so OPS_DATABASE_URL stays out).
+SHELL_SETTINGS = ("OPS_ENABLED_CURRENCIES", "OPS_AUDIT_DATABASE_URL", "OPS_AIRFLOW_METADATA_URL")
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,17 @@ def stack_environment(var_dir: Path, urls: StackUrls) -> dict[str, str]:
         "OPS_AUDIT_DATABASE_URL": urls.ops_audit,
         "OPS_VAR_DIR": str(var_dir),
         "OPS_ENABLED_CURRENCIES": os.environ.get("OPS_ENABLED_CURRENCIES") or DEMO_CURRENCIES,
+        **KEYCLOAK_SETTINGS,
         "GX_ANALYTICS_ENABLED": "False",
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), str(PROJECT_ROOT / "plugins")]),
     }
+
+
+def local_environment(var_dir: Path, *, fresh: Collection[str] = ()) -> dict[str, str]:
+    """Prepare the databases and return the local platform's settings; store the ones a shell
+    needs in ``var/`` (read back by ``process_environment`` when no database is configured)."""
+    env = stack_environment(var_dir, prepare_databases(var_dir, fresh=fresh))
+    shell = {name: env[name] for name in SHELL_SETTINGS} | dict(KEYCLOAK_SETTINGS)
+    write_local_settings(var_dir, shell)
+    return env

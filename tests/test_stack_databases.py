@@ -13,10 +13,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from ops_domain.config import LOCAL_SETTINGS_FILE, Settings, process_environment
+from ops_domain.demo.cast import DEMO_USERS
 from ops_domain.embedded import embedded_server_url, stop_embedded_server
 from ops_domain.readiness.isolation import check_db_isolation
-from scripts.airflow_local import PASSWORDS_FILE, admin_password, standalone_environment
-from scripts.stack import StackUrls, prepare_databases, stack_environment
+from scripts.airflow_logins import PASSWORDS_FILE, cast_logins
+from scripts.airflow_platform import platform_environment
+from scripts.stack import StackUrls, local_environment, prepare_databases, stack_environment
 
 
 @pytest.fixture(scope="module")
@@ -93,20 +96,49 @@ def test_stack_environment_points_airflow_and_the_ops_connection_at_their_logins
     assert len(env["AIRFLOW__API_AUTH__JWT_SECRET"]) == 64
 
 
-def test_make_airflow_keeps_one_admin_password_and_the_stack_databases(
-    var_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AIRFLOW__API__PORT", "8090")
+def test_the_cast_gets_logins_whose_passwords_are_generated_once(var_dir: Path) -> None:
     home = var_dir / "airflow"
 
-    first, again = admin_password(home), admin_password(home)
-    env = standalone_environment(var_dir)
+    first, again = cast_logins(home), cast_logins(home)
 
-    assert first == again
-    assert len(first) >= 16
-    assert json.loads((home / PASSWORDS_FILE).read_text()) == {"admin": first}
+    assert first.passwords == again.passwords
+    assert set(first.generated) == set(first.roles)
+    assert again.generated == ()
+    assert set(first.roles) == {u.username for u in DEMO_USERS if not u.service_account} | {"admin"}
+    assert (first.roles["oscar"], first.roles["adam"], first.roles["admin"]) == (
+        "USER",
+        "OP",
+        "ADMIN",
+    )
+    assert all(len(password) >= 16 for password in first.passwords.values())
+    assert json.loads((home / PASSWORDS_FILE).read_text()) == first.passwords
     assert (home / PASSWORDS_FILE).stat().st_mode & 0o777 == 0o600
+    assert "oscar:user" in first.users_setting().split(",")
+
+
+def test_workers_call_the_execution_api_on_the_port_the_ui_listens_on(var_dir: Path) -> None:
+    home = var_dir / "airflow"
+    env = platform_environment(
+        {}, port=8090, logins=cast_logins(home), home=home, executor="LocalExecutor"
+    )
+
     assert env["AIRFLOW__API__PORT"] == "8090"
-    assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
-    assert make_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]).database == "airflow"
-    assert make_url(env["AIRFLOW_CONN_OPS_DB"]).username == "ops"
+    assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8090/execution/"
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] == str(home / PASSWORDS_FILE)
+
+
+def test_the_local_environment_is_stored_for_a_plain_shell(
+    var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = local_environment(var_dir)
+    for name in ("OPS_DATABASE_URL", "OPS_ENABLED_CURRENCIES", "OPS_AIRFLOW_METADATA_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPS_VAR_DIR", str(var_dir))
+
+    shell = process_environment()
+
+    assert Settings.from_env().require_currency("IDR") == "IDR"
+    assert shell["OPS_AIRFLOW_METADATA_URL"] == env["OPS_AIRFLOW_METADATA_URL"]
+    assert shell["KEYCLOAK_REALM_EXPORT"] == env["KEYCLOAK_REALM_EXPORT"]
+    assert "OPS_DATABASE_URL" not in shell  # the shell keeps the embedded default
+    assert (var_dir / LOCAL_SETTINGS_FILE).stat().st_mode & 0o777 == 0o600

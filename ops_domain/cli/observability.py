@@ -9,6 +9,7 @@ import urllib.parse
 from pathlib import Path
 
 from ops_domain.cli.runtime import EXIT_OK, Runtime, add_json_flag, check_exit, emit
+from ops_domain.config import process_environment
 from ops_domain.db import describe_url, resolve_database_url
 from ops_domain.errors import InfrastructureError, InvalidInput
 from ops_domain.metrics.check import UNREACHABLE, check_metrics
@@ -67,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_check_keycloak_hardening(args: argparse.Namespace, runtime: Runtime) -> int:
-    report = check_keycloak_hardening(os.environ, args.realm_export)
+    report = check_keycloak_hardening(process_environment(), args.realm_export)
     verdict = "hardened" if report.ok else "NOT hardened"
     headline = (
         f"keycloak ({report.source or 'no realm source'}): {verdict}, "

@@ -25,6 +25,7 @@ from ops_domain.cli.runtime import (
     emit,
     timestamp_arg,
 )
+from ops_domain.config import process_environment
 from ops_domain.db import OPS_DATABASE_ENV
 from ops_domain.readiness.checks import CheckResult
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT
@@ -150,7 +151,7 @@ def run_report(args: argparse.Namespace, runtime: Runtime) -> int:
     result = release_readiness_report(
         _evaluating_engine(runtime, args.release_id),
         runtime.settings,
-        dict(os.environ),
+        process_environment(),
         actor_username=args.actor_username,
         release_id=args.release_id,
         environment=args.environment,
@@ -160,7 +161,7 @@ def run_report(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 def run_check_db_isolation(args: argparse.Namespace, runtime: Runtime) -> int:
-    return _emit_check(check_db_isolation(dict(os.environ), strict=args.strict), args.json)
+    return _emit_check(check_db_isolation(process_environment(), strict=args.strict), args.json)
 
 
 def run_smoke(args: argparse.Namespace, runtime: Runtime) -> int:

@@ -1,0 +1,156 @@
+"""The runtime suite: DAGs under the real Airflow platform, driven only through its REST API.
+
+Every test in this package is marked ``runtime``. One session starts the platform exactly as
+``make airflow`` does (``scripts.airflow_local.local_platform``: api-server, scheduler, DAG
+processor, triggerer with the LocalExecutor, the metrics exporter and Prometheus when
+installed, the cast's logins) on an embedded PostgreSQL of its own under a temporary
+``var/`` (fresh ``airflow``, ``ops`` and ``ops_audit`` databases) and a free port. Tests talk
+to it as any client would: a JWT from ``POST /auth/token``, then Airflow's public REST API v2
+(``scripts.airflow_rest.AirflowClient``). Every process is stopped when the session ends,
+also when a test fails or the platform does not come up (process groups, SIGKILL after 5 s).
+
+Fixtures for tests (and for other suites built on this one):
+
+- ``platform`` (session): the running ``scripts.airflow_platform.Platform``: ``base_url``,
+  ``logins.roles`` / ``logins.passwords`` (login -> Airflow role / password: every person of
+  the demo cast, e.g. ``oscar``, ``rita``, ``alice``, ``tina``, ``adam``, plus ``admin``, who
+  maps to no ops user), ``env`` (the components' environment: ``OPS_DATABASE_URL`` ...),
+  ``log(component)`` (path of a component's output).
+- ``client(login)``: an ``AirflowClient`` logged in as that login (cached per login): ``get``,
+  ``post``, ``patch``, ``unpause``, ``pause``, ``trigger``, ``runs``, ``wait``, ``xcom``,
+  ``task_log``; API errors raise ``RestRefused`` with ``status`` and ``detail``.
+- ``trigger(dag_id, conf, as_login="oscar", logical_date=None) -> TriggeredRun``: unpauses the
+  DAG (as ``admin``) and creates a manual run as ``as_login``.
+- ``wait(run, timeout=240) -> RunOutcome``: polls until the run ended; ``state``,
+  ``tasks[task_id] -> TaskOutcome(state, try_number, duration)`` (``task_id[i]`` for mapped
+  tasks), ``triggering_user``, ``failed_tasks()``.
+- ``ops``: an engine on the business database the DAGs act on (for asserting results).
+- ``ops_cli(*argv) -> dict``: the ops CLI in this process against that database, ``--json``
+  output parsed; a non-zero exit fails the test.
+- ``demo_back_office``: the ops database reset to the demo's back office for ``DEMO_DATE``
+  (``seed_demo --reset``); yields that date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine
+
+from ops_domain.cli.main import main as ops_main
+from ops_domain.embedded import stop_embedded_server
+from scripts.airflow_local import local_platform
+from scripts.airflow_logins import AIRFLOW_ADMIN
+from scripts.airflow_platform import Platform
+from scripts.airflow_rest import AirflowClient, RunOutcome
+from scripts.platform_services import free_port
+
+RUNTIME_DIR = Path(__file__).parent
+TODAY = datetime.now(UTC).date()
+DEMO_DATE = TODAY - timedelta(days=1)
+# settlement_automation catches up from here when unpaused: three daily runs
+CATCH_UP_DAYS = 3
+SETTLEMENT_START = TODAY - timedelta(days=CATCH_UP_DAYS)
+# what the in-process ops CLI needs from the platform's environment
+CLI_SETTINGS = ("OPS_DATABASE_URL", "OPS_VAR_DIR", "OPS_ENABLED_CURRENCIES")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if RUNTIME_DIR in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.runtime)
+
+
+@dataclass(frozen=True)
+class TriggeredRun:
+    dag_id: str
+    run_id: str
+    login: str
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    var_dir = tmp_path_factory.mktemp("runtime_var")
+    overrides = {"OPS_SETTLEMENT_START_DATE": SETTLEMENT_START.isoformat()}
+    try:
+        with local_platform(var_dir, free_port(), overrides=overrides) as running:
+            yield running
+    finally:
+        stop_embedded_server(var_dir)
+
+
+@pytest.fixture(scope="session")
+def client(platform: Platform) -> Callable[[str], AirflowClient]:
+    sessions: dict[str, AirflowClient] = {}
+
+    def logged_in(login: str) -> AirflowClient:
+        if login not in sessions:
+            sessions[login] = platform.client(login)
+        return sessions[login]
+
+    return logged_in
+
+
+@pytest.fixture(scope="session")
+def trigger(client: Callable[[str], AirflowClient]) -> Callable[..., TriggeredRun]:
+    def create(
+        dag_id: str,
+        conf: dict[str, Any],
+        as_login: str = "oscar",
+        logical_date: datetime | None = None,
+    ) -> TriggeredRun:
+        client(AIRFLOW_ADMIN).unpause(dag_id)
+        run_id = client(as_login).trigger(dag_id, conf, logical_date=logical_date)
+        return TriggeredRun(dag_id, run_id, as_login)
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def wait(client: Callable[[str], AirflowClient]) -> Callable[..., RunOutcome]:
+    def ended(run: TriggeredRun, timeout: float = 240.0) -> RunOutcome:
+        return client(run.login).wait(run.dag_id, run.run_id, timeout=timeout)
+
+    return ended
+
+
+@pytest.fixture(scope="session")
+def ops(platform: Platform) -> Iterator[Engine]:
+    engine = create_engine(platform.env["OPS_DATABASE_URL"])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def in_platform_env(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's environment as a shell on the platform has it (for code that reads
+    ``os.environ`` itself, such as the ops CLI and the demo operator's commands)."""
+    for name in CLI_SETTINGS:
+        monkeypatch.setenv(name, platform.env[name])
+    monkeypatch.delenv("OPS_DEBUG", raising=False)
+
+
+@pytest.fixture
+def ops_cli(in_platform_env: None) -> Callable[..., Any]:
+    def run(*argv: str) -> Any:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = ops_main([*argv, "--json"])
+        assert code == 0, f"ops {' '.join(argv)} exited {code}: {err.getvalue()}"
+        return json.loads(out.getvalue())
+
+    return run
+
+
+@pytest.fixture
+def demo_back_office(ops_cli: Callable[..., Any]) -> date:
+    ops_cli("seed_demo", "--reset", "--business-date", DEMO_DATE.isoformat())
+    return DEMO_DATE
