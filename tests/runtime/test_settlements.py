@@ -122,7 +122,6 @@ def test_a_manual_run_settles_the_business_date_it_names(
     factory.event(merchant, "100.00", fee="2.00", currency="EUR", occurred_at=noon)
     factory.event(merchant, "40.00", fee="1.00", currency="EUR", occurred_at=noon)
     conf = {
-        "actor_username": "oscar",
         "business_date": day.isoformat(),
         "lookback_days": 0,
         "currency": "EUR",
