@@ -67,6 +67,14 @@ class FakeKeycloak:
         }
         if tuple(parts) in simple:
             return 200, responses[simple[tuple(parts)]]
+        if parts == ["users"]:
+            return 200, responses["users"]
+        if (
+            len(parts) == 5
+            and parts[0] == "users"
+            and parts[2:] == ["role-mappings", "realm", "composite"]
+        ):
+            return 200, responses["user-realm-roles-composite"].get(parts[1], [])
         if len(parts) == 3 and parts[0] == "roles" and parts[2] == "composites":
             return 200, responses["role-composites"].get(parts[1], [])
         if (

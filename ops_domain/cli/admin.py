@@ -13,6 +13,7 @@ from ops_domain.cli.runtime import (
     EXIT_OK,
     Runtime,
     actor_help,
+    add_dry_run,
     add_json_flag,
     emit,
 )
@@ -78,6 +79,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = user_commands.add_parser("list", help="list users and their roles")
     add_json_flag(listing)
     listing.set_defaults(handler=run_users_list)
+    sync = user_commands.add_parser(
+        "sync",
+        help="reconcile the ops users and roles with Keycloak (KEYCLOAK_ROLE_GROUP_MAP)",
+        description="Create, update the roles of, reactivate and deactivate ops users so that"
+        " they match the enabled Keycloak users holding a mapped realm role (admin API:"
+        " KEYCLOAK_ADMIN_*). Service accounts and the actor are never changed.",
+    )
+    sync.add_argument(
+        "--actor-username", required=True, help=actor_help(MANAGE_USERS, "who runs the sync")
+    )
+    add_dry_run(sync)
+    add_json_flag(sync)
+    sync.set_defaults(handler=run_users_sync)
 
     db = subparsers.add_parser("db", help="where the ops database is; stop the embedded server")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -182,6 +196,26 @@ def run_users_deactivate(args: argparse.Namespace, runtime: Runtime) -> int:
         as_json=args.json,
         text=f"user {args.username} {'deactivated' if changed else 'was already inactive'}",
     )
+    return EXIT_OK
+
+
+def run_users_sync(args: argparse.Namespace, runtime: Runtime) -> int:
+    from ops_domain.keycloak_sync import directory_from_keycloak, sync_users
+
+    report = sync_users(
+        runtime.engine,
+        directory_from_keycloak(dict(os.environ)),
+        actor_username=args.actor_username,
+        dry_run=args.dry_run,
+    )
+    data = report.to_dict()
+    mode = " (dry run: nothing written)" if report.dry_run else ""
+    lines = [f"users sync{mode}: " + ", ".join(f"{k} {v}" for k, v in data["counts"].items())]
+    for change in report.changes:
+        roles = f" [{', '.join(change.roles_before)}] -> [{', '.join(change.roles_after)}]"
+        skipped = f" SKIPPED: {change.skipped}" if change.skipped else ""
+        lines.append(f"  {change.change} {change.username}{roles}{skipped}")
+    emit(data, as_json=args.json, text=lines)
     return EXIT_OK
 
 

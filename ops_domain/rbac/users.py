@@ -75,7 +75,7 @@ def add_user(
                     f"users add: {username!r} cannot change their own roles"
                 )
             _require_superuser_for(actor, wanted + _roles_of(session, username), "users add")
-        return _store(
+        return store_user(
             session,
             username,
             wanted,
@@ -113,7 +113,7 @@ def bootstrap_admin(
                 f"users add needs --actor-username holding rbac.manage"
                 f" ({', '.join(administrator_roles)}): an active administrator already exists"
             )
-        return _store(
+        return store_user(
             session,
             username,
             wanted,
@@ -194,7 +194,7 @@ def _active_administrators(session: Session) -> set[str]:
     )
 
 
-def _store(
+def store_user(
     session: Session,
     username: str,
     wanted: list[str],
@@ -204,7 +204,10 @@ def _store(
     email: str,
     service_account: bool,
     action: str | None = None,
+    details: dict[str, str] | None = None,
 ) -> int:
+    """Create ``username`` with exactly the roles ``wanted`` (validated), or set an existing
+    user's roles to them, in the caller's transaction; audited as ``action``."""
     role_ids = dict(session.execute(select(Role.name, Role.id).where(Role.name.in_(wanted))).all())
     missing = sorted(set(wanted) - set(role_ids))
     if missing:
@@ -231,5 +234,6 @@ def _store(
         target_id=user.id,
         before=before,
         after={"username": username, "roles": wanted},
+        details=details,
     )
     return user.id

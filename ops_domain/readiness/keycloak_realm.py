@@ -147,14 +147,12 @@ class AdminCredentials:
         return tuple(s for s in (self.client_secret, self.password) if s)
 
 
-def read_realm_from_admin_api(
-    credentials: AdminCredentials, realm_name: str, client_id: str | None
-) -> RealmState:
-    """Read the realm through ``python-keycloak``'s ``KeycloakAdmin`` (view rights suffice).
-
-    Any failure (unreachable, refused credentials, missing rights, unexpected payload) becomes
-    ``KeycloakUnavailable`` naming the call that failed, with every secret scrubbed out.
-    """
+def admin_session(
+    credentials: AdminCredentials, realm_name: str
+) -> tuple[Any, Callable[[str, Callable[[], Any]], Any]]:
+    """``python-keycloak``'s ``KeycloakAdmin`` for ``realm_name``, and ``call(what, fn)``,
+    which turns any failure of ``fn`` (unreachable, refused credentials, missing rights,
+    unexpected payload) into ``KeycloakUnavailable`` naming ``what``, secrets scrubbed out."""
     from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
 
     connection = KeycloakOpenIDConnection(
@@ -179,6 +177,18 @@ def read_realm_from_admin_api(
                 f"Keycloak admin API at {credentials.server_url}: {what} failed: {reason}"
             ) from None
 
+    return admin, call
+
+
+def read_realm_from_admin_api(
+    credentials: AdminCredentials, realm_name: str, client_id: str | None
+) -> RealmState:
+    """Read the realm through ``python-keycloak``'s ``KeycloakAdmin`` (view rights suffice).
+
+    Any failure (unreachable, refused credentials, missing rights, unexpected payload) becomes
+    ``KeycloakUnavailable`` naming the call that failed, with every secret scrubbed out.
+    """
+    admin, call = admin_session(credentials, realm_name)
     realm = call("reading the realm", lambda: admin.get_realm(realm_name))
     clients = call("listing clients", admin.get_clients)
     role_reps = call("listing realm roles", lambda: admin.get_realm_roles(False))
