@@ -34,7 +34,15 @@ from scripts.platform_services import observability
 from scripts.stack import airflow_home, local_environment, logs_dir
 
 DEFAULT_UI_PORT = 8080
-MANUAL_DAGS = ("release_readiness", "emergency_actions")
+MANUAL_DAGS = (
+    "release_readiness",
+    "emergency_freeze_payouts",
+    "emergency_lift_payout_freeze",
+    "emergency_open_incident",
+    "emergency_targeted_reconciliation",
+    "emergency_backfill_settlements",
+    "emergency_record_rollback",
+)
 
 
 @contextmanager

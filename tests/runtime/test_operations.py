@@ -88,20 +88,16 @@ def test_an_emergency_freeze_is_set_by_one_run_and_lifted_by_a_later_one(
     wait: Callable[..., RunOutcome],
     ops: Engine,
 ) -> None:
-    freeze = {"action": "freeze_payouts", "reason": "incident drill"}
+    freeze = {"reason": "incident drill"}
 
-    frozen = wait(trigger("emergency_actions", freeze, as_login="oscar"))
+    frozen = wait(trigger("emergency_freeze_payouts", freeze, as_login="oscar"))
 
     assert frozen.state == "success", frozen.failed_tasks()
     [(freeze_id, set_by, lifted_by)] = global_freezes(ops, freeze["reason"])
     assert (set_by, lifted_by) == ("oscar", None)
 
-    lift = {
-        "action": "lift_payout_freeze",
-        "freeze_id": freeze_id,
-        "note": "incident closed",
-    }
-    lifted = wait(trigger("emergency_actions", lift, as_login="rita"))
+    lift = {"freeze_id": freeze_id, "note": "incident closed"}
+    lifted = wait(trigger("emergency_lift_payout_freeze", lift, as_login="rita"))
 
     assert lifted.state == "success", lifted.failed_tasks()
     assert (frozen.triggering_user, lifted.triggering_user) == ("oscar", "rita")
@@ -138,9 +134,9 @@ def test_a_transient_database_error_is_retried_and_a_domain_refusal_is_not(
     wait: Callable[..., RunOutcome],
     ops: Engine,
 ) -> None:
-    freeze = {"action": "freeze_payouts", "reason": "retry drill"}
+    freeze = {"reason": "retry drill"}
     ops_login_refused(True)
-    run = trigger("emergency_actions", freeze, as_login="oscar")
+    run = trigger("emergency_freeze_payouts", freeze, as_login="oscar")
     deadline = time.monotonic() + WAIT_SECONDS
     while task_state(client("oscar"), run, "authorise_run") != "up_for_retry":
         assert time.monotonic() < deadline, "authorise_run was never up for retry"
@@ -153,12 +149,8 @@ def test_a_transient_database_error_is_retried_and_a_domain_refusal_is_not(
     assert retried.tasks["authorise_run"].try_number == 2
     assert [set_by for _, set_by, _ in global_freezes(ops, freeze["reason"])] == ["oscar"]
 
-    unknown = {
-        "action": "lift_payout_freeze",
-        "freeze_id": 999_999,
-        "note": "no such freeze",
-    }
-    refused = wait(trigger("emergency_actions", unknown, as_login="rita"))
+    unknown = {"freeze_id": 999_999, "note": "no such freeze"}
+    refused = wait(trigger("emergency_lift_payout_freeze", unknown, as_login="rita"))
 
     assert refused.state == "failed"
     assert refused.failed_tasks() == ["act"]
