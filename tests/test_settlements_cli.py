@@ -122,11 +122,11 @@ def test_payout_commands_walk_a_payout_to_settled(
     cli("automate_settlements", "--actor-username", "ops", "--now", NOW, "--create-payouts")
     pid = str(payout_id(engine))
 
-    code, out, _ = cli("payouts", "send", "--payout-id", pid, "--actor-username", "cash",
+    code, out, _ = cli("payouts", "send", "--payout-id", pid, "--actor-username", "risky",
                        "--note", "batch 1")  # fmt: skip
     assert code == 0
     assert "is sent (attempt 1, 97.60 USD)" in out
-    code, out, _ = cli("payouts", "fail", "--payout-id", pid, "--actor-username", "cash",
+    code, out, _ = cli("payouts", "fail", "--payout-id", pid, "--actor-username", "boss",
                        "--note", "bounced", "--reason", "account closed")  # fmt: skip
     assert code == 0
     code, out, _ = cli("payouts", "resubmit", "--payout-id", pid, "--actor-username", "cash",
@@ -134,7 +134,7 @@ def test_payout_commands_walk_a_payout_to_settled(
     assert code == 0
     assert json.loads(out)["attempt"] == 2
     assert json.loads(out)["status"] == "pending"
-    cli("payouts", "send", "--payout-id", pid, "--actor-username", "cash", "--note", "again")
+    cli("payouts", "send", "--payout-id", pid, "--actor-username", "boss", "--note", "again")
     code, out, _ = cli("payouts", "settle", "--payout-id", pid, "--actor-username", "risky",
                        "--note", "arrived", "--json")  # fmt: skip
     assert code == 0
@@ -149,7 +149,7 @@ def test_payout_commands_walk_a_payout_to_settled(
 def test_payout_fail_without_reason_is_a_usage_error(
     cli: Cli, engine: Engine, factory: Factory, shop: int
 ) -> None:
-    code, _, err = cli("payouts", "fail", "--payout-id", "1", "--actor-username", "cash",
+    code, _, err = cli("payouts", "fail", "--payout-id", "1", "--actor-username", "boss",
                        "--note", "x")  # fmt: skip
     assert code == 2
     assert "--reason" in err

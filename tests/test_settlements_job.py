@@ -18,7 +18,9 @@ from ops_domain.errors import (
     MakerCheckerViolation,
     UnknownActor,
 )
+from ops_domain.payouts.freezes import freeze_payouts, lift_payout_freeze
 from ops_domain.rbac.seeding import seed_rbac
+from ops_domain.rollback.emergency import backfill_settlements
 from ops_domain.settlements.service import approve_settlement, automate_settlements
 from tests.support.database import wipe
 from tests.support.factories import Factory
@@ -197,7 +199,7 @@ def test_small_nets_post_by_policy_large_stay_draft_until_a_checker_posts(
 
     rerun = settle(engine, limited, create_payouts=True)
     assert rerun.counts["settlements_created"] == 0
-    assert rerun.counts["payouts_created"] == 1
+    assert (rerun.counts["payouts_created"], rerun.counts["payouts_swept"]) == (0, 1)
     with engine.begin() as conn:
         payout = conn.execute(
             text("SELECT id, payout_reference FROM payouts WHERE settlement_id = :id"),
@@ -206,7 +208,7 @@ def test_small_nets_post_by_policy_large_stay_draft_until_a_checker_posts(
         settlement_no = conn.scalar(
             text("SELECT settlement_no FROM settlements WHERE id = :id"), {"id": draft_id}
         )
-    assert rerun.items["payouts"] == [
+    assert rerun.items["swept_payouts"] == [
         {
             "id": payout.id,
             "payout_reference": payout.payout_reference,
@@ -398,6 +400,7 @@ def test_dry_run_reports_what_the_real_run_does_and_writes_only_its_run_record(
         "unsettled_before_window": 0,
         "payouts_created": 6,
         "payouts_held": 1,
+        "payouts_swept": 0,
     }
     assert real.items["held_payouts"][0]["merchant_code"] == "FROZEN"
     assert real.items["held_payouts"][0]["freeze_reason"] == "fraud check"
@@ -557,3 +560,82 @@ def test_unsettled_events_dated_before_the_window_are_counted_and_reported_not_s
     quiet = settle(engine, settings)
     assert quiet.counts["unsettled_before_window"] == 0
     assert not any("dated before" in message for message in quiet.messages)
+
+
+def payout_windows(engine: Engine) -> list[tuple[date, date]]:
+    with engine.begin() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                text(
+                    "SELECT s.period_start, s.period_end FROM payouts p"
+                    " JOIN settlements s ON s.id = p.settlement_id ORDER BY s.period_start"
+                )
+            )
+        ]
+
+
+def test_a_catch_up_run_never_pays_settlements_dated_after_its_window(
+    engine: Engine, settings: Settings, factory: Factory, actors: dict[str, int]
+) -> None:
+    merchant = factory.merchant("LATE")
+    factory.event(merchant, "40.00", occurred_at=datetime(2026, 11, 1, 9, tzinfo=UTC))
+    factory.event(merchant, "60.00", occurred_at=datetime(2026, 12, 2, 9, tzinfo=UTC))
+    december = date(2026, 12, 2)
+    settle(engine, settings, period_start=december, period_end=december)  # no payouts asked
+
+    november = settle(
+        engine,
+        settings,
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 1),
+        create_payouts=True,
+    )
+
+    assert payout_windows(engine) == [(date(2026, 11, 1), date(2026, 11, 1))]
+    assert (november.counts["payouts_created"], november.counts["payouts_swept"]) == (1, 0)
+
+
+def test_a_held_payout_is_counted_once_and_its_later_release_apart_as_a_sweep(
+    engine: Engine, settings: Settings, factory: Factory, actors: dict[str, int]
+) -> None:
+    merchant = factory.merchant("HELD")
+    factory.event(merchant, "40.00", occurred_at=datetime(2026, 11, 19, 9, tzinfo=UTC))
+    freeze = freeze_payouts(engine, actor_username="risky", reason="incident INC-1")
+    first = settle(engine, settings, now=NOW - timedelta(days=1), create_payouts=True)
+    factory.event(merchant, "10.00", occurred_at=AT)
+    second = settle(engine, settings, create_payouts=True)
+    lift_payout_freeze(engine, freeze_id=freeze.id, actor_username="boss", note="over")
+    third = settle(engine, settings, now=NOW + timedelta(days=1), create_payouts=True)
+
+    counts = [
+        (run.counts["payouts_created"], run.counts["payouts_held"], run.counts["payouts_swept"])
+        for run in (first, second, third)
+    ]
+    assert counts == [(0, 1, 0), (0, 1, 0), (0, 0, 2)]
+    assert [item["period_start"] for item in third.items["swept_payouts"]] == [
+        "2026-11-19",
+        "2026-11-20",
+    ]
+
+
+def test_a_backfill_pays_only_what_it_settled(
+    engine: Engine, settings: Settings, factory: Factory, actors: dict[str, int]
+) -> None:
+    merchant = factory.merchant("BACK")
+    factory.event(merchant, "40.00", occurred_at=datetime(2026, 11, 10, 9, tzinfo=UTC))
+    factory.event(merchant, "25.00", occurred_at=datetime(2026, 11, 12, 9, tzinfo=UTC))
+    settle(engine, settings, period_start=date(2026, 11, 10), period_end=date(2026, 11, 10))
+
+    backfill = backfill_settlements(
+        engine,
+        settings,
+        actor_username="boss",
+        period_start=date(2026, 11, 12),
+        period_end=date(2026, 11, 12),
+        create_payouts=True,
+        now=NOW,
+    )
+
+    assert payout_windows(engine) == [(date(2026, 11, 12), date(2026, 11, 12))]
+    assert (backfill.counts["payouts_created"], backfill.counts["payouts_swept"]) == (1, 0)

@@ -162,7 +162,8 @@ def backfill_settlements(
     idempotency_key: str | None = None,
 ) -> JobResult:
     """Settle a past window with the settlement job itself: every event still exactly once,
-    payouts (when asked) still held by any active freeze. The window must be explicit."""
+    payouts (when asked) only for what this backfill settled, still held by any active freeze.
+    The window must be explicit."""
     if period_start is None or period_end is None:
         raise InvalidInput("a settlement backfill needs both period_start and period_end")
     with transaction(engine) as session:
@@ -175,6 +176,7 @@ def backfill_settlements(
         period_end=period_end,
         currency=currency,
         create_payouts=create_payouts,
+        sweep=False,
         now=now,
         dry_run=dry_run,
         idempotency_key=idempotency_key,

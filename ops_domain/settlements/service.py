@@ -49,6 +49,7 @@ COUNTERS = (
     "unsettled_before_window",
     "payouts_created",
     "payouts_held",
+    "payouts_swept",
 )
 
 # Items name settlements and payouts by their natural key; a real run adds ids (see _item).
@@ -192,6 +193,9 @@ _SETTLE_BATCH = text(
     """
 )
 
+# What a run pays: the settlements it settled itself and, when it sweeps, those of earlier runs
+# still unpaid (posted later by a checker, held by a lifted freeze), never one dated after its
+# window: a catch-up run for an old day does not pay today's settlements.
 _NEXT_PAYABLE = text(
     f"""
     SELECT s.id, s.merchant_id
@@ -199,6 +203,7 @@ _NEXT_PAYABLE = text(
      WHERE s.status = 'posted' AND s.net_amount > 0 AND s.id > :after
        AND m.status = 'active' AND {_SCOPE}
        AND (CAST(:currency AS text) IS NULL OR s.currency = :currency)
+       AND (s.job_run_id = :job_run_id OR (:sweep AND s.period_end <= :period_end))
        AND NOT EXISTS (SELECT 1 FROM payouts p WHERE p.settlement_id = s.id)
      ORDER BY s.id
      LIMIT :batch_size
@@ -211,7 +216,8 @@ _CREATE_PAYOUTS = text(
         SELECT s.id AS settlement_id, s.settlement_no, s.merchant_id, m.code AS merchant_code,
                s.currency, s.period_start, s.period_end, s.sequence, s.net_amount, m.channel,
                m.destination_account, f.id AS freeze_id, f.scope AS freeze_scope,
-               f.reason AS freeze_reason
+               f.reason AS freeze_reason,
+               s.job_run_id IS NOT DISTINCT FROM CAST(:job_run_id AS bigint) AS settled_here
           FROM settlements s
           JOIN merchants m ON m.id = s.merchant_id
           LEFT JOIN LATERAL ({active_freeze_sql("s.merchant_id")}) f ON true
@@ -238,7 +244,8 @@ _CREATE_PAYOUTS = text(
     )
     SELECT c.id, c.payout_reference, p.settlement_id, p.settlement_no, p.merchant_code,
            p.currency, p.period_start, p.period_end, p.sequence, p.net_amount AS amount,
-           p.freeze_id, p.freeze_scope, p.freeze_reason, c.id IS NOT NULL AS created
+           p.freeze_id, p.freeze_scope, p.freeze_reason, c.id IS NOT NULL AS created,
+           p.settled_here
       FROM payable p LEFT JOIN created c USING (settlement_id)
      ORDER BY p.settlement_id
     """
@@ -253,6 +260,7 @@ class SettlementRun:
     period_end: date
     currency: str | None
     create_payouts: bool
+    sweep: bool
     now: datetime
     shard: tuple[int, int] | None
 
@@ -277,6 +285,7 @@ def automate_settlements(
     period_end: date | str | None = None,
     currency: str | None = None,
     create_payouts: bool = False,
+    sweep: bool = True,
     dry_run: bool = False,
     now: datetime | None = None,
     idempotency_key: str | None = None,
@@ -286,10 +295,13 @@ def automate_settlements(
 
     One settlement per (merchant, currency) and run; net is signed (credits minus debits).
     Net at or below the currency's auto-post limit (``settings.auto_post_limit_for``) is posted
-    by policy, larger stays draft for a
-    checker; a negative net opens a ``negative_net`` exception. With ``create_payouts`` every
-    posted settlement with positive net and no payout gets a pending one, unless a freeze
-    applies (then it is reported as held). Default window: yesterday..today of ``now``.
+    by policy, larger stays draft for a checker; a negative net opens a ``negative_net``
+    exception. With ``create_payouts`` each posted settlement of this run with positive net
+    gets a pending payout (``payouts_created``) unless a freeze applies (``payouts_held``,
+    reported by this run only). With ``sweep`` too, posted settlements of earlier runs dated up
+    to the window's end that still have no payout are paid and counted apart
+    (``payouts_swept``); a targeted backfill does not sweep. Default window: yesterday..today
+    of ``now``.
     """
     run = _validated(
         settings,
@@ -297,6 +309,7 @@ def automate_settlements(
         period_end=period_end,
         currency=currency,
         create_payouts=create_payouts,
+        sweep=sweep,
         now=now,
         shard=shard,
     )
@@ -305,6 +318,7 @@ def automate_settlements(
         "period_end": run.period_end,
         "currency": run.currency,
         "create_payouts": run.create_payouts,
+        "sweep": run.sweep,
         "now": run.now,
         "shard": list(run.shard) if run.shard else None,
     }
@@ -327,6 +341,7 @@ def _validated(
     period_end: date | str | None,
     currency: str | None,
     create_payouts: bool,
+    sweep: bool,
     now: datetime | None,
     shard: tuple[int, int] | None,
 ) -> SettlementRun:
@@ -344,6 +359,7 @@ def _validated(
         period_end=last,
         currency=settings.require_currency(currency) if currency is not None else None,
         create_payouts=create_payouts,
+        sweep=sweep,
         now=moment,
         shard=(shard[0], shard[1]) if shard is not None else None,
     )
@@ -497,7 +513,14 @@ def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
     batch_size = ctx.settings.batch_size
     payable = session.execute(
         _NEXT_PAYABLE,
-        {**run.scope_params(), "after": after, "batch_size": batch_size},
+        {
+            **run.scope_params(),
+            "after": after,
+            "batch_size": batch_size,
+            "job_run_id": ctx.job_run_id,
+            "sweep": run.sweep,
+            "period_end": run.period_end,
+        },
     ).all()
     if not payable:
         return Batch([], None)
@@ -517,12 +540,20 @@ def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
 
 
 def _record_payouts(result: JobResult, outcomes: list[dict[str, Any]]) -> None:
-    created = [row for row in outcomes if row["created"]]
-    held = [row for row in outcomes if row["freeze_id"] is not None]
+    """Count each payout decision once: payouts and holds of this run's own settlements, and
+    apart from them the sweep of earlier runs' settlements (a payout those runs reported as
+    held is not held again by every later run)."""
+    created = [row for row in outcomes if row["created"] and row["settled_here"]]
+    held = [row for row in outcomes if row["freeze_id"] is not None and row["settled_here"]]
+    swept = [row for row in outcomes if row["created"] and not row["settled_here"]]
     result.add("payouts_created", len(created))
     result.add("payouts_held", len(held))
+    result.add("payouts_swept", len(swept))
     result.add_items(
         "payouts", [_item(row, PAYOUT_ITEM_KEYS, PAYOUT_IDS, result) for row in created]
+    )
+    result.add_items(
+        "swept_payouts", [_item(row, PAYOUT_ITEM_KEYS, PAYOUT_IDS, result) for row in swept]
     )
     held_keys = PAYOUT_ITEM_KEYS + FREEZE_ITEM_KEYS
     result.add_items(
