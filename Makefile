@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test lint format demo airflow bench db-stop clean prometheus
+.PHONY: setup test lint format demo airflow bench db-stop clean prometheus chromium
 
 setup: $(STAMP)
 
@@ -34,7 +34,11 @@ format: setup
 prometheus:
 	@command -v prometheus >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus)
 
-test: setup lint prometheus
+# the browser tests drive a real headless Chromium (Debian packages: chromium + chromium-driver)
+chromium:
+	@command -v chromedriver >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver)
+
+test: setup lint prometheus chromium
 	@$(VENV)/bin/pytest
 
 # the whole story on the embedded PostgreSQL: DAG runs, a failing gate, an operator, a green gate
