@@ -115,6 +115,7 @@ class Settings:
     payout_second_approval_limit: Decimal = Decimal("10000.00")
     payout_second_approval_limits: Mapping[str, Decimal] = field(default_factory=dict)
     refund_sla_hours: int = 48
+    settlement_max_window_days: int = 7
     batch_size: int = 500
     service_actor: str = "svc_airflow"
     var_dir: Path = field(default=PROJECT_ROOT / "var")
@@ -134,6 +135,7 @@ class Settings:
             refund_sla_hours=int(
                 require_hours(_env_int(env, "OPS_REFUND_SLA_HOURS", 48), "OPS_REFUND_SLA_HOURS")
             ),
+            settlement_max_window_days=max(1, _env_int(env, "OPS_SETTLEMENT_MAX_WINDOW_DAYS", 7)),
             batch_size=max(1, _env_int(env, "OPS_BATCH_SIZE", 500)),
             service_actor=env.get("OPS_SERVICE_ACTOR") or "svc_airflow",
             var_dir=Path(env.get(VAR_DIR_ENV) or PROJECT_ROOT / "var"),

@@ -582,7 +582,8 @@ def test_a_catch_up_run_never_pays_settlements_dated_after_its_window(
     factory.event(merchant, "40.00", occurred_at=datetime(2026, 11, 1, 9, tzinfo=UTC))
     factory.event(merchant, "60.00", occurred_at=datetime(2026, 12, 2, 9, tzinfo=UTC))
     december = date(2026, 12, 2)
-    settle(engine, settings, period_start=december, period_end=december)  # no payouts asked
+    later = datetime(2026, 12, 3, 6, tzinfo=UTC)
+    settle(engine, settings, period_start=december, period_end=december, now=later)
 
     november = settle(
         engine,
@@ -590,6 +591,7 @@ def test_a_catch_up_run_never_pays_settlements_dated_after_its_window(
         period_start=date(2026, 11, 1),
         period_end=date(2026, 11, 1),
         create_payouts=True,
+        now=later,
     )
 
     assert payout_windows(engine) == [(date(2026, 11, 1), date(2026, 11, 1))]
@@ -639,3 +641,57 @@ def test_a_backfill_pays_only_what_it_settled(
 
     assert payout_windows(engine) == [(date(2026, 11, 12), date(2026, 11, 12))]
     assert (backfill.counts["payouts_created"], backfill.counts["payouts_swept"]) == (1, 0)
+
+
+def test_a_window_ending_after_the_current_business_date_is_refused(
+    engine: Engine, settings: Settings, factory: Factory, actors: dict[str, int]
+) -> None:
+    factory.event(factory.merchant(), "10.00", occurred_at=datetime(2026, 11, 22, 9, tzinfo=UTC))
+    before = factory.table_checksums()
+
+    with pytest.raises(InvalidInput, match="ends 2026-11-22, after the current business date"):
+        settle(engine, settings, period_start=DAY, period_end=date(2026, 11, 22))
+
+    assert factory.table_checksums() == before
+
+
+def test_a_window_longer_than_the_setting_is_refused_unless_it_is_a_backfill(
+    engine: Engine, settings: Settings, factory: Factory, actors: dict[str, int]
+) -> None:
+    capped = replace(settings, settlement_max_window_days=7)
+    factory.event(factory.merchant(), "10.00", occurred_at=datetime(2026, 11, 1, 9, tzinfo=UTC))
+    before = factory.table_checksums()
+
+    with pytest.raises(InvalidInput, match=r"8 days.*OPS_SETTLEMENT_MAX_WINDOW_DAYS.*7"):
+        settle(engine, capped, period_start=date(2026, 11, 1), period_end=date(2026, 11, 8))
+    assert factory.table_checksums() == before
+
+    backfill = backfill_settlements(
+        engine,
+        capped,
+        actor_username="boss",
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 20),
+        now=NOW,
+    )
+    assert backfill.counts["settlements_created"] == 1
+
+
+def test_a_window_overlapping_a_settled_one_gets_the_next_sequence(
+    engine: Engine, settings: Settings, factory: Factory, actors: dict[str, int]
+) -> None:
+    shop = factory.merchant()
+    factory.event(shop, "10.00")
+    settle(engine, settings)  # 2026-11-20..2026-11-21, sequence 1
+    factory.event(shop, "4.00", occurred_at=AT - timedelta(days=3))
+
+    wide = backfill_settlements(
+        engine,
+        settings,
+        actor_username="boss",
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 21),
+        now=NOW,
+    )
+
+    assert wide.items["settlements"][0]["sequence"] == 2

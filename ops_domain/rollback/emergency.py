@@ -163,7 +163,8 @@ def backfill_settlements(
 ) -> JobResult:
     """Settle a past window with the settlement job itself: every event still exactly once,
     payouts (when asked) only for what this backfill settled, still held by any active freeze.
-    The window must be explicit."""
+    The window must be explicit; it may be longer than a daily run's (no
+    ``OPS_SETTLEMENT_MAX_WINDOW_DAYS`` cap) but never end after the current business date."""
     if period_start is None or period_end is None:
         raise InvalidInput("a settlement backfill needs both period_start and period_end")
     with transaction(engine) as session:
@@ -176,7 +177,7 @@ def backfill_settlements(
         period_end=period_end,
         currency=currency,
         create_payouts=create_payouts,
-        sweep=False,
+        backfill=True,
         now=now,
         dry_run=dry_run,
         idempotency_key=idempotency_key,

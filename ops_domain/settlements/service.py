@@ -138,8 +138,8 @@ _SETTLE_BATCH = text(
         SELECT t.merchant_id, t.currency, :period_start, :period_end,
                1 + coalesce((SELECT max(s.sequence) FROM settlements s
                               WHERE s.merchant_id = t.merchant_id AND s.currency = t.currency
-                                AND s.period_start = :period_start
-                                AND s.period_end = :period_end), 0),
+                                AND s.period_start <= :period_end
+                                AND s.period_end >= :period_start), 0),
                t.gross, t.fee, t.net, t.event_count,
                CASE WHEN t.net <= t.post_limit THEN 'posted' ELSE 'draft' END,
                :actor_id,
@@ -260,7 +260,7 @@ class SettlementRun:
     period_end: date
     currency: str | None
     create_payouts: bool
-    sweep: bool
+    backfill: bool
     now: datetime
     shard: tuple[int, int] | None
 
@@ -285,7 +285,7 @@ def automate_settlements(
     period_end: date | str | None = None,
     currency: str | None = None,
     create_payouts: bool = False,
-    sweep: bool = True,
+    backfill: bool = False,
     dry_run: bool = False,
     now: datetime | None = None,
     idempotency_key: str | None = None,
@@ -293,15 +293,18 @@ def automate_settlements(
 ) -> JobResult:
     """Settle the unsettled events of active merchants dated in the window, exactly once.
 
-    One settlement per (merchant, currency) and run; net is signed (credits minus debits).
+    The window ends at the latest on the current business date (of ``now``) and spans at most
+    ``settings.settlement_max_window_days`` unless the run is an explicit ``backfill``. One
+    settlement per (merchant, currency) and run, with the next ``sequence`` after any
+    settlement whose window overlaps; net is signed (credits minus debits).
     Net at or below the currency's auto-post limit (``settings.auto_post_limit_for``) is posted
     by policy, larger stays draft for a checker; a negative net opens a ``negative_net``
     exception. With ``create_payouts`` each posted settlement of this run with positive net
     gets a pending payout (``payouts_created``) unless a freeze applies (``payouts_held``,
-    reported by this run only). With ``sweep`` too, posted settlements of earlier runs dated up
-    to the window's end that still have no payout are paid and counted apart
-    (``payouts_swept``); a targeted backfill does not sweep. Default window: yesterday..today
-    of ``now``.
+    reported by this run only). Unless it is a backfill (which pays only what it settled),
+    posted settlements of earlier runs dated up to the window's end that still have no payout
+    are paid too and counted apart (``payouts_swept``). Default window: yesterday..today of
+    ``now``.
     """
     run = _validated(
         settings,
@@ -309,7 +312,7 @@ def automate_settlements(
         period_end=period_end,
         currency=currency,
         create_payouts=create_payouts,
-        sweep=sweep,
+        backfill=backfill,
         now=now,
         shard=shard,
     )
@@ -318,7 +321,7 @@ def automate_settlements(
         "period_end": run.period_end,
         "currency": run.currency,
         "create_payouts": run.create_payouts,
-        "sweep": run.sweep,
+        "backfill": run.backfill,
         "now": run.now,
         "shard": list(run.shard) if run.shard else None,
     }
@@ -341,7 +344,7 @@ def _validated(
     period_end: date | str | None,
     currency: str | None,
     create_payouts: bool,
-    sweep: bool,
+    backfill: bool,
     now: datetime | None,
     shard: tuple[int, int] | None,
 ) -> SettlementRun:
@@ -350,6 +353,7 @@ def _validated(
     first = _as_date(period_start, "period_start", today - timedelta(days=1))
     last = _as_date(period_end, "period_end", today)
     require_window(first, last)
+    _require_settleable_window(settings, first, last, today, backfill=backfill)
     if shard is not None:
         index, count = shard
         if count < 1 or not 0 <= index < count:
@@ -359,10 +363,29 @@ def _validated(
         period_end=last,
         currency=settings.require_currency(currency) if currency is not None else None,
         create_payouts=create_payouts,
-        sweep=sweep,
+        backfill=backfill,
         now=moment,
         shard=(shard[0], shard[1]) if shard is not None else None,
     )
+
+
+def _require_settleable_window(
+    settings: Settings, first: date, last: date, today: date, *, backfill: bool
+) -> None:
+    """Nothing is settled ahead of its business date, and a long window is a deliberate
+    backfill, not a typo in a daily run."""
+    if last > today:
+        raise InvalidInput(
+            f"the window ends {last}, after the current business date {today}:"
+            " a day is settled once it has begun, never ahead"
+        )
+    days = (last - first).days + 1
+    if days > settings.settlement_max_window_days and not backfill:
+        raise InvalidInput(
+            f"the window {first}..{last} spans {days} days, more than"
+            f" OPS_SETTLEMENT_MAX_WINDOW_DAYS ({settings.settlement_max_window_days}):"
+            " settle a longer window as an explicit backfill (emergency backfill_settlements)"
+        )
 
 
 def _as_date(value: date | str | None, field: str, default: date) -> date:
@@ -518,7 +541,7 @@ def _payout_batch(session: Session, ctx: JobContext, run: SettlementRun, after: 
             "after": after,
             "batch_size": batch_size,
             "job_run_id": ctx.job_run_id,
-            "sweep": run.sweep,
+            "sweep": not run.backfill,
             "period_end": run.period_end,
         },
     ).all()
