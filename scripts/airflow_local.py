@@ -29,20 +29,12 @@ from ops_domain.rbac.seeding import seed_rbac
 from ops_domain.schema import upgrade_to_head
 from scripts.airflow_logins import AIRFLOW_ADMIN, PASSWORDS_FILE, Logins, cast_logins
 from scripts.airflow_platform import Platform, platform_environment, running_platform
+from scripts.airflow_rest import AirflowClient
 from scripts.airflow_runs import migrate_metadata
 from scripts.platform_services import observability
 from scripts.stack import airflow_home, local_environment, logs_dir
 
 DEFAULT_UI_PORT = 8080
-MANUAL_DAGS = (
-    "release_readiness",
-    "emergency_freeze_payouts",
-    "emergency_lift_payout_freeze",
-    "emergency_open_incident",
-    "emergency_targeted_reconciliation",
-    "emergency_backfill_settlements",
-    "emergency_record_rollback",
-)
 
 
 @contextmanager
@@ -74,7 +66,21 @@ def local_platform(
             executor="CeleryExecutor" if celery_workers else "LocalExecutor",
         )
         with running_platform(env, log_dir, logins, celery_workers=celery_workers) as platform:
+            unpause_manual_dags(platform.client(AIRFLOW_ADMIN))
             yield platform
+
+
+def unpause_manual_dags(admin: AirflowClient) -> list[str]:
+    """Unpause the DAGs without a schedule (the gate, the emergency actions): unpausing them
+    starts nothing, and a paused DAG's manual run would wait for an extra click."""
+    manual = [
+        dag["dag_id"]
+        for dag in admin.get("/api/v2/dags", limit=100)["dags"]
+        if dag["timetable_summary"] is None
+    ]
+    for dag_id in manual:
+        admin.unpause(dag_id)
+    return manual
 
 
 def migrate_ops_schema(ops_url: str) -> None:
@@ -116,9 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     print("==> starting the local platform (logs in var/logs/platform/)", flush=True)
     try:
         with local_platform(var_dir, port, celery_workers=2 if args.celery else 0) as platform:
-            admin = platform.client(AIRFLOW_ADMIN)
-            for dag_id in MANUAL_DAGS:
-                admin.unpause(dag_id)
             print(f"==> Airflow UI: {platform.base_url}  (Ctrl-C stops everything)", flush=True)
             for line in login_lines(platform.logins, airflow_home(var_dir)):
                 print(line, flush=True)
