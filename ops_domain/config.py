@@ -119,6 +119,11 @@ class Settings:
     batch_size: int = 500
     service_actor: str = "svc_airflow"
     var_dir: Path = field(default=PROJECT_ROOT / "var")
+    # how long a job waits for a row or advisory lock before it gives up (exit 3)
+    lock_timeout_seconds: int = 30
+    # the login that seals the audit log, and the audit export database its heads go to
+    sealer_database_url: str | None = None
+    audit_export_url: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -139,6 +144,9 @@ class Settings:
             batch_size=max(1, _env_int(env, "OPS_BATCH_SIZE", 500)),
             service_actor=env.get("OPS_SERVICE_ACTOR") or "svc_airflow",
             var_dir=Path(env.get(VAR_DIR_ENV) or PROJECT_ROOT / "var"),
+            lock_timeout_seconds=max(1, _env_int(env, "OPS_LOCK_TIMEOUT_SECONDS", 30)),
+            sealer_database_url=(env.get("OPS_SEALER_DATABASE_URL") or "").strip() or None,
+            audit_export_url=(env.get("OPS_AUDIT_DATABASE_URL") or "").strip() or None,
         )
 
     def auto_post_limit_for(self, currency: str) -> Decimal:

@@ -146,6 +146,10 @@ class DatabaseUnavailable(InfrastructureError):
     pass
 
 
+class LockWaitTimeout(InfrastructureError):
+    """A job waited longer than its lock timeout for a lock another transaction holds."""
+
+
 class ReadinessNotEvaluated(OpsError):
     """The release gate could not evaluate (database lost, evidence not stored): never ready."""
 

@@ -14,14 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.job_runs import finish_job_run, start_job_run
+from ops_domain.audit.sealing import seal_after_job
 from ops_domain.config import Settings
 from ops_domain.db import transaction, translate_db_errors
-from ops_domain.errors import DatabaseUnavailable
+from ops_domain.errors import DatabaseUnavailable, LockWaitTimeout
 from ops_domain.jsonable import jsonable
 from ops_domain.rbac.actors import Actor, require_actor
 
@@ -30,6 +31,8 @@ T = TypeVar("T")
 
 ITEM_LIMIT = 100
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+LOCK_NOT_AVAILABLE = "55P03"
+_LOCK_TIMEOUT = text("SELECT set_config('lock_timeout', :timeout, true)")
 BATCH_ATTEMPTS = 3
 
 
@@ -98,6 +101,13 @@ class JobContext:
                 return self._run_once(work)
             except (DBAPIError, DatabaseUnavailable) as exc:
                 sqlstate = _sqlstate(exc)
+                if sqlstate == LOCK_NOT_AVAILABLE:
+                    raise LockWaitTimeout(
+                        f"{self.result.job}: waited more than"
+                        f" {self.settings.lock_timeout_seconds} s for a lock another"
+                        " transaction holds (OPS_LOCK_TIMEOUT_SECONDS); this batch wrote"
+                        " nothing: rerun once that transaction has ended"
+                    ) from exc
                 if sqlstate not in TRANSIENT_SQLSTATES or self.dry_run:
                     raise
                 if attempt == BATCH_ATTEMPTS:
@@ -114,7 +124,14 @@ class JobContext:
             with self._dry_session.begin_nested():
                 return work(self._dry_session)
         with transaction(self.engine) as session:
+            limit_lock_waits(session, self.settings)
             return work(session)
+
+
+def limit_lock_waits(session: Session, settings: Settings) -> None:
+    """No statement of this transaction waits longer than the lock timeout for a lock: a
+    transaction left open elsewhere fails the job (exit 3) instead of stalling it forever."""
+    session.execute(_LOCK_TIMEOUT, {"timeout": f"{settings.lock_timeout_seconds}s"})
 
 
 def _sqlstate(exc: DBAPIError | DatabaseUnavailable) -> str | None:
@@ -153,6 +170,26 @@ def run_job(
     )
     result = JobResult(job=spec.name, dry_run=dry_run, job_run_id=job_run_id)
     try:
+        _run_recorded(engine, spec, actor=actor, settings=settings, result=result, body=body)
+    finally:
+        if not dry_run:
+            seal_after_job(settings, spec.name)
+    return result
+
+
+def _run_recorded(
+    engine: Engine,
+    spec: JobSpec,
+    *,
+    actor: Actor,
+    settings: Settings,
+    result: JobResult,
+    body: Callable[[JobContext], None],
+) -> None:
+    """Execute ``body`` and close the run record, failed or succeeded."""
+    job_run_id = result.job_run_id
+    assert job_run_id is not None
+    try:
         _execute(
             engine,
             actor=actor,
@@ -167,7 +204,7 @@ def run_job(
             spec=spec,
             actor=actor,
             job_run_id=job_run_id,
-            dry_run=dry_run,
+            dry_run=result.dry_run,
             result=result,
             exc=exc,
         )
@@ -178,11 +215,10 @@ def run_job(
         outcome="failed" if result.refusal else "succeeded",
         actor_id=actor.id,
         job_name=spec.name,
-        dry_run=dry_run,
+        dry_run=result.dry_run,
         counts=result.counts,
         error=result.refusal[:500] if result.refusal else None,
     )
-    return result
 
 
 def _execute(
@@ -199,6 +235,7 @@ def _execute(
         return
     with translate_db_errors(engine.url), Session(engine) as outer:
         outer.begin()
+        limit_lock_waits(outer, settings)
         try:
             body(JobContext(engine, actor, settings, result, job_run_id, outer))
         finally:

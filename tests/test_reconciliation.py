@@ -295,12 +295,12 @@ def test_a_resolved_break_reopens_if_the_disagreement_persists(
     engine: Engine, settings: Settings, settled: Factory
 ) -> None:
     run(engine, settings)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "UPDATE reconciliation_breaks SET status = 'resolved' WHERE category = 'duplicate'"
+    with engine.begin() as conn:  # reviewed, then resolved (the transition table's way)
+        for status in ("in_review", "resolved"):
+            conn.execute(
+                text("UPDATE reconciliation_breaks SET status = :s WHERE category = 'duplicate'"),
+                {"s": status},
             )
-        )
     again = run(engine, settings)
     assert again["breaks_opened"] == {"duplicate": 1}
     assert settled.count("reconciliation_breaks", "category = 'duplicate'") == 2

@@ -479,7 +479,7 @@ def test_audit_verify_passes_right_after_the_seed(seeded: Engine, cli: Cli) -> N
     assert verdict.chain.intact
     code, out, err = cli("audit", "verify")
     assert (code, err) == (0, "")
-    assert "completeness: 22 rule(s), every change audited" in out
+    assert "completeness: 30 rule(s), every change audited" in out
 
 
 def test_audit_verify_passes_again_after_a_reset_reseeds_a_sealed_log(

@@ -1,29 +1,28 @@
-"""Tamper evidence for the audit log: a sha256 hash chain over audit rows, in id order.
+"""Tamper evidence for the audit log: a sha256 hash chain over audit rows, in sealing order.
 
-``seal_audit_log`` links every row not yet sealed: ``chain_hash = sha256(previous chain_hash
-|| canonical text of the row)``, stored in the append-only ``audit_chain`` table. Writers are
-never serialised by the chain: they insert audit rows as before, and sealing runs afterwards
-(before every ``audit verify``, or on a schedule).
+``seal_audit_log`` links every committed row that has no link yet: ``chain_hash =
+sha256(previous chain_hash || canonical text of the row)``, stored in the append-only
+``audit_chain`` table at the next ``link_no``. Writers are never serialised by the chain, and
+a seal never waits for them: a row still inside an open transaction is not visible yet and is
+chained by the next seal, after rows with higher ids. Nobody locks ``audit_log`` for sealing,
+so nobody can stall its writers by holding that lock (issue 18, finding 6). Two sealers at
+once collide on ``link_no`` (unique): one of them retries.
 
-Sealing takes ``SHARE ROW EXCLUSIVE`` on ``audit_log`` (through the owner's
-``lock_audit_log_for_sealing()``). That mode conflicts with the ``ROW EXCLUSIVE`` lock of every
-transaction that inserted an audit row, so the seal waits until they committed or rolled back:
-no row with a lower id can commit after sealing (ids are drawn while the inserting lock is
-held). ``SHARE`` would do that too, but it is compatible with itself: two sealers could chain
-the same rows at once. ``SHARE ROW EXCLUSIVE`` conflicts with itself, so sealers queue.
-
-``verify_chain`` checks every link against the stored hash of the link before it, so an edit
-is named at the row edited, not at every row after it. Limits: whoever can rewrite both
-tables (the owner, a superuser) can recompute the whole chain; publish the head hash that
-``audit verify`` prints to detect that too.
+Only the sealing role may insert links (the application role reads them). ``verify_chain``
+checks every link against the stored hash of the link before it, so an edit is named at the
+row edited, not at every row after it; a deleted link shows as a gap in ``link_no``. Whoever
+can rewrite both tables (the owner, a superuser) can recompute the whole chain: the heads
+published outside the ops database (``ops_domain.audit.published``) catch that.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, Row, insert, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.models import AuditChainLink
@@ -31,6 +30,7 @@ from ops_domain.db import transaction
 
 GENESIS_HASH = "0" * 64
 CHUNK = 5_000
+SEAL_ATTEMPTS = 3
 # jsonb text output is canonical (sorted keys, fixed spacing); created_at always in UTC.
 # The principal columns (migration 0004) join the text only when the row has them: rows
 # written before they existed keep the text, hence the seal, they were sealed with.
@@ -44,32 +44,43 @@ CANONICAL_ROW_SQL = """
         END)::text
 """
 
-_UNSEALED_ROWS = text(
-    f"""
-    SELECT a.id, {CANONICAL_ROW_SQL} AS canonical
-      FROM audit_log a
-     WHERE a.id > :after
+_UNSEALED_IDS = text(
+    """
+    SELECT a.id FROM audit_log a
+     WHERE NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.audit_id = a.id)
      ORDER BY a.id
-     LIMIT :chunk
     """
 )
 
-_CHAIN_HEAD = text("SELECT audit_id, chain_hash FROM audit_chain ORDER BY audit_id DESC LIMIT 1")
-
-_LINK_BEFORE = text(
-    "SELECT chain_hash FROM audit_chain WHERE audit_id < :first ORDER BY audit_id DESC LIMIT 1"
+_ROWS = text(
+    f"""
+    SELECT a.id, {CANONICAL_ROW_SQL} AS canonical
+      FROM audit_log a WHERE a.id = ANY(CAST(:ids AS bigint[])) ORDER BY a.id
+    """
 )
 
-# Every audit id that has a row, a link or both, with what is needed to check it.
+_CHAIN_HEAD = text(
+    "SELECT link_no, audit_id, chain_hash FROM audit_chain ORDER BY link_no DESC LIMIT 1"
+)
+
+_LINK_RANGE = text(
+    """
+    SELECT min(link_no) AS first_link, max(link_no) AS last_link FROM audit_chain
+     WHERE audit_id BETWEEN :first_id AND :last_id
+    """
+)
+
+_LINK_HASH = text("SELECT chain_hash FROM audit_chain WHERE link_no = :link_no")
+
+# The links of a range, in chain order, each with the text of its row (NULL: row deleted).
 _LINKS_AND_ROWS = text(
     f"""
-    SELECT coalesce(c.audit_id, a.id) AS id, c.chain_hash,
+    SELECT c.link_no, c.audit_id AS id, c.chain_hash,
            CASE WHEN a.id IS NOT NULL THEN {CANONICAL_ROW_SQL} END AS canonical
       FROM audit_chain c
-      FULL JOIN audit_log a ON a.id = c.audit_id
-     WHERE coalesce(c.audit_id, a.id) > :after
-       AND coalesce(c.audit_id, a.id) <= :last
-     ORDER BY 1
+      LEFT JOIN audit_log a ON a.id = c.audit_id
+     WHERE c.link_no > :after AND c.link_no <= :last
+     ORDER BY c.link_no
      LIMIT :chunk
     """
 )
@@ -82,9 +93,12 @@ def link_hash(previous_hash: str, canonical_row: str) -> str:
 
 @dataclass(frozen=True)
 class SealReport:
+    """What one seal chained, and the chain's head after it (None: nothing was ever sealed)."""
+
     sealed: int
     head_id: int | None
     head_hash: str
+    head_link: int | None = None
 
 
 @dataclass(frozen=True)
@@ -97,70 +111,107 @@ class ChainReport:
 
     @property
     def intact(self) -> bool:
-        return self.first_break_id is None
+        return self.problem is None
 
 
 def seal_audit_log(engine: Engine) -> SealReport:
-    """Chain every audit row not yet sealed, in id order, in one transaction."""
+    """Chain every committed audit row without a link, in id order, in one transaction;
+    retried when another seal committed links at the same moment."""
+    for attempt in range(1, SEAL_ATTEMPTS + 1):
+        try:
+            with transaction(engine) as session:
+                return _seal(session)
+        except IntegrityError:
+            if attempt == SEAL_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _seal(session: Session) -> SealReport:
+    head = session.execute(_CHAIN_HEAD).first()
+    link_no, audit_id, previous = (
+        (head.link_no, head.audit_id, head.chain_hash) if head else (0, None, GENESIS_HASH)
+    )
+    ids = list(session.scalars(_UNSEALED_IDS))
+    for start in range(0, len(ids), CHUNK):
+        links = []
+        for row in session.execute(_ROWS, {"ids": ids[start : start + CHUNK]}):
+            previous = link_hash(previous, row.canonical)
+            link_no += 1
+            audit_id = row.id
+            links.append({"link_no": link_no, "audit_id": row.id, "chain_hash": previous})
+        session.execute(insert(AuditChainLink), links)
+    return SealReport(
+        sealed=len(ids), head_id=audit_id, head_hash=previous, head_link=link_no or None
+    )
+
+
+def chain_head(engine: Engine) -> SealReport:
+    """The chain's current head, sealing nothing."""
     with transaction(engine) as session:
-        session.execute(text("SELECT lock_audit_log_for_sealing()"))
         head = session.execute(_CHAIN_HEAD).first()
-        after, previous = (head.audit_id, head.chain_hash) if head else (0, GENESIS_HASH)
-        sealed = 0
-        while rows := session.execute(_UNSEALED_ROWS, {"after": after, "chunk": CHUNK}).all():
-            links = []
-            for row in rows:
-                previous = link_hash(previous, row.canonical)
-                links.append({"audit_id": row.id, "chain_hash": previous})
-            session.execute(insert(AuditChainLink), links)
-            after = rows[-1].id
-            sealed += len(rows)
-        return SealReport(sealed=sealed, head_id=after or None, head_hash=previous)
+    if head is None:
+        return SealReport(sealed=0, head_id=None, head_hash=GENESIS_HASH)
+    return SealReport(
+        sealed=0, head_id=head.audit_id, head_hash=head.chain_hash, head_link=head.link_no
+    )
 
 
 def verify_chain(
     engine: Engine, *, first_id: int | None = None, last_id: int | None = None
 ) -> ChainReport:
-    """Recheck the links of audit ids ``first_id..last_id`` (default: all sealed rows).
+    """Recheck the links of the rows with audit ids ``first_id..last_id`` (default: every
+    link), in chain order.
 
-    A row is broken when its content no longer hashes to its link (edited), when its link has
-    no row (deleted), or when it has no link although a later row has one (inserted out of
-    order, or its link was removed). Rows after the chain head are simply not sealed yet.
+    A link is broken when its row no longer hashes to it (edited), when it has no row
+    (deleted), or when the link before it is missing (a gap in ``link_no``). Rows without a
+    link are simply not sealed yet.
     """
     with transaction(engine) as session:
         head = session.execute(_CHAIN_HEAD).first()
         if head is None:
             return ChainReport(checked=0, first_break_id=None, problem=None)
-        last = min(last_id, head.audit_id) if last_id is not None else head.audit_id
-        first = first_id or 1
-        previous = session.execute(_LINK_BEFORE, {"first": first}).scalar() or GENESIS_HASH
-        return _walk(session, after=first - 1, last=last, previous=previous)
+        first_link, last_link = 1, head.link_no
+        if first_id is not None or last_id is not None:
+            window = session.execute(
+                _LINK_RANGE, {"first_id": first_id or 0, "last_id": last_id or head.audit_id}
+            ).one()
+            if window.first_link is None:
+                return ChainReport(checked=0, first_break_id=None, problem=None)
+            first_link, last_link = window.first_link, window.last_link
+        previous = GENESIS_HASH
+        if first_link > 1:
+            previous = session.execute(_LINK_HASH, {"link_no": first_link - 1}).scalar()
+            if previous is None:
+                return ChainReport(0, None, f"chain link {first_link - 1} is missing")
+        return _walk(session, first_link=first_link, last_link=last_link, previous=previous)
 
 
-def _walk(session: Session, *, after: int, last: int, previous: str) -> ChainReport:
+def _walk(session: Session, *, first_link: int, last_link: int, previous: str) -> ChainReport:
     checked = 0
-    params = {"after": after, "last": last, "chunk": CHUNK}
+    expected_link = first_link
+    params = {"after": first_link - 1, "last": last_link, "chunk": CHUNK}
     while rows := session.execute(_LINKS_AND_ROWS, params).all():
         for row in rows:
             checked += 1
-            problem = _link_problem(row.id, row.chain_hash, row.canonical, previous)
+            problem = _link_problem(row, expected_link, previous)
             if problem is not None:
                 return ChainReport(checked=checked, first_break_id=row.id, problem=problem)
             previous = row.chain_hash
-        params["after"] = rows[-1].id
+            expected_link += 1
+        params["after"] = rows[-1].link_no
     return ChainReport(checked=checked, first_break_id=None, problem=None)
 
 
-def _link_problem(
-    audit_id: int, chain_hash: str | None, canonical: str | None, previous: str
-) -> str | None:
-    if chain_hash is None:
+def _link_problem(row: Row[Any], expected_link: int, previous: str) -> str | None:
+    link_no, audit_id = row.link_no, row.id
+    if link_no != expected_link:
         return (
-            f"audit row {audit_id} is not sealed although later rows are"
-            " (inserted out of order, or its seal was removed)"
+            f"chain link {expected_link} is missing (the next is {link_no}, audit row"
+            f" {audit_id}): a seal was removed"
         )
-    if canonical is None:
+    if row.canonical is None:
         return f"audit row {audit_id} is missing: it was sealed, then deleted"
-    if link_hash(previous, canonical) != chain_hash:
+    if link_hash(previous, row.canonical) != row.chain_hash:
         return f"audit row {audit_id} does not match its seal: edited after sealing"
     return None

@@ -23,6 +23,10 @@ The rules, as the services write them:
 
 A window selects records whose latest stamp falls in it; their audit rows are counted
 whenever they were written.
+
+The other way round, an audit row naming a record of one of these kinds that does not exist
+records a change that never happened (a forged row): each kind reports the first such row
+written in the window.
 """
 
 from __future__ import annotations
@@ -171,10 +175,12 @@ RULES = (
 
 @dataclass(frozen=True)
 class MissingLink:
-    """A record whose audit rows of ``action`` number ``found`` instead of ``expected``."""
+    """A record whose audit rows of ``action`` number ``found`` instead of ``expected``
+    (``expected`` 0 and reference ``(no such record)``: rows naming a record that does not
+    exist)."""
 
     kind: str
-    record_id: int
+    record_id: int | None
     reference: str
     action: str
     expected: int
@@ -219,6 +225,23 @@ def _expectation_sql(rule: Rule, expectation: Expectation) -> str:
     """
 
 
+def _orphan_sql(rule: Rule) -> str:
+    return f"""
+        SELECT CASE WHEN a.target_id ~ '^[0-9]{{1,18}}$' THEN a.target_id::bigint END
+                   AS record_id,
+               '(no such record)' AS reference, a.action, 0 AS expected,
+               count(*) OVER (PARTITION BY a.target_id, a.action)::int AS found,
+               count(*) OVER ()::int AS total
+          FROM audit_log a
+         WHERE a.target_type = :target_type
+           AND (CAST(:since AS timestamptz) IS NULL OR a.created_at >= :since)
+           AND (CAST(:until AS timestamptz) IS NULL OR a.created_at < :until)
+           AND NOT EXISTS (SELECT 1 FROM {rule.table} t WHERE t.id::text = a.target_id)
+         ORDER BY a.id
+         LIMIT 1
+    """
+
+
 def missing_audit_links(
     engine: Engine, *, since: datetime | None = None, until: datetime | None = None
 ) -> list[MissingLink]:
@@ -238,8 +261,15 @@ def missing_audit_links(
                 ).first()
                 if row is not None:
                     missing.append(MissingLink(rule.kind, **row._asdict()))
+            orphan = session.execute(
+                text(_orphan_sql(rule)),
+                {"since": since, "until": until, "target_type": rule.target_type},
+            ).first()
+            if orphan is not None:
+                missing.append(MissingLink(rule.kind, **orphan._asdict()))
     return missing
 
 
 def rule_count() -> int:
-    return sum(len(rule.expectations) for rule in RULES)
+    """Expectations, plus one "names an existing record" rule per kind."""
+    return sum(len(rule.expectations) + 1 for rule in RULES)

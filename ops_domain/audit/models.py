@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,16 +46,19 @@ class AuditLog(Base):
 
 
 class AuditChainLink(Base):
-    """The tamper-evidence chain: one hash per sealed audit row, chained in id order.
+    """The tamper-evidence chain: one hash per sealed audit row, chained in sealing order
+    (``link_no``).
 
     Append-only like the audit log (a trigger refuses UPDATE and DELETE); written only by
-    ``ops_domain.audit.chain.seal_audit_log``.
+    ``ops_domain.audit.chain.seal_audit_log``, as the sealing role.
     """
 
     __tablename__ = "audit_chain"
+    __table_args__ = (UniqueConstraint("link_no", name="uq_audit_chain_link_no"),)
 
     # No foreign key: a link outlives a deleted audit row, which is how the deletion is named.
     audit_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    link_no: Mapped[int] = mapped_column(BigInteger, nullable=False)
     chain_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     sealed_at: Mapped[datetime] = created_at_column()
 

@@ -1,4 +1,5 @@
-"""``audit verify``: seal, then prove the log untampered (hash chain) and complete (rules)."""
+"""``audit verify``: seal, then prove the log untampered (hash chain, published heads) and
+complete (rules)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from ops_domain.audit.chain import ChainReport, SealReport, seal_audit_log, verify_chain
+from ops_domain.audit.chain import ChainReport, SealReport, chain_head, verify_chain
 from ops_domain.audit.completeness import MissingLink, missing_audit_links, rule_count
+from ops_domain.audit.published import HeadComparison, compare_with_published
+from ops_domain.audit.sealing import SealOutcome, seal_and_publish
 from ops_domain.clock import as_utc
 from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput
@@ -26,7 +29,9 @@ _WINDOW_IDS = text(
 @dataclass(frozen=True)
 class AuditVerdict:
     seal: SealReport
+    publication: str  # of this run's seal: "published", "not configured", "not sealed"...
     chain: ChainReport
+    heads: HeadComparison | None  # None: no audit export database to compare with
     missing: list[MissingLink]
     rules: int
     since: datetime | None
@@ -34,12 +39,18 @@ class AuditVerdict:
 
     @property
     def ok(self) -> bool:
-        return self.chain.intact and not self.missing
+        return self.chain.intact and self.heads_agree and not self.missing
+
+    @property
+    def heads_agree(self) -> bool:
+        return self.heads is None or self.heads.problem is None
 
     @property
     def first_problem(self) -> str | None:
         if not self.chain.intact:
             return self.chain.problem
+        if self.heads is not None and self.heads.problem is not None:
+            return self.heads.problem
         return self.missing[0].describe() if self.missing else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,30 +59,49 @@ class AuditVerdict:
             "first_problem": self.first_problem,
             "window": {"since": self.since, "until": self.until},
             "sealed_now": self.seal.sealed,
-            "chain_head": {"audit_id": self.seal.head_id, "hash": self.seal.head_hash},
+            "publication": self.publication,
+            "chain_head": {
+                "link_no": self.seal.head_link,
+                "audit_id": self.seal.head_id,
+                "hash": self.seal.head_hash,
+            },
             "chain_rows_checked": self.chain.checked,
             "chain_first_break": self.chain.first_break_id,
+            "published_heads_compared": self.heads.compared if self.heads else None,
             "completeness_rules": self.rules,
             "missing": [vars(link) | {"description": link.describe()} for link in self.missing],
         }
 
 
 def verify_audit_log(
-    engine: Engine, *, since: datetime | None = None, until: datetime | None = None
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sealer: Engine | None = None,
+    export: Engine | None = None,
 ) -> AuditVerdict:
-    """Seal new rows, recheck the chain over the window's audit rows (whole log without a
-    window), and check the completeness rules for records changed in the window."""
+    """Seal new rows (as ``sealer``, when given) and publish the head (to ``export``),
+    recheck the chain over the window's audit rows (whole log without a window), compare it
+    with every head published to ``export``, and check the completeness rules for records
+    changed in the window."""
     since = as_utc(since) if since is not None else None
     until = as_utc(until) if until is not None else None
     if since is not None and until is not None and since >= until:
         raise InvalidInput(
             f"--since {since.isoformat()} must be before --until {until.isoformat()}"
         )
-    seal = seal_audit_log(engine)
+    sealed = (
+        seal_and_publish(sealer, export)
+        if sealer is not None
+        else SealOutcome(chain_head(engine), "not sealed: this login may not seal")
+    )
     chain = _verify_window(engine, since, until)
     return AuditVerdict(
-        seal=seal,
+        seal=sealed.seal,
+        publication=sealed.publication,
         chain=chain,
+        heads=compare_with_published(engine, export) if export is not None else None,
         missing=missing_audit_links(engine, since=since, until=until),
         rules=rule_count(),
         since=since,

@@ -7,7 +7,12 @@ import os
 
 from sqlalchemy import select
 
-from ops_domain.app_role import DEFAULT_APP_ROLE, grant_app_role
+from ops_domain.app_role import (
+    DEFAULT_APP_ROLE,
+    DEFAULT_SEALER_ROLE,
+    grant_app_role,
+    grant_sealer_role,
+)
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -101,13 +106,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     db_commands.add_parser("stop", help="stop the embedded server under var/").set_defaults(
         handler=run_db_stop
     )
-    grant = db_commands.add_parser(
-        "grant-app-role", help="create the application role and grant it least privilege"
-    )
-    grant.add_argument("--role", default=DEFAULT_APP_ROLE, help="role name (default ops_app)")
-    grant.add_argument("--password-env", help="environment variable holding its password")
-    add_json_flag(grant)
-    grant.set_defaults(handler=run_db_grant_app_role)
+    for name, help_text, default, grant_role in (
+        (
+            "grant-app-role",
+            "create the application role and grant it least privilege",
+            DEFAULT_APP_ROLE,
+            grant_app_role,
+        ),
+        (
+            "grant-sealer-role",
+            "create the audit sealing role: read the audit log, append to its chain",
+            DEFAULT_SEALER_ROLE,
+            grant_sealer_role,
+        ),
+    ):
+        grant = db_commands.add_parser(name, help=help_text)
+        grant.add_argument("--role", default=default, help=f"role name (default {default})")
+        grant.add_argument("--password-env", help="environment variable holding its password")
+        add_json_flag(grant)
+        grant.set_defaults(handler=run_db_grant_role, grant_role=grant_role)
 
 
 def run_migrate(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -257,13 +274,13 @@ def run_db_stop(args: argparse.Namespace, runtime: Runtime) -> int:
     return EXIT_OK
 
 
-def run_db_grant_app_role(args: argparse.Namespace, runtime: Runtime) -> int:
+def run_db_grant_role(args: argparse.Namespace, runtime: Runtime) -> int:
     password = None
     if args.password_env:
         password = os.environ.get(args.password_env)
         if not password:
             raise InvalidInput(f"environment variable {args.password_env} is not set or empty")
-    grant = grant_app_role(runtime.engine, args.role, password=password)
+    grant = args.grant_role(runtime.engine, args.role, password=password)
     emit(
         grant.to_dict(),
         as_json=args.json,

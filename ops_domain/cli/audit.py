@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from ops_domain.audit.chain import seal_audit_log
+from sqlalchemy import Engine
+
+from ops_domain.audit.sealing import engine_at, may_seal, seal_and_publish
 from ops_domain.audit.verification import AuditVerdict, verify_audit_log
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
@@ -26,13 +30,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verify.add_argument("--until", type=timestamp_arg("--until"), help="window end, exclusive")
     add_json_flag(verify)
     verify.set_defaults(handler=run_verify)
-    seal = commands.add_parser("seal", help="chain the audit rows written since the last seal")
+    seal = commands.add_parser(
+        "seal",
+        help="chain the audit rows written since the last seal, as the sealing login"
+        " (OPS_SEALER_DATABASE_URL), and publish the head (OPS_AUDIT_DATABASE_URL)",
+    )
     add_json_flag(seal)
     seal.set_defaults(handler=run_seal)
 
 
+@contextmanager
+def sealing_engines(runtime: Runtime) -> Iterator[tuple[Engine | None, Engine | None]]:
+    """(sealer, export): the sealing login (``OPS_SEALER_DATABASE_URL``, else this login when
+    it may seal, else None) and the audit export database (None when not configured)."""
+    settings = runtime.settings
+    with (
+        engine_at(settings.sealer_database_url) as configured,
+        engine_at(settings.audit_export_url) as export,
+    ):
+        own = runtime.engine if configured is None and may_seal(runtime.engine) else None
+        yield configured or own, export
+
+
 def run_verify(args: argparse.Namespace, runtime: Runtime) -> int:
-    verdict = verify_audit_log(runtime.engine, since=args.since, until=args.until)
+    with sealing_engines(runtime) as (sealer, export):
+        verdict = verify_audit_log(
+            runtime.engine, since=args.since, until=args.until, sealer=sealer, export=export
+        )
     emit(verdict.to_dict(), as_json=args.json, text=_verdict_lines(verdict))
     return EXIT_OK if verdict.ok else EXIT_CHECK_FAILED
 
@@ -43,11 +67,20 @@ def _verdict_lines(verdict: AuditVerdict) -> list[str]:
         f"..{verdict.until.isoformat() if verdict.until else 'now'}"
     )
     head = verdict.seal
+    heads = verdict.heads
     lines = [
         f"window: {window}",
-        f"sealed now: {head.sealed} row(s); chain head: #{head.head_id} {head.head_hash}",
+        f"sealed now: {head.sealed} row(s); chain head: link {head.head_link} (row"
+        f" #{head.head_id}) {head.head_hash}; {verdict.publication}",
         f"hash chain: {verdict.chain.checked} row(s) checked, "
         + ("intact" if verdict.chain.intact else f"BROKEN: {verdict.chain.problem}"),
+        "published heads: "
+        + (
+            "not compared (OPS_AUDIT_DATABASE_URL not set)"
+            if heads is None
+            else f"{heads.compared} compared, "
+            + ("agree" if heads.problem is None else f"DISAGREE: {heads.problem}")
+        ),
         f"completeness: {verdict.rules} rule(s), "
         + (f"{len(verdict.missing)} broken" if verdict.missing else "every change audited"),
     ]
@@ -59,10 +92,7 @@ def _verdict_lines(verdict: AuditVerdict) -> list[str]:
 
 
 def run_seal(args: argparse.Namespace, runtime: Runtime) -> int:
-    report = seal_audit_log(runtime.engine)
-    emit(
-        {"sealed": report.sealed, "head_id": report.head_id, "head_hash": report.head_hash},
-        as_json=args.json,
-        text=f"sealed {report.sealed} audit row(s); head #{report.head_id} {report.head_hash}",
-    )
+    with sealing_engines(runtime) as (sealer, export):
+        outcome = seal_and_publish(sealer or runtime.engine, export)
+    emit(outcome.to_dict(), as_json=args.json, text=outcome.describe())
     return EXIT_OK

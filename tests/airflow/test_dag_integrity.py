@@ -33,6 +33,7 @@ SCHEDULES = {
             "record_rollback",
         )
     },
+    "audit_sealing": ("CronTriggerTimetable", "*/5 * * * *", False),
 }
 # rollback_watch runs on a cron OR an asset; its schedule is checked in test_rollback_dags.py
 EXPECTED_DAG_IDS = frozenset(SCHEDULES) | {"rollback_watch"}

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from ops_domain.app_role import APPEND_ONLY_TABLES
+from ops_domain.app_role import APPEND_ONLY_TABLES, CHAIN_TABLE
 from ops_domain.audit.verification import verify_audit_log
 from ops_domain.config import PROJECT_ROOT, Settings
 from ops_domain.db import create_ops_engine
@@ -35,6 +35,11 @@ FORBIDDEN = (
     ("TRUNCATE audit_log", "permission denied"),
     ("UPDATE audit_chain SET chain_hash = 'x'", "permission denied"),
     ("DELETE FROM audit_chain", "permission denied"),
+    (
+        "INSERT INTO audit_chain (audit_id, link_no, chain_hash) VALUES (1, 1, 'x')",
+        "permission denied",
+    ),
+    ("LOCK TABLE audit_chain IN SHARE ROW EXCLUSIVE MODE", "permission denied"),
     ("DELETE FROM cashflow_events", "permission denied"),
     ("TRUNCATE settlements", "permission denied"),
     ("CREATE TABLE shadow_ledger (id int)", "permission denied"),
@@ -71,13 +76,10 @@ def test_the_app_role_is_refused(
 
 def test_grants_are_exactly_the_declared_set(engine: Engine, app_role: str) -> None:
     granted = privileges(engine, app_role)
-    business = set(ALL_TABLES) - set(APPEND_ONLY_TABLES)
+    business = set(ALL_TABLES) - set(APPEND_ONLY_TABLES) - {CHAIN_TABLE}
     assert {t for t, p in granted.items() if p == {"SELECT", "INSERT", "UPDATE"}} == business
-    assert {t: granted[t] for t in APPEND_ONLY_TABLES} == {
-        "audit_log": {"SELECT", "INSERT"},
-        "audit_chain": {"SELECT", "INSERT"},
-    }
-    assert granted["alembic_version"] == {"SELECT"}
+    assert {t: granted[t] for t in APPEND_ONLY_TABLES} == {"audit_log": {"SELECT", "INSERT"}}
+    assert granted[CHAIN_TABLE] == granted["alembic_version"] == {"SELECT"}
     assert set(granted) == set(ALL_TABLES) | {"alembic_version"}
 
 
@@ -148,7 +150,11 @@ def test_the_owner_itself_cannot_become_the_app_role(engine: Engine, cli: CLI) -
 
 
 def test_jobs_run_as_the_app_role_and_their_audit_verifies(
-    engine: Engine, app_engine: Engine, settings: Settings, factory: Factory
+    engine: Engine,
+    app_engine: Engine,
+    sealer_engine: Engine,
+    settings: Settings,
+    factory: Factory,
 ) -> None:
     """Settlement with payouts, payout decisions, a refund escalation and decisions, a journal
     posted by a checker and a period close, all connected as the application role."""
@@ -160,7 +166,7 @@ def test_jobs_run_as_the_app_role_and_their_audit_verifies(
     assert factory.count("accounting_periods", "status = 'closed'") == 1
     assert factory.count("job_runs", "outcome = 'succeeded'") == 3
     assert history.settlement_id > 0
-    verdict = verify_audit_log(app_engine)
+    verdict = verify_audit_log(app_engine, sealer=sealer_engine)
     assert verdict.ok, verdict.first_problem
     assert verdict.seal.sealed == factory.count("audit_log")
 
