@@ -113,6 +113,14 @@ class PayoutFrozen(DomainError):
     """A payout freeze applies to this scope."""
 
 
+class AlreadyFrozen(DomainError):
+    """A second freeze of a scope an active freeze already covers; ``freeze`` is that one."""
+
+    def __init__(self, message: str, freeze: Any) -> None:
+        super().__init__(message)
+        self.freeze = freeze
+
+
 class DemoDataPresent(DomainError):
     """Demo data goes only into an empty business database (or one reset on purpose)."""
 

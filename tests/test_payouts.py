@@ -12,6 +12,7 @@ from sqlalchemy import Engine, text
 from ops_domain.config import Settings
 from ops_domain.errors import (
     ActorNotAllowed,
+    AlreadyFrozen,
     IllegalTransition,
     InvalidInput,
     MakerCheckerViolation,
@@ -269,18 +270,25 @@ def test_a_freeze_refuses_send_and_settle_but_not_fail(
     assert payout_row(engine, pending)["status"] == "pending"
 
 
-def test_freezing_twice_returns_the_active_freeze(
+def test_a_second_freeze_of_a_frozen_scope_is_refused_naming_the_active_one(
     engine: Engine, settings: Settings, factory: Factory, people: None
 ) -> None:
     first = freeze_payouts(engine, actor_username="risky", reason="incident")
-    second = freeze_payouts(engine, actor_username="ops", reason="same incident")
+    before = factory.table_checksums()
+
+    with pytest.raises(
+        AlreadyFrozen, match=f"already frozen globally by freeze #{first.id} .*incident"
+    ):
+        freeze_payouts(engine, actor_username="ops", reason="same incident")
+    watch_again = freeze_payouts(engine, actor_username="ops", reason="again", repeat_ok=True)
 
     assert first.newly_set
-    assert not second.newly_set
-    assert second.id == first.id
-    assert second.reason == "incident"
-    assert factory.count("payout_freezes") == 1
-    assert factory.audit_actions("payout.freeze") == ["payout.freeze"]
+    assert factory.table_checksums() == before
+    assert (watch_again.id, watch_again.newly_set, watch_again.reason) == (
+        first.id,
+        False,
+        "incident",
+    )
 
 
 def test_only_another_checker_lifts_a_freeze_with_a_note(

@@ -192,8 +192,7 @@ def run_payout_freeze(args: argparse.Namespace, runtime: Runtime) -> int:
         reason=args.reason,
         merchant_code=args.merchant_code,
     )
-    state = "set" if freeze.newly_set else "already active"
-    emit(freeze, as_json=args.json, text=f"{_describe(freeze)} {state}: {freeze.reason}")
+    emit(freeze, as_json=args.json, text=f"{_describe(freeze)} set: {freeze.reason}")
     return EXIT_OK
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import transaction
-from ops_domain.errors import IllegalTransition, InvalidInput, NotFound, PayoutFrozen
+from ops_domain.errors import AlreadyFrozen, IllegalTransition, InvalidInput, NotFound, PayoutFrozen
 from ops_domain.merchants.directory import merchant_by_code
 from ops_domain.rbac.actors import require_actor, require_checker
 
@@ -63,10 +63,17 @@ def refuse_if_frozen(session: Session, merchant_id: int, action: str) -> None:
 
 
 def freeze_payouts(
-    engine: Engine, *, actor_username: str, reason: str, merchant_code: str | None = None
+    engine: Engine,
+    *,
+    actor_username: str,
+    reason: str,
+    merchant_code: str | None = None,
+    repeat_ok: bool = False,
 ) -> Freeze:
-    """Freeze payouts globally or for one merchant. Freezing an already frozen scope returns
-    the active freeze unchanged (``newly_set`` False): freezing is idempotent."""
+    """Freeze payouts globally or for one merchant. Freezing a scope an active freeze already
+    covers is refused naming that freeze (a person learns it was already done, by whom and
+    why); with ``repeat_ok`` (the rollback watch, rerun every few minutes) the active freeze is
+    returned unchanged (``newly_set`` False)."""
     if not (reason and reason.strip()):
         raise InvalidInput("a payout freeze needs a reason")
     with transaction(engine) as session:
@@ -107,7 +114,15 @@ def freeze_payouts(
             ),
             {"scope": scope, "merchant_id": merchant_id},
         ).scalar_one()
-        return _load(session, existing)
+        active = _load(session, existing)
+    if not repeat_ok:
+        where = f"merchant {merchant_code}" if merchant_code else "globally"
+        raise AlreadyFrozen(
+            f"payouts are already frozen {where} by freeze #{active.id} (set by {active.set_by}"
+            f" at {active.set_at.isoformat()}: {active.reason}): nothing changed",
+            active,
+        )
+    return active
 
 
 def lift_payout_freeze(

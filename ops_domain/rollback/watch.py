@@ -170,7 +170,10 @@ def _freeze(
         ctx.result.messages.append("would freeze payouts globally (OPS_AUTO_FREEZE_ON_ROLLBACK)")
         return
     outcome.freeze = freeze_payouts(
-        ctx.engine, actor_username=ctx.actor.username, reason=freeze_reason(release, firing)
+        ctx.engine,
+        actor_username=ctx.actor.username,
+        reason=freeze_reason(release, firing),
+        repeat_ok=True,
     )
     ctx.result.add("payouts_frozen", int(outcome.freeze.newly_set))
     state = "set" if outcome.freeze.newly_set else "already active"
