@@ -314,3 +314,13 @@ def test_out_of_range_dates_and_hours_exit_2_in_one_line_and_write_nothing(
     assert err.count("\n") == 1
     assert "outside 1970-01-01..2999-12-31" in err or "at most 87600" in err
     assert factory.table_checksums() == before  # no job_runs row either
+
+
+def test_repeated_roles_flags_accumulate(cli, factory: Factory) -> None:
+    factory.user("ada", "admin")
+    code, out, err = cli(
+        "users", "add", "--username", "olga", "--roles", "operation", "--roles", "risk,sales",
+        "--actor-username", "ada", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["roles"] == ["operation", "risk", "sales"]

@@ -61,7 +61,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         " only the first administrator of a fresh install (roles admin, super_admin).",
     )
     add.add_argument("--username", required=True, help="the user to create or change")
-    add.add_argument("--roles", required=True, help="comma-separated role names")
+    add.add_argument(
+        "--roles",
+        required=True,
+        action="append",
+        help="comma-separated role names; repeat the flag to add more (they accumulate)",
+    )
     add.add_argument("--full-name", default="", help="display name")
     add.add_argument("--email", default="", help="contact address")
     add.add_argument("--service-account", action="store_true", help="a non-human account")
@@ -181,7 +186,7 @@ def _listing(grants: list[str], shown: int = 8) -> str:
 
 
 def run_users_add(args: argparse.Namespace, runtime: Runtime) -> int:
-    roles = [role.strip() for role in args.roles.split(",") if role.strip()]
+    roles = [role.strip() for given in args.roles for role in given.split(",") if role.strip()]
     profile = {"full_name": args.full_name, "email": args.email}
     if args.actor_username is None:
         user_id = bootstrap_admin(runtime.engine, args.username, roles, **profile)
