@@ -32,10 +32,12 @@ def released(engine: Engine, factory: Factory) -> int:
 
 
 def refuse_a_move(engine: Engine, chargeback: int) -> None:
-    with pytest.raises(IllegalTransition):
-        transition_chargeback(
-            engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
-        )
+    """Three refused moves: above the tolerated two (OPS_ROLLBACK_CHARGEBACK_REFUSALS)."""
+    for _ in range(3):
+        with pytest.raises(IllegalTransition):
+            transition_chargeback(
+                engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
+            )
 
 
 def test_quiet_release_exits_0_with_every_trigger_ok(cli: Cli, released: int) -> None:
@@ -71,7 +73,7 @@ def test_firing_trigger_exits_1_and_json_carries_the_evidence(
     )
     assert [t["status"] for t in report["triggers"]] == ["ok", "ok", "firing", "ok"]
     stalled = report["triggers"][2]
-    assert (stalled["name"], stalled["count"]) == ("chargebacks_stalled", 1)
+    assert (stalled["name"], stalled["count"]) == ("chargebacks_stalled", 3)
     assert stalled["evidence"][0]["reference"].startswith("CB-")
     assert stalled["first_seen"] == stalled["evidence"][0]["seen_at"]
     assert [a["severity"] for a in report["alerts_raised"]] == ["critical"]
@@ -90,7 +92,7 @@ def test_auto_freeze_from_the_environment_and_a_rerun_raises_nothing_new(
     again, out_again, _ = cli("rollback_watch", "--release-id", RELEASE, "--actor-username", "olga")
 
     assert (code, again) == (1, 1)
-    assert "  chargebacks_stalled  FIRING  1 chargeback transition(s) refused" in out
+    assert "  chargebacks_stalled  FIRING  3 chargeback transition(s) refused" in out
     assert f"  release {RELEASE} marked rollback_recommended" in out
     assert "alert #" in out
     assert "  - global payout freeze #" in out

@@ -222,26 +222,38 @@ def test_a_payout_failed_since_the_release_fires_even_after_it_was_resubmitted(
     assert statuses(report) == {**ALL_OK, "payouts_failed": "firing"}
 
 
-def test_a_refused_chargeback_transition_since_the_release_fires(
+def test_refused_chargeback_transitions_fire_above_the_tolerated_number(
     engine: Engine, factory: Factory, settings: Settings, people: dict[str, int]
 ) -> None:
     chargeback = factory.chargeback(
         factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5)
     )
     release(engine, factory)
-    quiet = watch(engine, settings)
 
-    with pytest.raises(IllegalTransition):
-        transition_chargeback(
-            engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
-        )
-    report = watch(engine, settings)
+    def refuse() -> None:
+        with pytest.raises(IllegalTransition):
+            transition_chargeback(
+                engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
+            )
 
-    assert reading(quiet, "chargebacks_stalled").status == "ok"
-    stalled = reading(report, "chargebacks_stalled")
+    refuse()
+    one_mistake = watch(engine, settings)
+    refuse()
+    refuse()
+    three = watch(engine, settings)
+    strict = watch(engine, settings, policy=RollbackPolicy(chargeback_refusals=0))
+
+    assert DEFAULT_POLICY.chargeback_refusals == 2
+    assert reading(one_mistake, "chargebacks_stalled").status == "ok"
+    stalled = reading(three, "chargebacks_stalled")
     assert stalled.status == "firing"
-    assert stalled.figures == {"refused_transitions": 1, "past_due_without_transition": 0}
-    (item,) = stalled.evidence.items
+    assert stalled.figures == {
+        "refused_transitions": 3,
+        "past_due_without_transition": 0,
+        "refusals_tolerated": 2,
+    }
+    assert reading(strict, "chargebacks_stalled").status == "firing"
+    item = stalled.evidence.items[0]
     assert (item["id"], item["detail"]["kind"]) == (chargeback, "transition_refused")
     assert (item["detail"]["from"], item["detail"]["to"]) == ("open", "won")
 
@@ -268,6 +280,7 @@ def test_an_operator_input_mistake_on_a_chargeback_does_not_fire(
     assert reading(report, "chargebacks_stalled").figures == {
         "refused_transitions": 0,
         "past_due_without_transition": 0,
+        "refusals_tolerated": 2,
     }
     assert release_status(factory) == "released"
 
@@ -296,7 +309,11 @@ def test_a_chargeback_passing_its_due_time_without_a_transition_fires(
     assert reading(before_due, "chargebacks_stalled").status == "ok"
     stalled = reading(after_due, "chargebacks_stalled")
     assert stalled.status == "firing"
-    assert stalled.figures == {"refused_transitions": 0, "past_due_without_transition": 1}
+    assert stalled.figures == {
+        "refused_transitions": 0,
+        "past_due_without_transition": 1,
+        "refusals_tolerated": 2,
+    }
     assert [item["id"] for item in stalled.evidence.items] == [stuck]
     assert stalled.evidence.first_seen == released_at + timedelta(minutes=30)
 
@@ -351,15 +368,17 @@ def test_events_before_the_release_never_fire(
 
 
 def firing_release(engine: Engine, factory: Factory, people: dict[str, int]) -> None:
-    """Released, then a chargeback move is refused: the chargeback trigger fires."""
+    """Released, then three chargeback moves are refused (above the tolerated two): the
+    chargeback trigger fires."""
     chargeback = factory.chargeback(
         factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5)
     )
     release(engine, factory)
-    with pytest.raises(IllegalTransition):
-        transition_chargeback(
-            engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
-        )
+    for _ in range(3):
+        with pytest.raises(IllegalTransition):
+            transition_chargeback(
+                engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
+            )
 
 
 def test_firing_raises_one_critical_alert_per_trigger_and_recommends_rollback_once(

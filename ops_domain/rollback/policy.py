@@ -3,7 +3,10 @@
 ``OPS_ROLLBACK_BREAKS_ABS`` (default 5) and ``OPS_ROLLBACK_BREAKS_REL`` (default 0.5): the
 reconciliation-break trigger fires only when the rise over the snapshot exceeds both.
 ``OPS_ROLLBACK_POSTING_REFUSALS`` (default 0): postings refused by period-close controls since
-the release that are tolerated (0: any refusal fires). ``OPS_AUTO_FREEZE_ON_ROLLBACK`` (default
+the release that are tolerated (0: any refusal fires). ``OPS_ROLLBACK_CHARGEBACK_REFUSALS``
+(default 2): refused chargeback transitions tolerated since the release, so one operator
+slip does not recommend a rollback (a chargeback past due without a transition always fires).
+``OPS_AUTO_FREEZE_ON_ROLLBACK`` (default
 false): a firing trigger freezes payouts globally. ``OPS_ROLLBACK_WATCH_HOURS`` (default 24):
 how long after its release the scheduled watch keeps looking at a release.
 """
@@ -35,6 +38,7 @@ class RollbackPolicy:
     posting_refusals: int = 0
     auto_freeze: bool = False
     watch_hours: int = 24
+    chargeback_refusals: int = 2
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> RollbackPolicy:
@@ -46,6 +50,7 @@ class RollbackPolicy:
             breaks_abs=_env_int(env, "OPS_ROLLBACK_BREAKS_ABS", 5),
             breaks_rel=relative,
             posting_refusals=_env_int(env, "OPS_ROLLBACK_POSTING_REFUSALS", 0),
+            chargeback_refusals=_env_int(env, "OPS_ROLLBACK_CHARGEBACK_REFUSALS", 2),
             auto_freeze=_env_flag(env, "OPS_AUTO_FREEZE_ON_ROLLBACK"),
             watch_hours=int(
                 require_hours(

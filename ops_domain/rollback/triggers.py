@@ -210,8 +210,9 @@ def payouts_failed(
 def chargebacks_stalled(
     session: Session, release: WatchedRelease, policy: RollbackPolicy, now: datetime
 ) -> TriggerReading:
-    """Fires on any chargeback transition the state table refused since the release (input
-    mistakes such as a missing note are not recorded as refusals), or any chargeback
+    """Fires when chargeback transitions the state table refused since the release exceed the
+    tolerated number (input mistakes such as a missing note are not recorded as refusals), or
+    on any chargeback
     awaiting a decision whose ``due_at`` passed since the release with no transition since
     (one already overdue at the release was overdue when the gate passed it)."""
     params = {"since": release.watching_since, "now": now, "awaiting": AWAITING_DECISION}
@@ -224,11 +225,16 @@ def chargebacks_stalled(
     )
     return TriggerReading(
         "chargebacks_stalled",
-        _status(evidence.count > 0),
-        f"{refused.count} chargeback transition(s) refused and {past_due.count} chargeback(s)"
-        " past due without a transition since the release",
+        _status(refused.count > policy.chargeback_refusals or past_due.count > 0),
+        f"{refused.count} chargeback transition(s) refused (tolerated:"
+        f" {policy.chargeback_refusals}) and {past_due.count} chargeback(s) past due without a"
+        " transition since the release",
         evidence,
-        {"refused_transitions": refused.count, "past_due_without_transition": past_due.count},
+        {
+            "refused_transitions": refused.count,
+            "past_due_without_transition": past_due.count,
+            "refusals_tolerated": policy.chargeback_refusals,
+        },
     )
 
 

@@ -103,10 +103,11 @@ def test_rollback_watch_fails_on_a_firing_trigger_and_raises_the_critical_alert(
         factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5)
     )
     assert release_through_gate(engine, RELEASE, actor_username="olga", now=factory.now()).released
-    with pytest.raises(IllegalTransition):
-        transition_chargeback(
-            engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
-        )
+    for _ in range(3):  # above the two refusals tolerated by default
+        with pytest.raises(IllegalTransition):
+            transition_chargeback(
+                engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
+            )
 
     run = run_dag("rollback_watch", login="olga")
 
