@@ -1,8 +1,9 @@
 """Freeze payouts, globally or for one merchant.
 
-Manual only; its form and steps are built by ``wallet_ops_airflow.emergency``.
+Manual only; its form: ``wallet_ops_airflow.emergency``, its steps: ``manual_action``.
 """
 
-from wallet_ops_airflow.emergency import emergency_dag
+from wallet_ops_airflow.emergency import EMERGENCY_ACTIONS
+from wallet_ops_airflow.manual_action import manual_action_dag
 
-emergency_dag("freeze_payouts")
+manual_action_dag(EMERGENCY_ACTIONS["emergency_freeze_payouts"])

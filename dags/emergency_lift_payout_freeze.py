@@ -1,8 +1,9 @@
 """Lift a payout freeze (a checker other than the login that set it).
 
-Manual only; its form and steps are built by ``wallet_ops_airflow.emergency``.
+Manual only; its form: ``wallet_ops_airflow.emergency``, its steps: ``manual_action``.
 """
 
-from wallet_ops_airflow.emergency import emergency_dag
+from wallet_ops_airflow.emergency import EMERGENCY_ACTIONS
+from wallet_ops_airflow.manual_action import manual_action_dag
 
-emergency_dag("lift_payout_freeze")
+manual_action_dag(EMERGENCY_ACTIONS["emergency_lift_payout_freeze"])

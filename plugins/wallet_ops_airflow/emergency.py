@@ -1,11 +1,5 @@
-"""The emergency actions, one manual DAG each, built by ``emergency_dag`` from one shape.
-
-Each action has its own trigger form: only its own fields, the ones it cannot do without
-required (a form cannot make a field required depending on another field's value, so one
-form for six actions would ask everyone for everything). Each DAG is ``authorise_run``
-(the triggering login must hold the action's permission) >> ``act`` (the domain function,
-imported when the action runs, keeping the DAG file's parse cheap). A refusal of the domain,
-or a pair of fields that contradict each other, refuses the run in one line, changing nothing.
+"""The emergency actions, one manual DAG each (``manual_action``): what each asks for, which
+permission it needs, and the domain function that performs it.
 
 Only ``targeted_reconciliation`` and ``backfill_settlements`` have a dry run, so only their
 forms offer one.
@@ -13,21 +7,18 @@ forms offer one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from airflow.sdk import DAG, Param, get_current_context, task
+from airflow.sdk import Param, get_current_context
 from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.jsonable import jsonable
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.rollback.policy import INCIDENT_SLA_HOURS, INCIDENT_TRIGGERS, MAX_INCIDENT_SLA_HOURS
-from wallet_ops_airflow.defaults import task_defaults
-from wallet_ops_airflow.jobs import as_of, authorise_run, idempotency_key, ops_engine
-from wallet_ops_airflow.jobs import settings as ops_settings
+from wallet_ops_airflow.jobs import as_of, idempotency_key
+from wallet_ops_airflow.manual_action import ManualAction
 from wallet_ops_airflow.params import (
     choice_param,
     chosen_currency,
@@ -39,24 +30,9 @@ from wallet_ops_airflow.params import (
     given_text,
     text_param,
 )
-from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse
+from wallet_ops_airflow.refusal import refuse
 
-Perform = Callable[[Engine, Settings, dict[str, Any], dict[str, Any]], Any]
-Form = Callable[[Settings], dict[str, Param]]
-
-
-@dataclass(frozen=True)
-class EmergencyAction:
-    name: str
-    permission: str
-    summary: str  # the DAG's description: what the action does, who may do it
-    form: Form
-    perform: Perform
-    has_dry_run: bool = False
-
-    @property
-    def dag_id(self) -> str:
-        return f"emergency_{self.name}"
+TAGS = ("release", "emergency")
 
 
 def _merchant(required_for: str) -> Param:
@@ -192,8 +168,8 @@ def _statement(params: dict[str, Any]) -> Any:
 
 
 _DECLARED = (
-    EmergencyAction(
-        "freeze_payouts",
+    ManualAction(
+        "emergency_freeze_payouts",
         "emergency.act",
         "Freeze payouts globally or for one merchant: while a freeze applies no payout is "
         "created, sent or settled in its scope. Risk, operation, admin, super_admin.",
@@ -202,9 +178,10 @@ _DECLARED = (
             "merchant_code": _merchant("Freeze only this merchant. Empty: a global freeze."),
         },
         _freeze,
+        TAGS,
     ),
-    EmergencyAction(
-        "lift_payout_freeze",
+    ManualAction(
+        "emergency_lift_payout_freeze",
         "emergency.lift_freeze",
         "Lift a payout freeze. Only a checker (admin, risk, super_admin) other than the login "
         "that set the freeze may lift it.",
@@ -215,9 +192,10 @@ _DECLARED = (
             "note": text_param(title="Note", description="The checker's note.", required=True),
         },
         _lift,
+        TAGS,
     ),
-    EmergencyAction(
-        "open_incident",
+    ManualAction(
+        "emergency_open_incident",
         "emergency.act",
         "Open a critical incident case for the teams risk and operation, for a release (once "
         "per release and trigger while active) or a titled event. Risk, operation, admin, "
@@ -246,9 +224,10 @@ _DECLARED = (
             ),
         },
         _incident,
+        TAGS,
     ),
-    EmergencyAction(
-        "targeted_reconciliation",
+    ManualAction(
+        "emergency_targeted_reconciliation",
         "emergency.act",
         "Reconcile a window against an external statement (a CSV path or inline totals); "
         "opens a break per mismatch. Also needs the reconciliation rights.",
@@ -271,10 +250,10 @@ _DECLARED = (
             "dry_run": dry_run_param(),
         },
         _reconcile,
-        has_dry_run=True,
+        TAGS,
     ),
-    EmergencyAction(
-        "backfill_settlements",
+    ManualAction(
+        "emergency_backfill_settlements",
         "emergency.act",
         "Run the settlement job over a window; every event is still settled once. Also needs "
         "the settlement rights.",
@@ -288,10 +267,10 @@ _DECLARED = (
             "dry_run": dry_run_param(),
         },
         _backfill,
-        has_dry_run=True,
+        TAGS,
     ),
-    EmergencyAction(
-        "record_rollback",
+    ManualAction(
+        "emergency_record_rollback",
         "emergency.act",
         "Record the decision to restore the previous release: marks the release rolled_back "
         "and logs the next steps (the deploy happens outside this platform).",
@@ -306,37 +285,7 @@ _DECLARED = (
             "reason": _reason("Why the release is rolled back."),
         },
         _rollback,
+        TAGS,
     ),
 )
-ACTIONS: dict[str, EmergencyAction] = {action.name: action for action in _DECLARED}
-
-
-def emergency_dag(name: str) -> DAG:
-    """``authorise_run`` >> ``act`` for the action ``name``, with the action's own form."""
-    action, settings = ACTIONS[name], Settings.from_env()
-    with DAG(
-        dag_id=action.dag_id,
-        description=action.summary,
-        doc_md=f"### Emergency action: {action.name}\n\n{action.summary}\n\n"
-        "Manual only; the run acts as the login that triggered it. Every action is audited; "
-        "a refusal fails the run in one line and changes nothing.",
-        schedule=None,
-        start_date=None,
-        catchup=False,
-        max_active_runs=1,
-        default_args=task_defaults(retries=1),
-        tags=["wallet-ops", "release", "emergency"],
-        params=action.form(settings),
-    ) as dag:
-        request = task(task_id="authorise_run")(authorise_run)(
-            permission=action.permission, job=f"emergency {action.name}"
-        )
-
-        @task
-        def act(request: dict[str, Any]) -> dict[str, Any]:
-            params = get_current_context()["params"]
-            with domain_refusals_refuse_the_run(), ops_engine() as engine:
-                return jsonable(action.perform(engine, ops_settings(), request, params))
-
-        act(request)
-    return dag
+EMERGENCY_ACTIONS: dict[str, ManualAction] = {action.dag_id: action for action in _DECLARED}

@@ -34,6 +34,8 @@ SCHEDULES = {
         )
     },
     "audit_sealing": ("CronTriggerTimetable", "*/5 * * * *", False),
+    "readiness_waiver_request": ("NullTimetable", None, False),
+    "readiness_waiver_decision": ("NullTimetable", None, False),
 }
 # rollback_watch runs on a cron OR an asset; its schedule is checked in test_rollback_dags.py
 EXPECTED_DAG_IDS = frozenset(SCHEDULES) | {"rollback_watch"}

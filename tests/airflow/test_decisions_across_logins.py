@@ -46,3 +46,43 @@ def test_a_freeze_set_by_one_login_is_lifted_only_by_another_checker_login(
     assert trail[0] == ("payout.freeze", "rita", "airflow", "rita")
     assert trail[-1] == ("payout.freeze_lift", "adam", "airflow", "adam")
     assert {row[2:] for row in trail} <= {("airflow", "rita"), ("airflow", "adam")}
+
+
+def test_a_waiver_asked_for_by_one_login_is_decided_only_by_another_checker_login(
+    airflow_db: dict[str, str], engine: Engine, factory: Factory
+) -> None:
+    factory.user("rita", "risk")
+    factory.user("adam", "admin")
+    agent = factory.user("cora", "customer_service")
+    refund = factory.refund(agent, factory.event(factory.merchant("SHOP"), "80.00"), "30.00")
+    ask = {
+        "release_id": "2026.12.06-1",
+        "counter": "pending_refunds",
+        "item_ids": [refund],
+        "reason": "decided by the merchant after the cut-off",
+    }
+
+    asked = run_dag("readiness_waiver_request", ask, login="rita")
+    decision = {"waiver_id": asked.xcom("act")["id"], "decision": "approve", "note": "known"}
+    own = run_dag("readiness_waiver_decision", decision, login="rita")
+    checked = run_dag("readiness_waiver_decision", decision, login="adam")
+
+    assert asked.state == "success", asked.tasks
+    assert own.tasks == {"authorise_run": "success", "act": "failed"}
+    assert checked.state == "success", checked.tasks
+    assert (checked.xcom("act")["status"], checked.xcom("act")["approved_by"]) == (
+        "approved",
+        "adam",
+    )
+    with engine.begin() as conn:
+        trail = conn.execute(
+            text(
+                "SELECT a.action, a.principal FROM audit_log a"
+                " WHERE a.target_type = 'readiness_waiver' ORDER BY a.id"
+            )
+        ).all()
+    assert [tuple(row) for row in trail] == [
+        ("waiver.request", "rita"),
+        ("waiver.approve_refused", "rita"),
+        ("waiver.approve", "adam"),
+    ]

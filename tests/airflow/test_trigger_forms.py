@@ -13,7 +13,7 @@ from tests.support.factories import Factory
 
 pytestmark = pytest.mark.airflow
 
-EMERGENCY_FORMS = {
+ACTION_FORMS = {
     "emergency_freeze_payouts": ({"reason"}, {"merchant_code"}),
     "emergency_lift_payout_freeze": ({"freeze_id", "note"}, set()),
     "emergency_open_incident": (set(), {"release_id", "title", "trigger", "sla_hours"}),
@@ -26,6 +26,11 @@ EMERGENCY_FORMS = {
         {"currency", "create_payouts", "dry_run"},
     ),
     "emergency_record_rollback": ({"release_id", "reason"}, {"environment"}),
+    "readiness_waiver_request": (
+        {"release_id", "reason"},
+        {"environment", "counter", "item_ids", "valid_days"},
+    ),
+    "readiness_waiver_decision": ({"waiver_id", "note"}, {"decision"}),
 }
 
 
@@ -36,11 +41,11 @@ def must_be_given(param: Any) -> bool:
     return not nullable and not param.has_value
 
 
-@pytest.mark.parametrize("dag_id", sorted(EMERGENCY_FORMS))
-def test_each_emergency_action_asks_only_for_its_own_fields_the_right_ones_required(
+@pytest.mark.parametrize("dag_id", sorted(ACTION_FORMS))
+def test_each_manual_action_asks_only_for_its_own_fields_the_right_ones_required(
     dag_id: str,
 ) -> None:
-    required, optional = EMERGENCY_FORMS[dag_id]
+    required, optional = ACTION_FORMS[dag_id]
     params = dag_bag().dags[dag_id].params
 
     assert set(params) == required | optional
@@ -52,7 +57,7 @@ def test_no_dropdown_offers_null_and_every_count_is_a_dropdown() -> None:
         for name in dag.params:
             schema = dag.params.get_param(name).schema
             assert None not in schema.get("enum", []), (dag_id, name)
-            if schema.get("type") == "integer" and name != "freeze_id":
+            if schema.get("type") == "integer" and not name.endswith("_id"):
                 assert schema.get("enum"), (dag_id, name)
 
 
