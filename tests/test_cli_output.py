@@ -136,8 +136,8 @@ def test_a_second_payout_decision_says_who_already_decided(
     cli: Cli, engine: Engine, factory: Factory
 ) -> None:
     factory.user("ops", "operation")
-    factory.user("cash", "treasury")
-    factory.user("cash2", "treasury")
+    factory.user("cash", "risk")
+    factory.user("cash2", "admin")
     factory.event(factory.merchant("SHOP"), "120.00", fee="2.40")
     cli("automate_settlements", "--actor-username", "ops", "--now", NOW, "--create-payouts")
     with engine.begin() as conn:

@@ -18,6 +18,7 @@ from ops_domain.readiness.gate import (
     record_gate_verdict,
     release_readiness_gate,
 )
+from ops_domain.readiness.models import READINESS_COUNTERS
 from ops_domain.readiness.waivers import approve_waiver, request_waiver
 from tests.support.factories import DEFAULT_TIME, Factory
 
@@ -94,6 +95,9 @@ def test_clean_database_is_ready_and_the_evaluation_is_stored(
         "generated_at": NOW.isoformat(),
         "failed_counters": [],
         "waived_counters": [],
+        "verdict": "ready",
+        "counted": dict.fromkeys(READINESS_COUNTERS, 0),
+        "waived": dict.fromkeys(READINESS_COUNTERS, 0),
     }
     [snapshot] = stored_snapshots(engine)
     assert (snapshot["actor"], snapshot["verdict"], snapshot["environment"]) == (
@@ -182,6 +186,8 @@ def test_approved_waivers_make_it_ready_and_are_named_in_the_evidence(
         0,
     )
     assert report["waived_counters"] == report["waived_checks"]
+    assert (report["counted"]["failed_payouts"], report["waived"]["failed_payouts"]) == (1, 1)
+    assert report["waived"]["pending_refunds"] == 0
     assert [(w["id"], w["items_waived"], w["approved_by"]) for w in report["waivers"]] == [
         (waiver.id, [payout], "risk_checker")
     ]
@@ -260,7 +266,11 @@ def test_cli_exit_codes_follow_the_verdict(cli, factory: Factory) -> None:
     )
     assert code == 1
     assert "NOT READY" in out
-    assert "pending_refunds: 1 (failed)" in out
+    assert "pending_refunds: 1 (counted 1, waived 0, failed)" in out
+    code, out, _ = cli(
+        "release_readiness_gate", "--actor-username", "olga", "--release-id", RELEASE, "--json"
+    )
+    assert (code, json.loads(out)["verdict"]) == (1, "not_ready")
 
     code, out, _ = cli(
         "release_readiness_gate", "--actor-username", "olga", "--json", "--no-fail-on-issues"
@@ -278,5 +288,11 @@ def test_cli_exits_2_when_the_database_is_unreachable(cli, monkeypatch: pytest.M
 
     code, out, err = cli("release_readiness_gate", "--actor-username", "olga", "--json")
 
-    assert (code, out) == (2, "")
+    assert code == 2
+    assert json.loads(out) == {
+        "is_ready": False,
+        "verdict": "error",
+        "release_id": "unversioned",
+        "error": err.strip().removeprefix("error: "),
+    }
     assert "could not evaluate release unversioned" in err

@@ -158,7 +158,7 @@ def test_unreachable_database_could_not_be_evaluated(
 
 
 @pytest.mark.usefixtures("gatekeeper")
-def test_cli_report_exits_1_when_not_ready(
+def test_cli_report_that_could_not_evaluate_exits_2_with_verdict_error(
     cli, broken_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for key, value in broken_env.items():
@@ -169,8 +169,8 @@ def test_cli_report_exits_1_when_not_ready(
     )
 
     report = json.loads(out)
-    assert code == 1
-    assert report["is_ready"] is False
+    assert code == 2
+    assert (report["is_ready"], report["verdict"]) == (False, "error")
     assert [check["name"] for check in report["checks"]] == CHECK_ORDER
 
 

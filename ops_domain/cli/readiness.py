@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from sqlalchemy import Engine
 
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
+    EXIT_REFUSED,
     Runtime,
     actor_help,
     add_command,
@@ -27,6 +29,7 @@ from ops_domain.cli.runtime import (
 )
 from ops_domain.config import process_environment
 from ops_domain.db import OPS_DATABASE_ENV
+from ops_domain.errors import ReadinessNotEvaluated
 from ops_domain.readiness.checks import CheckResult
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT
 from ops_domain.readiness.gate import GateReport, could_not_evaluate, release_readiness_gate
@@ -136,28 +139,44 @@ def _add_verdict_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def run_gate(args: argparse.Namespace, runtime: Runtime) -> int:
-    report = release_readiness_gate(
-        _evaluating_engine(runtime, args.release_id),
-        runtime.settings,
-        actor_username=args.actor_username,
-        release_id=args.release_id,
-        environment=args.environment,
-    )
+    try:
+        report = release_readiness_gate(
+            _evaluating_engine(runtime, args.release_id),
+            runtime.settings,
+            actor_username=args.actor_username,
+            release_id=args.release_id,
+            environment=args.environment,
+        )
+    except ReadinessNotEvaluated as exc:
+        return _not_evaluated(exc, args)
     emit(report.to_dict(), as_json=args.json, text=_gate_text(report, args.environment))
-    return _verdict_exit(report.is_ready, args.no_fail_on_issues)
+    return _verdict_exit(report.verdict.verdict, args.no_fail_on_issues)
 
 
 def run_report(args: argparse.Namespace, runtime: Runtime) -> int:
-    result = release_readiness_report(
-        _evaluating_engine(runtime, args.release_id),
-        runtime.settings,
-        process_environment(),
-        actor_username=args.actor_username,
-        release_id=args.release_id,
-        environment=args.environment,
-    )
+    try:
+        result = release_readiness_report(
+            _evaluating_engine(runtime, args.release_id),
+            runtime.settings,
+            process_environment(),
+            actor_username=args.actor_username,
+            release_id=args.release_id,
+            environment=args.environment,
+        )
+    except ReadinessNotEvaluated as exc:
+        return _not_evaluated(exc, args)
     emit(result.to_dict(), as_json=args.json, text=result.table())
-    return _verdict_exit(result.is_ready, args.no_fail_on_issues)
+    return _verdict_exit(result.gate.verdict.verdict, args.no_fail_on_issues)
+
+
+def _not_evaluated(exc: ReadinessNotEvaluated, args: argparse.Namespace) -> int:
+    """No verdict could be reached or stored: exit 2, and ``--json`` still answers, with
+    ``verdict: error`` (SPEC 5.4), so a pipeline reading stdout never mistakes it for a yes."""
+    print(f"error: {exc}", file=sys.stderr)
+    if args.json:
+        payload = {"is_ready": False, "verdict": "error", "release_id": args.release_id}
+        emit({**payload, "error": str(exc)}, as_json=True)
+    return EXIT_REFUSED
 
 
 def run_check_db_isolation(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -206,8 +225,12 @@ def _evaluating_engine(runtime: Runtime, release_id: str) -> Engine:
         return runtime.engine
 
 
-def _verdict_exit(is_ready: bool, no_fail_on_issues: bool) -> int:
-    return EXIT_OK if is_ready or no_fail_on_issues else EXIT_CHECK_FAILED
+def _verdict_exit(verdict: str, no_fail_on_issues: bool) -> int:
+    """0 ready, 1 not ready, 2 could not evaluate (an ``error`` verdict, whatever
+    ``--no-fail-on-issues`` says: no answer is not an issue to wave through)."""
+    if verdict == "error":
+        return EXIT_REFUSED
+    return EXIT_OK if verdict == "ready" or no_fail_on_issues else EXIT_CHECK_FAILED
 
 
 def _emit_check(result: CheckResult, as_json: bool) -> int:
@@ -227,15 +250,19 @@ def _gate_text(report: GateReport, environment: str) -> list[str]:
         f" {'READY' if report.is_ready else 'NOT READY'}"
         f" [snapshot #{verdict.snapshot_id}, {verdict.generated_at.isoformat()}]"
     ]
+    waived = report.waived
     for counter in READINESS_COUNTERS:
         mark = (
-            " (failed)"
+            ", failed"
             if counter in verdict.failed_checks
-            else " (waived)"
+            else ", waived"
             if counter in verdict.waived_checks
             else ""
         )
-        lines.append(f"  {counter}: {report.counters[counter]}{mark}")
+        lines.append(
+            f"  {counter}: {report.counters[counter]} (counted {report.counted.get(counter, 0)},"
+            f" waived {waived[counter]}{mark})"
+        )
     for waiver in report.waivers:
         scope = (
             f"items {', '.join(map(str, waiver['items_waived']))}"

@@ -29,7 +29,7 @@ from ops_domain.jsonable import jsonable
 from ops_domain.rbac.actors import Actor, require_actor
 from ops_domain.readiness.checks import CheckResult
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
-from ops_domain.readiness.models import ReleaseSnapshot
+from ops_domain.readiness.models import READINESS_COUNTERS, ReleaseSnapshot
 from ops_domain.readiness.snapshot import take_snapshot
 
 GATE_PERMISSION = "release.gate"
@@ -56,6 +56,9 @@ GATE_JSON_KEYS = (
     "generated_at",
     "failed_counters",
     "waived_counters",
+    "verdict",
+    "counted",
+    "waived",
 )
 # Only a candidate becomes released here: a release under a rollback recommendation is a
 # person's decision, not something a later green gate run may quietly undo.
@@ -105,6 +108,15 @@ class GateReport:
     waivers: list[dict[str, Any]]
     failed_counters: list[str]
     waived_counters: list[str]
+    counted: dict[str, int]
+
+    @property
+    def waived(self) -> dict[str, int]:
+        """Per counter, the items the waivers lifted: counted minus still blocking."""
+        return {
+            name: self.counted.get(name, 0) - self.counters.get(name, 0)
+            for name in READINESS_COUNTERS
+        }
 
     @property
     def is_ready(self) -> bool:
@@ -112,7 +124,7 @@ class GateReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly the documented gate keys (``GATE_JSON_KEYS``: the SPEC's, then the counter
-        lists)."""
+        lists, the verdict, and the raw and waived counts beside the blocking ones)."""
         return jsonable(
             {
                 "is_ready": self.is_ready,
@@ -124,6 +136,9 @@ class GateReport:
                 "generated_at": self.verdict.generated_at,
                 "failed_counters": self.failed_counters,
                 "waived_counters": self.waived_counters,
+                "verdict": self.verdict.verdict,
+                "counted": {name: self.counted.get(name, 0) for name in READINESS_COUNTERS},
+                "waived": self.waived,
             }
         )
 
@@ -224,6 +239,7 @@ def release_readiness_gate(
         waivers,
         snapshot.counters_with("fail"),
         snapshot.counters_with("waived"),
+        snapshot.counted(),
     )
 
 

@@ -158,7 +158,8 @@ def release_readiness_report(
     taken = snapshot.taken
     failed = taken.counters_with("fail") if taken else []
     waived = taken.counters_with("waived") if taken else []
-    gate = GateReport(verdict, counters, waivers, failed, waived)
+    counted = taken.counted() if taken else {}
+    gate = GateReport(verdict, counters, waivers, failed, waived, counted)
     return ReportResult(checks, gate, environment)
 
 
