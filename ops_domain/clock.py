@@ -61,7 +61,8 @@ def parse_timestamp(raw: str, *, field: str) -> datetime:
         raise InvalidInput(f"{field} must be an ISO-8601 timestamp, got {raw!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    require_date_in_range(moment.date(), field=field)
+    require_date_in_range(moment.date(), field=field)  # first: 9999-12-31 -05:00 overflows
+    require_date_in_range(moment.astimezone(UTC).date(), field=f"{field} (in UTC)")
     return moment.astimezone(UTC)
 
 

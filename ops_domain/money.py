@@ -10,7 +10,7 @@ from ops_domain.errors import InvalidInput
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999999999.99")  # NUMERIC(20, 2)
 # Digits with an optional point: no exponent ("1e3"), no NaN/Infinity, no separators.
-PLAIN_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+PLAIN_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")  # ASCII digits only
 
 
 def to_money(value: object, *, field: str = "amount") -> Decimal:

@@ -59,11 +59,11 @@ def test_a_wrong_actor_exits_2_naming_the_accepted_roles_and_changes_nothing(
     ("argv", "message"),
     [
         (["escalate_operation_cases", "--fallback-sla-hours", "-1"], "fallback SLA hours"),
-        (["escalate_operation_cases", "--fallback-sla-hours", "nan"], "fallback SLA hours"),
+        (["escalate_operation_cases", "--fallback-sla-hours", "nan"], "a plain number"),
         (["escalate_ops_work_queue", "--journal-hours", "-2"], "journal hours"),
         (["escalate_ops_work_queue", "--settlement-exception-hours", "-1"], "settlement exception"),
         (["escalate_ops_work_queue", "--reconciliation-break-hours", "-0.5"], "reconciliation break"),
-        (["escalate_ops_work_queue", "--journal-hours", "eight"], "invalid float value: 'eight'"),
+        (["escalate_ops_work_queue", "--journal-hours", "eight"], "like 12 or 1.5, got 'eight'"),
         (["escalate_refund_disputes", "--now", "yesterday"], "--now must be an ISO-8601 timestamp"),
     ],
 )  # fmt: skip

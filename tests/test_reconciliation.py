@@ -368,7 +368,7 @@ def test_statement_from_csv(
     [
         ("merchant_code,business_date,amount\nM1,2026-11-20,1.00\n", r"lacks column\(s\) count"),
         ("merchant_code,business_date,amount,count\nM1,2026-11-20,1.5x,1\n", "line 2 amount"),
-        ("merchant_code,business_date,amount,count\nM1,2026-11-20,1.00,-1\n", "not be negative"),
+        ("merchant_code,business_date,amount,count\nM1,2026-11-20,1.00,-1\n", "between 0 and"),
         ("merchant_code,business_date,amount,count\nM1,20-11-2026,1.00,1\n", "must be a date"),
         (
             "merchant_code,business_date,amount,count\n,2026-11-20,1.00,1\n",

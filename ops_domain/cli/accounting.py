@@ -29,6 +29,7 @@ from ops_domain.cli.runtime import (
     date_arg,
     emit,
     emit_job_result,
+    whole_number_arg,
 )
 from ops_domain.errors import PeriodCloseBlocked
 from ops_domain.rbac.matrix import roles_granted
@@ -102,7 +103,9 @@ def _register_journals(subparsers: argparse._SubParsersAction) -> None:
     submit = add_command(
         commands, "submit", "ask a checker to post a draft entry", permission="journals.create"
     )
-    submit.add_argument("--entry-id", required=True, type=int, help="the draft entry's id")
+    submit.add_argument(
+        "--entry-id", required=True, type=whole_number_arg, help="the draft entry's id"
+    )
     submit.set_defaults(handler=run_journals_submit)
 
     for name, handler, text in (
@@ -129,7 +132,9 @@ def _register_journals(subparsers: argparse._SubParsersAction) -> None:
     reverse = add_command(
         commands, "reverse", "draft the reversal of a posted entry", permission="journals.create"
     )
-    reverse.add_argument("--entry-id", required=True, type=int, help="the posted entry's id")
+    reverse.add_argument(
+        "--entry-id", required=True, type=whole_number_arg, help="the posted entry's id"
+    )
     reverse.add_argument(
         "--entry-date", required=True, type=date_arg("--entry-date"), help="reversal date"
     )

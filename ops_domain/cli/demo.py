@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
-from ops_domain.cli.runtime import EXIT_OK, Runtime, add_json_flag, date_arg, emit
+from ops_domain.cli.runtime import EXIT_OK, Runtime, add_json_flag, date_arg, emit, whole_number_arg
 from ops_domain.clock import utc_now
 from ops_domain.demo.plan import SCALES
 from ops_domain.demo.seed import seed_demo
@@ -24,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scale", choices=sorted(SCALES), default="small", help="how much history (default small)"
     )
-    parser.add_argument("--seed", type=int, default=1, help="pseudo-random seed (default 1)")
+    parser.add_argument(
+        "--seed", type=whole_number_arg, default=1, help="pseudo-random seed (default 1)"
+    )
     parser.add_argument(
         "--business-date",
         type=date_arg("--business-date"),

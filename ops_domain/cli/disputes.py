@@ -16,6 +16,7 @@ from ops_domain.cli.runtime import (
     add_decision_command,
     emit,
     timestamp_arg,
+    whole_number_arg,
 )
 from ops_domain.disputes.chargebacks import transition_chargeback
 from ops_domain.disputes.models import CHARGEBACK_STATES, REFUND_STATES
@@ -53,12 +54,17 @@ def _register_refunds(subparsers: argparse._SubParsersAction) -> None:
         permission="refunds.request",
     )
     request.add_argument(
-        "--source-event-id", type=int, required=True, help="the cashflow event refunded"
+        "--source-event-id",
+        type=whole_number_arg,
+        required=True,
+        help="the cashflow event refunded",
     )
     request.add_argument("--amount", required=True, help="decimal amount, e.g. 12.50")
     request.add_argument("--reason", required=True, help="why the customer is refunded")
     request.add_argument("--customer-ref", required=True, help="the customer's reference")
-    request.add_argument("--case-id", type=int, help="attach to this case instead of a new one")
+    request.add_argument(
+        "--case-id", type=whole_number_arg, help="attach to this case instead of a new one"
+    )
     request.add_argument("--now", type=timestamp_arg("--now"), help="pin the request time")
     request.set_defaults(handler=run_refund_request)
     for verb, help_text in (
@@ -87,7 +93,9 @@ def _register_chargebacks(subparsers: argparse._SubParsersAction) -> None:
         "move a chargeback to another status",
         permission="chargebacks.manage",
     )
-    move.add_argument("--chargeback-id", type=int, required=True, help="the chargeback's id")
+    move.add_argument(
+        "--chargeback-id", type=whole_number_arg, required=True, help="the chargeback's id"
+    )
     move.add_argument(
         "--to",
         dest="to_status",
@@ -114,7 +122,7 @@ def _register_cases(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument(
         "--sla-due-at", type=timestamp_arg("--sla-due-at"), help="deadline (ISO-8601)"
     )
-    create.add_argument("--merchant-id", type=int, help="the merchant concerned")
+    create.add_argument("--merchant-id", type=whole_number_arg, help="the merchant concerned")
     create.add_argument("--release-id", help="the release an incident case is about")
     create.add_argument("--trigger", help="the rollback trigger an incident case is about")
     create.add_argument("--assignee", dest="assignee_username", help="username to assign it to")
@@ -123,7 +131,7 @@ def _register_cases(subparsers: argparse._SubParsersAction) -> None:
     move = add_command(
         commands, "transition", "move a case to another status", permission="cases.manage"
     )
-    move.add_argument("--case-id", type=int, required=True, help="the case's id")
+    move.add_argument("--case-id", type=whole_number_arg, required=True, help="the case's id")
     move.add_argument(
         "--to", dest="to_status", required=True, choices=_states(CASE_STATES), help="new status"
     )
@@ -131,7 +139,7 @@ def _register_cases(subparsers: argparse._SubParsersAction) -> None:
     move.set_defaults(handler=run_case_transition)
 
     note = add_command(commands, "note", "add a note to a case", permission="cases.manage")
-    note.add_argument("--case-id", type=int, required=True, help="the case's id")
+    note.add_argument("--case-id", type=whole_number_arg, required=True, help="the case's id")
     note.add_argument("--body", required=True, help="the note's text")
     note.add_argument("--public", action="store_true", help="visible to the customer")
     note.set_defaults(handler=run_case_note)
@@ -146,7 +154,7 @@ def _register_alerts(subparsers: argparse._SubParsersAction) -> None:
         "move an alert to in_review, open or closed",
         permission="alerts.manage",
     )
-    move.add_argument("--alert-id", type=int, required=True, help="the alert's id")
+    move.add_argument("--alert-id", type=whole_number_arg, required=True, help="the alert's id")
     move.add_argument(
         "--to", dest="to_status", required=True, choices=_states(ALERT_STATES), help="new status"
     )

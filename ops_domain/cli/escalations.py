@@ -13,6 +13,7 @@ from ops_domain.cli.runtime import (
     add_actor,
     add_dry_run,
     add_json_flag,
+    decimal_number_arg,
     emit_job_result,
     timestamp_arg,
 )
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     cases.add_argument(
         "--fallback-sla-hours",
-        type=float,
+        type=decimal_number_arg,
         default=24,
         help="age after which a case without an SLA counts as overdue (default 24)",
     )
@@ -56,7 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("--reconciliation-break-hours", "a reconciliation break", 12),
     ):
         queue.add_argument(
-            flag, type=float, default=default, help=f"hours {item} may wait (default {default})"
+            flag,
+            type=decimal_number_arg,
+            default=default,
+            help=f"hours {item} may wait (default {default})",
         )
     queue.set_defaults(handler=run_escalate_ops_work_queue)
 

@@ -21,7 +21,15 @@ from ops_domain.alerts.models import ALERT_SEVERITIES, ALERT_STATES
 from ops_domain.alerts.queries import list_alerts
 from ops_domain.cases.models import CASE_STATES, PRIORITIES
 from ops_domain.cases.queries import list_cases
-from ops_domain.cli.runtime import EXIT_OK, Runtime, add_command, emit, now_or, timestamp_arg
+from ops_domain.cli.runtime import (
+    EXIT_OK,
+    Runtime,
+    add_command,
+    emit,
+    now_or,
+    timestamp_arg,
+    whole_number_arg,
+)
 from ops_domain.db import transaction
 from ops_domain.disputes.models import CHARGEBACK_STATES, REFUND_STATES
 from ops_domain.disputes.queries import list_chargebacks, list_refunds
@@ -249,7 +257,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             command.add_argument(option.flag, **option.options)
         command.add_argument(
             "--limit",
-            type=int,
+            type=whole_number_arg,
             default=DEFAULT_LIMIT,
             help=f"at most this many (default {DEFAULT_LIMIT})",
         )

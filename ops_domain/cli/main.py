@@ -15,11 +15,12 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from ops_domain.cli.runtime import EXIT_INFRASTRUCTURE, EXIT_REFUSED, Runtime
 from ops_domain.config import Settings
@@ -41,6 +42,9 @@ COMMAND_MODULES = (
     "ops_domain.cli.rollback",
     "ops_domain.cli.listing",  # after the modules whose command groups it extends
 )
+
+
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class DescribedCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
@@ -70,15 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def refuse_nul_characters(args: argparse.Namespace) -> None:
-    """PostgreSQL text and file names cannot hold NUL: refuse it as bad input, in one place,
-    rather than fail in the driver or the file system."""
+def refuse_unstorable_text(args: argparse.Namespace) -> None:
+    """PostgreSQL text and file names cannot hold NUL, and text must be UTF-8: refuse both as
+    bad input, in one place, rather than fail in the driver or the file system. Bytes that
+    are not UTF-8 reach Python as lone surrogates (``surrogateescape``)."""
     for name, value in vars(args).items():
         values = value if isinstance(value, list) else [value]
-        texts = [os.fspath(item) for item in values if isinstance(item, str | os.PathLike)]
-        if any("\x00" in str(item) for item in texts):
-            option = "--" + name.replace("_", "-")
+        texts = [str(os.fspath(item)) for item in values if isinstance(item, str | os.PathLike)]
+        option = "--" + name.replace("_", "-")
+        if any("\x00" in item for item in texts):
             raise InvalidInput(f"{option} must not contain NUL characters")
+        if any(SURROGATE.search(item) for item in texts):
+            raise InvalidInput(f"{option} is not valid UTF-8 text")
 
 
 EXIT_BROKEN_PIPE = 141
@@ -105,7 +112,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        refuse_nul_characters(args)
+        refuse_unstorable_text(args)
     except SystemExit as exc:  # --help, or a bad argument already reported in one line
         return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
     except OpsError as exc:  # an argument type (date_arg, ...) refused its value
@@ -121,8 +128,8 @@ def run_command(argv: Sequence[str] | None = None) -> int:
     except OpsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except IntegrityError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "constraint violated"
+    except (IntegrityError, DataError) as exc:  # a rule or a column refused a value
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "value refused"
         print(f"error: refused by the database: {reason}", file=sys.stderr)
         return EXIT_REFUSED
     except Exception as exc:

@@ -8,7 +8,15 @@ import os
 import urllib.parse
 from pathlib import Path
 
-from ops_domain.cli.runtime import EXIT_OK, Runtime, add_json_flag, check_exit, emit
+from ops_domain.cli.runtime import (
+    EXIT_OK,
+    Runtime,
+    add_json_flag,
+    check_exit,
+    decimal_number_arg,
+    emit,
+    whole_number_arg,
+)
 from ops_domain.config import process_environment
 from ops_domain.db import describe_url, resolve_database_url
 from ops_domain.errors import InfrastructureError, InvalidInput
@@ -38,17 +46,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
     )
     serve.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT})"
+        "--port",
+        type=whole_number_arg,
+        default=DEFAULT_PORT,
+        help=f"port to listen on (default {DEFAULT_PORT})",
     )
     serve.add_argument(
-        "--cache-seconds", type=float, default=5.0, help="reuse one query's figures this long"
+        "--cache-seconds",
+        type=decimal_number_arg,
+        default=5.0,
+        help="reuse one query's figures this long",
     )
     serve.add_argument(
-        "--journal-sla-hours", type=int, default=8, help="journal approval SLA (default 8)"
+        "--journal-sla-hours",
+        type=whole_number_arg,
+        default=8,
+        help="journal approval SLA (default 8)",
     )
     serve.add_argument(
         "--case-fallback-sla-hours",
-        type=int,
+        type=whole_number_arg,
         default=24,
         help="SLA of a case without a due time (default 24)",
     )

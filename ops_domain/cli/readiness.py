@@ -26,6 +26,7 @@ from ops_domain.cli.runtime import (
     check_exit,
     emit,
     timestamp_arg,
+    whole_number_arg,
 )
 from ops_domain.config import process_environment
 from ops_domain.db import OPS_DATABASE_ENV
@@ -88,9 +89,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     scope = request.add_mutually_exclusive_group(required=True)
     scope.add_argument(
-        "--item-id", dest="item_ids", type=int, action="append", help="an item to waive"
+        "--item-id",
+        dest="item_ids",
+        type=whole_number_arg,
+        action="append",
+        help="an item to waive",
     )
-    scope.add_argument("--max-count", type=int, help="let the counter pass up to this count")
+    scope.add_argument(
+        "--max-count", type=whole_number_arg, help="let the counter pass up to this count"
+    )
     request.add_argument("--reason", required=True, help="why the release may ship anyway")
     request.add_argument(
         "--expires-at",

@@ -25,6 +25,7 @@ from ops_domain.cli.runtime import (
     add_json_flag,
     emit,
     timestamp_arg,
+    whole_number_arg,
 )
 from ops_domain.cli.settlements import (
     add_settlement_job_flags,
@@ -84,7 +85,10 @@ def _register_incident(actions: argparse._SubParsersAction) -> None:
     )
     incident.add_argument("--title", help="default with a release id: 'Release R: trigger'")
     incident.add_argument(
-        "--sla-hours", type=int, default=INCIDENT_SLA_HOURS, help="due in (default 4 hours)"
+        "--sla-hours",
+        type=whole_number_arg,
+        default=INCIDENT_SLA_HOURS,
+        help="due in (default 4 hours)",
     )
     incident.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
     incident.set_defaults(handler=run_open_incident)

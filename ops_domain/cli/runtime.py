@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,8 +15,12 @@ from sqlalchemy import Engine
 from ops_domain.clock import parse_date, parse_timestamp, utc_now
 from ops_domain.config import Settings
 from ops_domain.db import create_ops_engine, resolve_database_url
+from ops_domain.errors import InvalidInput
 from ops_domain.jsonable import jsonable
+from ops_domain.numbers import whole_number
 from ops_domain.rbac.matrix import roles_granted
+
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -111,6 +116,22 @@ def date_arg(field_name: str) -> Callable[[str], date]:
     return lambda raw: parse_date(raw, field=field_name)
 
 
+def whole_number_arg(raw: str) -> int:
+    """``type=`` of ids and counts: ASCII digits only, within PostgreSQL's bigint."""
+    try:
+        return whole_number(raw, field="value")
+    except InvalidInput as refused:
+        raise argparse.ArgumentTypeError(str(refused).removeprefix("value ")) from None
+
+
+def decimal_number_arg(raw: str) -> float:
+    """``type=`` of hours and seconds: a plain decimal in ASCII digits (no exponent, NaN or
+    infinity); the command checks its range."""
+    if not PLAIN_NUMBER.fullmatch(raw.strip()):
+        raise argparse.ArgumentTypeError(f"must be a plain number like 12 or 1.5, got {raw!r}")
+    return float(raw)
+
+
 def timestamp_arg(field_name: str) -> Callable[[str], datetime]:
     return lambda raw: parse_timestamp(raw, field=field_name)
 
@@ -142,7 +163,9 @@ def add_decision_command(
     """A decision on one record: ``--<record>-id``, the actor, a required note and ``--json``;
     ``handler`` runs it, with ``defaults`` set on the parsed arguments."""
     command = add_command(commands, name, help_text, permission=permission)
-    command.add_argument(f"--{record}-id", type=int, required=True, help=f"the {record}'s id")
+    command.add_argument(
+        f"--{record}-id", type=whole_number_arg, required=True, help=f"the {record}'s id"
+    )
     command.add_argument("--note", required=True, help="why: kept in the audit trail")
     command.set_defaults(handler=handler, **defaults)
     return command

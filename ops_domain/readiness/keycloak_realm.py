@@ -77,6 +77,8 @@ def read_realm_export(path: Path, client_id: str | None) -> RealmState:
         raise InvalidInput(f"realm export {path} cannot be read: {exc.strerror}") from None
     except ValueError as exc:
         raise InvalidInput(f"realm export {path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(f"realm export {path} is nested too deeply to be a realm") from None
     if not isinstance(data, dict) or "realm" not in data:
         raise InvalidInput(f"realm export {path} is not a Keycloak realm export (no 'realm' key)")
     return realm_from_export(data, client_id, source=f"realm export {path}")

@@ -18,6 +18,7 @@ from ops_domain.clock import parse_date
 from ops_domain.config import CURRENCY_PATTERN
 from ops_domain.errors import InvalidInput
 from ops_domain.money import to_money
+from ops_domain.numbers import INTEGER_MAX, whole_number
 
 REQUIRED_COLUMNS = ("merchant_code", "business_date", "amount", "count")
 LINES_NAMED = 3
@@ -52,12 +53,9 @@ class StatementLine:
         currency = (currency or "").strip() or None
         if currency is not None and not CURRENCY_PATTERN.match(currency):
             raise InvalidInput(f"{where}: currency must be a 3-letter code, got {currency!r}")
-        try:
-            transactions = int(str(count).strip())
-        except ValueError:
-            raise InvalidInput(f"{where}: count must be a whole number, got {count!r}") from None
-        if transactions < 0:
-            raise InvalidInput(f"{where}: count must not be negative, got {transactions}")
+        transactions = whole_number(
+            str(count), field=f"{where}: count", minimum=0, maximum=INTEGER_MAX
+        )
         return cls(
             merchant_code=code,
             business_date=parse_date(str(business_date).strip(), field=f"{where} business_date"),
@@ -102,6 +100,14 @@ class ExternalStatement:
         file = Path(path)
         if not file.is_file():
             raise InvalidInput(f"statement file {str(file)!r} does not exist")
+        try:
+            return cls._read_csv(file)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            raise InvalidInput(f"statement {file.name} is not a readable CSV: {reason}") from None
+
+    @classmethod
+    def _read_csv(cls, file: Path) -> ExternalStatement:
         with file.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]

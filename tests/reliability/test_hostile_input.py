@@ -12,6 +12,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -54,10 +55,15 @@ JUNK = [
     "%s%n%x",
     "\u202edesrever",
     "💸💸💸",
+    "\u0661\u0662",  # Arabic-Indic digits
+    "\uff11\uff12",  # full-width digits
+    "2147483648",
+    "9223372036854775808",
+    "T" * 256,
     "nul\x00byte",
     "A" * 100_000,
 ]
-ALWAYS = ("nul\x00byte", "A" * 100_000, "'; DROP TABLE payouts; --")
+ALWAYS = ("nul\x00byte", "A" * 100_000, "'; DROP TABLE payouts; --", "not utf-8 \udcff")
 ROTATING_PER_COMMAND = 5  # the rest of JUNK, in turn, so every value meets many commands
 RANDOM_JUNK_PER_COMMAND = 2
 SEED = 9
@@ -301,3 +307,106 @@ def test_the_metrics_token_is_compared_in_constant_time(monkeypatch: pytest.Monk
         (b"", b"s3cret"),
         (b"s3cret", b"s3cret"),
     ]
+
+
+def deep_json(path: Path) -> str:
+    path.write_text("[" * 5000 + "]" * 5000)
+    return str(path)
+
+
+def random_bytes(path: Path) -> str:
+    path.write_bytes(random.Random(SEED).randbytes(4096))
+    return str(path)
+
+
+# Each value is bad in one argument of an otherwise valid command (issue 18): formerly exit 3
+# (the database or the parser failed on it) or, for non-ASCII digits, accepted.
+HOSTILE = {
+    "title longer than its column": lambda _: [
+        "cases", "open", "--actor-username", "cora", "--type", "complaint", "--priority",
+        "low", "--teams", "customer_service", "--title", "T" * 256,
+    ],
+    "release id longer than its column": lambda _: [
+        "cases", "open", "--actor-username", "rita", "--type", "incident", "--priority",
+        "high", "--teams", "risk", "--title", "outage", "--release-id", "R" * 101,
+    ],
+    "email longer than its column": lambda _: [
+        "users", "add", "--actor-username", "ada", "--username", "neil", "--roles", "sales",
+        "--email", "e" * 250 + "@x.com",
+    ],
+    "account code longer than its column": lambda _: [
+        "accounts", "add", "--actor-username", "fiona", "--code", "C" * 33, "--name", "Cash",
+        "--type", "asset", "--currency", "USD",
+    ],
+    "invalid UTF-8 in a text argument": lambda _: [
+        "cases", "open", "--actor-username", "cora", "--type", "complaint", "--priority",
+        "low", "--teams", "customer_service", "--title", "caf\udce9",
+    ],
+    "count out of range": lambda _: [
+        "reconcile", "--currency", "USD", "--actor-username", "olga", "--window-start",
+        "2026-11-20", "--window-end", "2026-11-20", "--total", "M-1:2026-11-20:10.00:2147483648",
+    ],
+    "statement of random bytes": lambda tmp: [
+        "reconcile", "--currency", "USD", "--actor-username", "olga", "--window-start",
+        "2026-11-20", "--window-end", "2026-11-20", "--statement", random_bytes(tmp / "s.csv"),
+    ],
+    "5,000-deep JSON realm export": lambda tmp: [
+        "check_keycloak_hardening", "--realm-export", deep_json(tmp / "realm.json"),
+    ],
+    "Arabic-Indic digits as money": lambda _: [
+        "refunds", "request", "--actor-username", "cora", "--source-event-id", "1",
+        "--amount", "\u0661\u0660\u0660", "--reason", "r", "--customer-ref", "C-1",
+    ],
+    "full-width digits as money": lambda _: [
+        "refunds", "request", "--actor-username", "cora", "--source-event-id", "1",
+        "--amount", "\uff11\uff10\uff10", "--reason", "r", "--customer-ref", "C-1",
+    ],
+    "Arabic-Indic digits as an id": lambda _: [
+        "refunds", "request", "--actor-username", "cora", "--source-event-id", "\u0661",
+        "--amount", "10.00", "--reason", "r", "--customer-ref", "C-1",
+    ],
+    "--now past 2999 in UTC": lambda _: [
+        "escalate_operation_cases", "--actor-username", "olga", "--now",
+        "2999-12-31T23:30:00-05:00",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=list(HOSTILE))
+def test_hostile_values_are_refused_in_one_line_and_change_nothing(
+    engine: Engine, factory: Factory, cli: CLI, tmp_path: Path, case: str
+) -> None:
+    for username, role in {
+        "cora": "customer_service", "rita": "risk", "ada": "admin", "fiona": "finance",
+        "olga": "operation",
+    }.items():  # fmt: skip
+        factory.user(username, role)
+    factory.event(factory.merchant("M-1"), "500.00")
+    before = factory.table_checksums()
+    argv = HOSTILE[case](tmp_path)
+    code, out, err = cli(*argv)
+    assert code == 2, err
+    assert "unexpected" not in out + err
+    if argv[0].startswith("check_"):  # a check reports what it refused
+        assert "nested too deeply" in out
+    else:
+        assert out == ""
+        assert err.startswith("error: "), err
+        assert err.count("\n") == 1, err
+    assert factory.table_checksums() == before
+
+
+def test_bytes_that_are_not_utf8_on_the_real_command_line_are_refused(
+    engine: Engine, factory: Factory, cli_env: dict[str, str]
+) -> None:
+    factory.user("cora", "customer_service")
+    before = factory.table_checksums()
+    done = subprocess.run(
+        [sys.executable, "-m", "ops_domain", "cases", "open", "--actor-username", "cora",
+         "--type", "complaint", "--priority", "low", "--teams", "customer_service",
+         "--title", b"caf\xe9 \xff"],
+        cwd=PROJECT_ROOT, env=cli_env, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr == b"error: --title is not valid UTF-8 text\n"
+    assert factory.table_checksums() == before
