@@ -116,6 +116,14 @@ def test_dry_run_exits_1_but_writes_nothing(
 
     assert code == 1
     assert "ROLLBACK RECOMMENDED (dry run: nothing written)" in out.splitlines()[0]
+    assert "  would raise a critical alert for trigger chargebacks_stalled" in out
+    assert f"  would mark release {RELEASE} rollback_recommended" in out
+    assert "#" not in "".join(out.splitlines()[1:])  # no invented alert or freeze ids
+    assert "raised" not in out
+    code, out, _ = cli(
+        "rollback_watch", "--release-id", RELEASE, "--actor-username", "olga", "--dry-run", "--json"
+    )
+    assert [set(alert) & {"id"} for alert in json.loads(out)["alerts_raised"]] == [set()]
     changed = {t for t, s in factory.table_checksums().items() if s != checksums[t]}
     assert changed == {"job_runs"}
 

@@ -173,14 +173,30 @@ def watch_lines(report: WatchReport) -> list[str]:
             shown = ", ".join(str(item["reference"]) for item in reading.evidence.items[:5])
             first = reading.evidence.first_seen
             lines.append(f"    first seen {first.isoformat() if first else '-'}: {shown}")
-    lines += [
+    lines += _consequence_lines(report)
+    lines += [f"  - {message}" for message in report.job.messages if "freeze" in message]
+    return lines
+
+
+def _consequence_lines(report: WatchReport) -> list[str]:
+    """What the watch did; a dry run says what it would do, naming no id it only drew."""
+    release_id = report.release.release_id
+    if report.job.dry_run:
+        lines = [
+            f"  would raise a {alert['severity']} alert for trigger"
+            f" {alert['target_id'].partition(':')[2]}"
+            for alert in report.outcome.alerts_raised
+        ]
+        if report.outcome.release_marked:
+            lines.append(f"  would mark release {release_id} rollback_recommended")
+        return lines
+    lines = [
         f"  alert #{alert['id']} raised ({alert['severity']}) for trigger"
         f" {alert['target_id'].partition(':')[2]}"
         for alert in report.outcome.alerts_raised
     ]
     if report.outcome.release_marked:
-        lines.append(f"  release {release.release_id} marked rollback_recommended")
-    lines += [f"  - {message}" for message in report.job.messages if "freeze" in message]
+        lines.append(f"  release {release_id} marked rollback_recommended")
     return lines
 
 

@@ -63,8 +63,12 @@ class WatchReport:
         return RECOMMENDED if self.firing else "ok"
 
     def to_dict(self) -> dict[str, Any]:
-        """The job result's keys plus the release, each trigger and the verdict."""
+        """The job result's keys plus the release, each trigger and the verdict. A dry run's
+        alerts carry no id: it drew ids it rolled back, which no alert will ever have."""
         freeze = self.outcome.freeze
+        alerts = self.outcome.alerts_raised
+        if self.job.dry_run:
+            alerts = [{k: v for k, v in alert.items() if k != "id"} for alert in alerts]
         return jsonable(
             {
                 **self.job.to_dict(),
@@ -75,7 +79,8 @@ class WatchReport:
                 "checked_at": self.checked_at,
                 "verdict": self.verdict,
                 "triggers": [reading.to_dict() for reading in self.outcome.triggers],
-                "alerts_raised": self.outcome.alerts_raised,
+                "alerts_raised": alerts,
+                "environment": self.release.environment,
                 "release_marked": self.outcome.release_marked,
                 "freeze": freeze,
             }
