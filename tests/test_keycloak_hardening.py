@@ -459,3 +459,43 @@ def test_cli_exits_2_when_the_realm_export_is_missing(
     code, out, _ = cli("check_keycloak_hardening", "--realm-export", str(missing), "--json")
     assert code == 2
     assert [issue["code"] for issue in json.loads(out)["issues"]] == ["realm_export_unreadable"]
+
+
+def test_the_role_map_tolerates_spaces_case_and_hyphens_in_ops_roles(tmp_path: Path) -> None:
+    relaxed = (
+        "ops-super-admin : Super-Admin, ops-admin: admin ,ops-finance:FINANCE,ops-risk:risk,"
+        " ops-operation :operation,ops-treasury:treasury,ops-customer-service:customer-service,"
+        "ops-sales: Sales"
+    )
+    codes, report = run_on(
+        tmp_path, hardened_export(), {**GOOD_ENV, "KEYCLOAK_ROLE_GROUP_MAP": relaxed}
+    )
+    assert codes == set()
+    assert report["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "warning"),
+    [
+        ("KEYCLOAK_INTROSPECTION_TIMEOUT", "8", "introspection_timeout_long"),
+        ("KEYCLOAK_SESSION_CHECK_INTERVAL", "600", "session_check_interval_long"),
+    ],
+)
+def test_slow_introspection_and_rare_session_checks_are_warnings(
+    tmp_path: Path, setting: str, value: str, warning: str
+) -> None:
+    codes, report = run_on(tmp_path, hardened_export(), {**GOOD_ENV, setting: value})
+    assert codes == set()
+    assert [w["code"] for w in report["warnings"]] == [warning]
+
+
+def test_within_limits_timing_settings_warn_nothing_and_garbage_is_an_issue(
+    tmp_path: Path,
+) -> None:
+    calm = {"KEYCLOAK_INTROSPECTION_TIMEOUT": "5", "KEYCLOAK_SESSION_CHECK_INTERVAL": "300"}
+    codes, report = run_on(tmp_path, hardened_export(), {**GOOD_ENV, **calm})
+    assert (codes, report["warnings"]) == (set(), [])
+    codes, _ = run_on(
+        tmp_path, hardened_export(), {**GOOD_ENV, "KEYCLOAK_INTROSPECTION_TIMEOUT": "soon"}
+    )
+    assert codes == {"introspection_timeout_malformed"}

@@ -53,7 +53,12 @@ REQUIRED_SETTINGS = (
     "KEYCLOAK_SCOPES",
     "KEYCLOAK_ROLE_GROUP_MAP",
 )
-MAP_ENTRY = re.compile(r"^([^:\s]+):([a-z_]+)$")
+MAP_ENTRY = re.compile(r"^([^:\s]+)\s*:\s*([A-Za-z_-]+)$")
+# (setting, longest value before a warning, finding code): the original back office's limits
+TIMING_LIMITS = (
+    ("KEYCLOAK_INTROSPECTION_TIMEOUT", 5, "introspection_timeout"),
+    ("KEYCLOAK_SESSION_CHECK_INTERVAL", 300, "session_check_interval"),
+)
 
 
 @dataclass
@@ -113,6 +118,7 @@ def parse_settings(env: Mapping[str, str], report: HardeningReport) -> KeycloakS
     if get("KEYCLOAK_SCOPES") is not None and missing_scopes:
         report.issue("scopes_missing", f"KEYCLOAK_SCOPES lacks {' '.join(missing_scopes)}")
     role_map = _parse_role_map(get("KEYCLOAK_ROLE_GROUP_MAP"), report)
+    _check_timings(get, report)
     export = get("KEYCLOAK_REALM_EXPORT")
     return KeycloakSettings(
         base_url=base_url,
@@ -134,19 +140,21 @@ def _parse_role_map(raw: str | None, report: HardeningReport) -> tuple[tuple[str
         if not entry:
             continue
         match = MAP_ENTRY.match(entry)
+        # the ops role as people write it: any case, hyphens for underscores
+        ops_role = match.group(2).lower().replace("-", "_") if match else None
         if match is None:
             report.issue(
                 "role_map_malformed",
                 f"KEYCLOAK_ROLE_GROUP_MAP entry {entry!r} is not keycloak_role:ops_role",
             )
-        elif match.group(2) not in ROLES:
+        elif ops_role not in ROLES:
             report.issue(
                 "role_map_unknown_ops_role",
                 f"KEYCLOAK_ROLE_GROUP_MAP maps {match.group(1)} to unknown ops role "
                 f"{match.group(2)!r}",
             )
         else:
-            pairs.append((match.group(1), match.group(2)))
+            pairs.append((match.group(1), ops_role))
     if raw:
         mapped = {ops for _, ops in pairs}
         for role in PRIVILEGED_OPS_ROLES:
@@ -156,6 +164,23 @@ def _parse_role_map(raw: str | None, report: HardeningReport) -> tuple[tuple[str
                     f"privileged ops role {role} has no Keycloak role in KEYCLOAK_ROLE_GROUP_MAP",
                 )
     return tuple(pairs)
+
+
+def _check_timings(get: Callable[[str], str | None], report: HardeningReport) -> None:
+    """Optional timing settings: too slow a token introspection or too rare a session check
+    is a warning (a revoked login lingers), a malformed value an issue."""
+    for name, limit, code in TIMING_LIMITS:
+        raw = get(name)
+        if raw is None:
+            continue
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = -1.0
+        if not 0 < seconds < float("inf"):
+            report.issue(f"{code}_malformed", f"{name} must be a positive number of seconds: {raw}")
+        elif seconds > limit:
+            report.warn(f"{code}_long", f"{name} is {raw} s, more than {limit} s")
 
 
 def _admin_credentials(
