@@ -32,7 +32,13 @@ from scripts.airflow_platform import Platform, platform_environment, running_pla
 from scripts.airflow_rest import AirflowClient
 from scripts.airflow_runs import migrate_metadata
 from scripts.platform_services import observability
-from scripts.stack import airflow_home, local_environment, logs_dir
+from scripts.stack import (
+    OWNER_URL_ENV,
+    airflow_home,
+    grant_ops_logins,
+    local_environment,
+    logs_dir,
+)
 
 DEFAULT_UI_PORT = 8080
 
@@ -51,7 +57,8 @@ def local_platform(
     log_dir = log_dir or logs_dir(var_dir) / "platform"
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **local_environment(var_dir), **(overrides or {})}
-    migrate_ops_schema(env["OPS_DATABASE_URL"])
+    migrate_ops_schema(env[OWNER_URL_ENV])
+    grant_ops_logins(env[OWNER_URL_ENV])
     migrate_metadata(env, log_dir / "airflow-setup.log")
     home = airflow_home(var_dir)
     logins = cast_logins(home)

@@ -24,7 +24,8 @@ import sys
 import textwrap
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,7 +38,14 @@ from scripts import demo_operator
 from scripts.airflow_runs import DagRunOutcome, migrate_metadata, run_dag
 from scripts.demo_operator import OperatorLog
 from scripts.platform_services import KEYCLOAK_SETTINGS, observability
-from scripts.stack import DATABASES, local_environment, logs_dir
+from scripts.stack import (
+    DATABASES,
+    OPS_LOGINS,
+    OWNER_URL_ENV,
+    grant_ops_logins,
+    local_environment,
+    logs_dir,
+)
 
 TOTAL_STEPS = 12
 TABLE_WIDTH = 110
@@ -129,6 +137,18 @@ def gate_table(engine: Engine, release_id: str) -> list[str]:
     return lines
 
 
+@contextmanager
+def owner_login() -> Iterator[None]:
+    """Migrations and demo data are the owner's work (ops-migrate's in compose); the DAGs and
+    the operator's commands run as the application role."""
+    application = os.environ["OPS_DATABASE_URL"]
+    os.environ["OPS_DATABASE_URL"] = os.environ[OWNER_URL_ENV]
+    try:
+        yield
+    finally:
+        os.environ["OPS_DATABASE_URL"] = application
+
+
 class Demo:
     """The demo's state between steps: the plan, the engine, the release being gated."""
 
@@ -150,19 +170,26 @@ class Demo:
         os.environ.update(local_environment(self.var_dir, fresh=tuple(DATABASES)))
         self.engine = create_engine(os.environ["OPS_DATABASE_URL"])
         return (
-            "airflow (metadata, login airflow) and ops (business, login ops) on the"
+            "airflow (metadata, login airflow), ops (business, owner ops, used as ops_app) and"
+            " ops_audit (login ops_audit) on the"
             f" embedded PostgreSQL under {shown(self.var_dir / 'pgdata')}"
         )
 
     def schema(self) -> str:
-        migrated = self.setup.run("migrate")
-        self.setup.run("seed_rbac")
-        return f"ops schema at revision {migrated['after']}, role matrix seeded"
+        with owner_login():
+            migrated = self.setup.run("migrate")
+            self.setup.run("seed_rbac")
+        grant_ops_logins(os.environ[OWNER_URL_ENV])
+        return (
+            f"ops schema at revision {migrated['after']}, role matrix seeded, logins"
+            f" {', '.join(OPS_LOGINS)} granted"
+        )
 
     def demo_data(self) -> str:
-        seeded = self.setup.run(
-            "seed_demo", "--reset", "--business-date", self.plan.business_date.isoformat()
-        )
+        with owner_login():
+            seeded = self.setup.run(
+                "seed_demo", "--reset", "--business-date", self.plan.business_date.isoformat()
+            )
         counters = ", ".join(f"{k} {v}" for k, v in seeded["readiness_counters"].items())
         return f"{seeded['tables']['cashflow_events']} events; readiness counters: {counters}"
 

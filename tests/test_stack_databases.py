@@ -10,16 +10,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
 from ops_domain.config import LOCAL_SETTINGS_FILE, Settings, process_environment
+from ops_domain.db import create_ops_engine
 from ops_domain.demo.cast import DEMO_USERS
 from ops_domain.embedded import embedded_server_url, stop_embedded_server
 from ops_domain.readiness.isolation import check_db_isolation
+from ops_domain.schema import upgrade_to_head
 from scripts.airflow_logins import PASSWORDS_FILE, cast_logins
 from scripts.airflow_platform import platform_environment
-from scripts.stack import StackUrls, local_environment, prepare_databases, stack_environment
+from scripts.stack import (
+    StackUrls,
+    grant_ops_logins,
+    local_environment,
+    prepare_databases,
+    stack_environment,
+)
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +56,24 @@ def test_each_login_owns_its_database_and_cannot_open_the_other(var_dir: Path) -
         "SELECT datname, pg_get_userbyid(datdba) FROM pg_database"
         " WHERE datname IN ('airflow', 'ops', 'ops_audit') ORDER BY 1",
     )
-    assert owners == [("airflow", "airflow"), ("ops", "ops"), ("ops_audit", "ops")]
-    assert [make_url(u).username for u in (urls.airflow_metadata, urls.ops)] == ["airflow", "ops"]
-    assert run(urls.ops, "SELECT current_user") == [("ops",)]
-    ops_into_airflow = make_url(urls.airflow_metadata).set(username="ops")
-    with pytest.raises(OperationalError, match='permission denied for database "airflow"'):
-        run(ops_into_airflow.render_as_string(hide_password=False), "SELECT 1")
+    assert owners == [("airflow", "airflow"), ("ops", "ops"), ("ops_audit", "ops_audit")]
+    assert [make_url(u).username for u in (urls.airflow_metadata, urls.ops, urls.ops_owner)] == [
+        "airflow",
+        "ops_app",
+        "ops",
+    ]
+    assert run(urls.ops_owner, "SELECT current_user") == [("ops",)]
+    for login, database in [
+        ("ops", "airflow"),
+        ("ops_app", "airflow"),
+        ("ops", "ops_audit"),
+        ("ops_app", "ops_audit"),
+        ("ops_sealer", "ops_audit"),
+        ("ops_audit", "ops"),
+    ]:
+        elsewhere = make_url(urls.airflow_metadata).set(username=login, database=database)
+        with pytest.raises(OperationalError, match=f'permission denied for database "{database}"'):
+            run(elsewhere.render_as_string(hide_password=False), "SELECT 1")
 
 
 def test_strict_isolation_check_passes_on_the_stack(var_dir: Path) -> None:
@@ -69,14 +89,14 @@ def test_strict_isolation_check_passes_on_the_stack(var_dir: Path) -> None:
 def test_fresh_recreates_only_the_named_database(var_dir: Path) -> None:
     urls = prepare_databases(var_dir)
     run(urls.airflow_metadata, "CREATE TABLE IF NOT EXISTS dag_probe (id int)")
-    run(urls.ops, "CREATE TABLE IF NOT EXISTS ops_probe (id int)")
+    run(urls.ops_owner, "CREATE TABLE IF NOT EXISTS ops_probe (id int)")
 
     again: StackUrls = prepare_databases(var_dir, fresh=("airflow",))
 
     assert again == urls
     tables = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
     assert run(urls.airflow_metadata, tables) == []
-    assert run(urls.ops, tables) == [("ops_probe",)]
+    assert run(urls.ops_owner, tables) == [("ops_probe",)]
 
 
 def test_stack_environment_points_airflow_and_the_ops_connection_at_their_logins(
@@ -88,6 +108,40 @@ def test_stack_environment_points_airflow_and_the_ops_connection_at_their_logins
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == urls.airflow_metadata
     assert env["OPS_AIRFLOW_METADATA_URL"] == urls.airflow_metadata
     assert env["AIRFLOW_CONN_OPS_DB"] == env["OPS_DATABASE_URL"] == urls.ops
+    assert make_url(urls.ops).username == "ops_app"
+    assert env["OPS_OWNER_DATABASE_URL"] == urls.ops_owner
+    assert env["OPS_SEALER_DATABASE_URL"] == urls.ops_sealer
+    assert env["OPS_AUDIT_DATABASE_URL"] == urls.ops_audit
+
+
+def test_the_dags_login_on_the_local_stack_cannot_bend_the_audit_trail(var_dir: Path) -> None:
+    """Issue 18 finding 7: the DAGs and the CLI work as the application role, not as the
+    owner, so they can neither disable the append-only trigger nor edit audit rows."""
+    urls = prepare_databases(var_dir, fresh=("ops",))
+    owner = create_ops_engine(urls.ops_owner)
+    try:
+        upgrade_to_head(owner)
+    finally:
+        owner.dispose()
+    grant_ops_logins(urls.ops_owner)
+    env = stack_environment(var_dir, urls)
+    dags_login = env["AIRFLOW_CONN_OPS_DB"]
+    run(
+        dags_login,
+        "INSERT INTO audit_log (action, target_type, target_id) VALUES ('case.note', 'case', '1')",
+    )
+    for attack, refusal in [
+        ("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only", "must be owner"),
+        ("UPDATE audit_log SET action = 'forged'", "permission denied"),
+        ("INSERT INTO audit_chain (audit_id, link_no, chain_hash) VALUES (1, 1, 'f')",
+         "permission denied"),
+    ]:  # fmt: skip
+        with pytest.raises(ProgrammingError, match=refusal):
+            run(dags_login, attack)
+    sealer = env["OPS_SEALER_DATABASE_URL"]
+    with pytest.raises(ProgrammingError, match="permission denied"):
+        run(sealer, "UPDATE payouts SET status = 'sent'")
+    run(sealer, "INSERT INTO audit_chain (audit_id, link_no, chain_hash) VALUES (1, 1, 'f')")
     assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
     assert (
         env["AIRFLOW__API_AUTH__JWT_SECRET"]
