@@ -23,6 +23,7 @@ from wallet_ops_airflow.params import choice_param, count_param, text_param
 
 TAGS = ("release", "waivers")
 DECISIONS = ("approve", "reject")
+ITEM_IDS = r"^\s*[0-9]+(\s*,\s*[0-9]+)*\s*$"  # the form's list widget loses typed numbers
 
 
 def _request(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
@@ -36,7 +37,7 @@ def _request(engine: Engine, _: Settings, request: dict[str, Any], params: dict[
         expires_at=as_of(request) + timedelta(days=params["valid_days"]),
         release_id=params["release_id"],
         environment=params["environment"],
-        item_ids=params["item_ids"] or None,
+        item_ids=[int(item) for item in params["item_ids"].split(",")],
         now=as_of(request),
     ).to_dict()
 
@@ -75,11 +76,10 @@ def _request_form(_: Settings) -> dict[str, Param]:
             description="The readiness counter the waiver lets pass.",
         ),
         "item_ids": Param(
-            [],
-            type="array",
-            items={"type": "integer"},
+            type="string",
+            pattern=ITEM_IDS,
             title="Items",
-            description="The ids of the blocking items it covers (one per line).",
+            description="The ids of the blocking items it covers, comma-separated (e.g. 12, 15).",
         ),
         "reason": text_param(
             title="Reason", description="Why the release may ship anyway.", required=True

@@ -58,7 +58,7 @@ def test_a_waiver_asked_for_by_one_login_is_decided_only_by_another_checker_logi
     ask = {
         "release_id": "2026.12.06-1",
         "counter": "pending_refunds",
-        "item_ids": [refund],
+        "item_ids": str(refund),
         "reason": "decided by the merchant after the cut-off",
     }
 

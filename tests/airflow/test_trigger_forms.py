@@ -27,8 +27,8 @@ ACTION_FORMS = {
     ),
     "emergency_record_rollback": ({"release_id", "reason"}, {"environment"}),
     "readiness_waiver_request": (
-        {"release_id", "reason"},
-        {"environment", "counter", "item_ids", "valid_days"},
+        {"release_id", "reason", "item_ids"},
+        {"environment", "counter", "valid_days"},
     ),
     "readiness_waiver_decision": ({"waiver_id", "note"}, {"decision"}),
 }
@@ -78,6 +78,11 @@ def test_no_dropdown_offers_null_and_every_count_is_a_dropdown() -> None:
         ("emergency_backfill_settlements", {"window_start": None}, "is not of type 'string'"),
         ("emergency_open_incident", {"release_id": "r1", "trigger": None}, "None is not of type"),
         ("emergency_open_incident", {"release_id": "r1", "sla_hours": 0}, "0 is not one of"),
+        (
+            "readiness_waiver_request",
+            {"release_id": "r", "reason": "x", "item_ids": "1,x"},
+            "does not match",
+        ),
     ],
 )
 def test_bad_input_is_refused_at_trigger_time(
