@@ -26,12 +26,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from ops_domain.db import transaction
+from ops_domain.db import APPLICATION_ROLE, SEALER_ROLE, transaction
 from ops_domain.errors import InvalidInput
 from ops_domain.models import Base
 
-DEFAULT_APP_ROLE = "ops_app"
-DEFAULT_SEALER_ROLE = "ops_sealer"
+DEFAULT_APP_ROLE = APPLICATION_ROLE
+DEFAULT_SEALER_ROLE = SEALER_ROLE
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 CHAIN_TABLE = "audit_chain"
 APPEND_ONLY_TABLES = ("audit_log",)

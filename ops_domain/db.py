@@ -17,6 +17,9 @@ from ops_domain.errors import DatabaseUnavailable, InvalidInput, NotFound
 from ops_domain.principal import SETTINGS, current_principal
 
 OPS_DATABASE_ENV = "OPS_DATABASE_URL"
+OWNER_DATABASE_ENV = "OPS_OWNER_DATABASE_URL"
+APPLICATION_ROLE = "ops_app"  # the login the DAGs and the CLI work as (ops_domain.app_role)
+SEALER_ROLE = "ops_sealer"
 
 
 class Base(DeclarativeBase):
@@ -31,15 +34,29 @@ def describe_url(url: str | URL) -> str:
     return f"{host}:{port}/{parsed.database or ''}"
 
 
-def resolve_database_url(settings: Settings, env: dict[str, str] | None = None) -> str:
-    """``OPS_DATABASE_URL`` when given, otherwise the embedded server's ``ops`` database."""
+def resolve_database_url(
+    settings: Settings, env: dict[str, str] | None = None, *, owner: bool = False
+) -> str:
+    """The database login of a command. ``owner`` commands (migrations, RBAC, demo data,
+    grants) use ``OPS_OWNER_DATABASE_URL`` when set; every command uses ``OPS_DATABASE_URL``
+    when given. Without it, the embedded server's ``ops`` database: the owner's commands as
+    its superuser, all others as the application role, as in compose."""
     env = dict(os.environ if env is None else env)
+    if owner and env.get(OWNER_DATABASE_ENV):
+        return normalise_driver(env[OWNER_DATABASE_ENV])
     configured = env.get(OPS_DATABASE_ENV)
     if configured:
         return normalise_driver(configured)
     from ops_domain.embedded import embedded_database_url
 
-    return embedded_database_url(settings.var_dir, "ops")
+    superuser = embedded_database_url(settings.var_dir, "ops")
+    if owner:
+        return superuser
+    return make_url(superuser).set(username=APPLICATION_ROLE).render_as_string(False)
+
+
+def uses_embedded_default(env: dict[str, str] | None = None) -> bool:
+    return not dict(os.environ if env is None else env).get(OPS_DATABASE_ENV)
 
 
 def normalise_driver(url: str) -> str:

@@ -4,6 +4,9 @@ server, the ops login unable to open the Airflow metadata database (strict isola
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
 
-from ops_domain.config import LOCAL_SETTINGS_FILE, Settings, process_environment
-from ops_domain.db import create_ops_engine
+from ops_domain.config import LOCAL_SETTINGS_FILE, PROJECT_ROOT, Settings, process_environment
+from ops_domain.db import create_ops_engine, resolve_database_url
 from ops_domain.demo.cast import DEMO_USERS
 from ops_domain.embedded import embedded_server_url, stop_embedded_server
 from ops_domain.readiness.isolation import check_db_isolation
@@ -196,3 +199,32 @@ def test_the_local_environment_is_stored_for_a_plain_shell(
     assert shell["KEYCLOAK_REALM_EXPORT"] == env["KEYCLOAK_REALM_EXPORT"]
     assert "OPS_DATABASE_URL" not in shell  # the shell keeps the embedded default
     assert (var_dir / LOCAL_SETTINGS_FILE).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_plain_shell_works_as_the_application_role_and_migrates_as_the_owner(
+    tmp_path: Path,
+) -> None:
+    """The embedded default, with no database configured: migrate (the owner's command) also
+    grants the stack's logins; every other command connects as the application role."""
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("OPS_", "AIRFLOW"))
+    }
+    env["OPS_VAR_DIR"] = str(tmp_path)
+    try:
+        for argv in (["migrate"], ["db", "url"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "ops_domain", *argv],
+                cwd=PROJECT_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+        assert make_url(done.stdout.strip()).username == "ops_app"
+        app_url = resolve_database_url(Settings(var_dir=tmp_path), env={})
+        with pytest.raises(ProgrammingError, match="must be owner"):
+            run(app_url, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+    finally:
+        stop_embedded_server(tmp_path)

@@ -22,7 +22,7 @@ from ops_domain.cli.runtime import (
     add_json_flag,
     emit,
 )
-from ops_domain.db import describe_url
+from ops_domain.db import describe_url, uses_embedded_default
 from ops_domain.embedded import stop_embedded_server
 from ops_domain.errors import InvalidInput
 from ops_domain.rbac.models import Role, User, UserRole
@@ -43,14 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--check", action="store_true", help="change nothing; exit 1 if the database is behind"
     )
     add_json_flag(migrate)
-    migrate.set_defaults(handler=run_migrate)
+    migrate.set_defaults(handler=run_migrate, owner=True)
 
     rbac = subparsers.add_parser("seed_rbac", help="reseed the declared role/permission matrix")
     rbac.add_argument(
         "--check", action="store_true", help="report drift without changing anything (exit 1)"
     )
     add_json_flag(rbac)
-    rbac.set_defaults(handler=run_seed_rbac)
+    rbac.set_defaults(handler=run_seed_rbac, owner=True)
 
     users = subparsers.add_parser("users", help="manage users and their roles")
     user_commands = users.add_subparsers(dest="users_command", required=True)
@@ -76,7 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         + "; omit only to bootstrap the first admin",
     )
     add_json_flag(add)
-    add.set_defaults(handler=run_users_add)
+    add.set_defaults(handler=run_users_add, owner=True)
     deactivate = user_commands.add_parser(
         "deactivate", help="deactivate a user: it can no longer act (audited)"
     )
@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--actor-username", required=True, help=actor_help(MANAGE_USERS, "who deactivates")
     )
     add_json_flag(deactivate)
-    deactivate.set_defaults(handler=run_users_deactivate)
+    deactivate.set_defaults(handler=run_users_deactivate, owner=True)
     listing = user_commands.add_parser("list", help="list users and their roles")
     add_json_flag(listing)
     listing.set_defaults(handler=run_users_list)
@@ -129,7 +129,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         grant.add_argument("--role", default=default, help=f"role name (default {default})")
         grant.add_argument("--password-env", help="environment variable holding its password")
         add_json_flag(grant)
-        grant.set_defaults(handler=run_db_grant_role, grant_role=grant_role)
+        grant.set_defaults(handler=run_db_grant_role, grant_role=grant_role, owner=True)
 
 
 def run_migrate(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -145,6 +145,9 @@ def run_migrate(args: argparse.Namespace, runtime: Runtime) -> int:
         )
         return EXIT_OK if ok else EXIT_CHECK_FAILED
     before, after = upgrade_to_head(runtime.engine)
+    if uses_embedded_default():  # its logins, as the local stack and compose have them
+        grant_app_role(runtime.engine, DEFAULT_APP_ROLE)
+        grant_sealer_role(runtime.engine, DEFAULT_SEALER_ROLE)
     emit(
         {"before": before, "after": after, "database": describe_url(runtime.engine.url)},
         as_json=args.json,

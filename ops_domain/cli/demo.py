@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="wipe every business table (audit log included) before seeding",
     )
     add_json_flag(parser)
-    parser.set_defaults(handler=run_seed_demo)
+    parser.set_defaults(handler=run_seed_demo, owner=True)
 
 
 def run_seed_demo(args: argparse.Namespace, runtime: Runtime) -> int:

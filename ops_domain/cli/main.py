@@ -120,7 +120,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     runtime: Runtime | None = None
     try:
-        runtime = Runtime(Settings.from_env())
+        runtime = Runtime(Settings.from_env(), owner=getattr(args, "owner", False))
         with acting_as(cli_principal()):
             return args.handler(args, runtime)
     except BrokenPipeError:

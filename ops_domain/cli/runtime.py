@@ -30,13 +30,18 @@ EXIT_INFRASTRUCTURE = 3
 
 @dataclass
 class Runtime:
+    """``owner``: the command is the schema owner's work (migrations, RBAC, demo data,
+    grants, user administration), which the application role may not do."""
+
     settings: Settings
+    owner: bool = False
     _engine: Engine | None = field(default=None, repr=False)
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_ops_engine(resolve_database_url(self.settings))
+            url = resolve_database_url(self.settings, owner=self.owner)
+            self._engine = create_ops_engine(url)
         return self._engine
 
     def close(self) -> None:
