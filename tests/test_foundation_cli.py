@@ -297,8 +297,8 @@ def test_non_postgres_urls_are_refused(tmp_path) -> None:
     "arguments",
     [
         ("automate_settlements", "--period-start", "0001-01-01", "--period-end", "9999-12-31"),
-        ("escalate_operation_cases", "--fallback-sla-hours", "1e9"),
-        ("escalate_ops_work_queue", "--journal-hours", "1e9"),
+        ("escalate_operation_cases", "--fallback-sla-hours", "1000000000"),
+        ("escalate_ops_work_queue", "--journal-hours", "1000000000"),
         ("serve_metrics", "--journal-sla-hours", "999999999"),
     ],
 )
