@@ -132,6 +132,26 @@ def test_the_ops_db_connection_is_the_least_privilege_login_of_the_ops_service(
     assert "REVOKE ALL ON DATABASE ops FROM PUBLIC" in init_script
 
 
+def test_the_audit_chain_is_sealed_and_published_under_logins_of_their_own(
+    compose: dict[str, Any],
+) -> None:
+    env = environment(services(compose)["airflow-scheduler"])
+    sealer, export = (
+        make_url(env["OPS_SEALER_DATABASE_URL"]),
+        make_url(env["OPS_AUDIT_DATABASE_URL"]),
+    )
+    ops_logins = {"ops_app", "ops_sealer", "ops_migrator"}
+    assert (sealer.username, sealer.database) == ("ops_sealer", "ops")
+    assert (export.username, export.database) == ("ops_auditor", "ops_audit")
+    assert export.username not in ops_logins
+    migrate = " ".join(services(compose)["ops-migrate"]["command"])
+    assert "db grant-sealer-role --role ops_sealer" in migrate
+    init_script = (PROJECT_ROOT / "deploy" / "postgres" / "ops-init" / "01-roles.sh").read_text()
+    assert "CREATE DATABASE ops_audit OWNER ops_auditor" in init_script
+    assert "REVOKE ALL ON DATABASE ops_audit FROM PUBLIC" in init_script
+    assert "GRANT CONNECT, TEMPORARY ON DATABASE ops_audit TO ops_auditor" in init_script
+
+
 def test_the_two_databases_have_separate_credentials(compose: dict[str, Any]) -> None:
     airflow_db = environment(services(compose)["airflow-db"])
     ops_db = environment(services(compose)["ops-db"])
@@ -188,7 +208,7 @@ def test_secrets_come_only_from_env_and_every_variable_is_in_the_example(
     )
     assert used - {"WALLET_OPS_IMAGE"} <= set(example)
     secret_names = {name for name in example if SECRET_NAME.search(name)}
-    assert len(secret_names) == 11
+    assert len(secret_names) == 13
     assert {example[name] for name in secret_names} == {"change-me"}
     for name, service in services(compose).items():
         for key, value in environment(service).items():
