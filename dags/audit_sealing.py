@@ -28,6 +28,9 @@ from wallet_ops_airflow.jobs import seal_audit_trail
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    # unlike the business DAGs, sealing starts unpaused: it changes no business data, and a
+    # forgotten click must not leave the audit log unsealed
+    is_paused_upon_creation=False,
     default_args=task_defaults(),
     tags=["wallet-ops", "audit"],
 )

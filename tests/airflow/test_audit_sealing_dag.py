@@ -8,12 +8,16 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.airflow.support import run_dag
+from tests.airflow.support import dag_bag, run_dag
 from tests.support.factories import Factory
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 NOW = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
+
+
+def test_sealing_starts_unpaused_where_every_other_dag_waits_for_a_click() -> None:
+    assert dag_bag().dags["audit_sealing"].is_paused_upon_creation is False
 
 
 def test_the_scheduled_seal_chains_every_new_audit_row(
