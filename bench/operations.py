@@ -170,7 +170,10 @@ def _gate(job: Run) -> Outcome:
 def _start_exporter(job: Run) -> None:
     from ops_domain.metrics.exporter import MetricsServer
 
-    job.state["server"] = MetricsServer(job.engine, port=0, cache_seconds=0).start()
+    # the bench scrapes its own loopback exporter: the explicit local mode, no token
+    job.state["server"] = MetricsServer(
+        job.engine, port=0, local_mode=True, cache_seconds=0
+    ).start()
 
 
 def _scrape(job: Run) -> Outcome:

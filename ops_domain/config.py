@@ -77,6 +77,15 @@ def _env_decimal(env: dict[str, str], name: str, default: str) -> Decimal:
         raise InvalidInput(f"{name} must be a decimal amount, got {raw!r}") from None
 
 
+def _env_switch(env: dict[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in {"", "0", "false", "no", "off"}:
+        return False
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    raise InvalidInput(f"{name} must be true or false, got {env[name]!r}")
+
+
 def _env_currencies(env: dict[str, str]) -> frozenset[str]:
     raw = env.get("OPS_ENABLED_CURRENCIES") or "USD"
     codes = [code.strip() for code in raw.split(",") if code.strip()]
@@ -118,6 +127,7 @@ class Settings:
     settlement_max_window_days: int = 7
     batch_size: int = 500
     service_actor: str = "svc_airflow"
+    metrics_local_mode: bool = False
     var_dir: Path = field(default=PROJECT_ROOT / "var")
     # how long a job waits for a row or advisory lock before it gives up (exit 3)
     lock_timeout_seconds: int = 30
@@ -143,6 +153,7 @@ class Settings:
             settlement_max_window_days=max(1, _env_int(env, "OPS_SETTLEMENT_MAX_WINDOW_DAYS", 7)),
             batch_size=max(1, _env_int(env, "OPS_BATCH_SIZE", 500)),
             service_actor=env.get("OPS_SERVICE_ACTOR") or "svc_airflow",
+            metrics_local_mode=_env_switch(env, "OPS_METRICS_LOCAL_MODE"),
             var_dir=Path(env.get(VAR_DIR_ENV) or PROJECT_ROOT / "var"),
             lock_timeout_seconds=max(1, _env_int(env, "OPS_LOCK_TIMEOUT_SECONDS", 30)),
             sealer_database_url=(env.get("OPS_SEALER_DATABASE_URL") or "").strip() or None,

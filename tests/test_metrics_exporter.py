@@ -19,12 +19,14 @@ from sqlalchemy.engine import make_url
 
 from ops_domain.accounting.models import JournalApproval
 from ops_domain.audit.models import JobRun
-from ops_domain.metrics.check import check_metrics, check_metrics_result
+from ops_domain.errors import InvalidInput
+from ops_domain.metrics.check import check_endpoint, check_metrics_result
 from ops_domain.metrics.collector import REQUIRED_FAMILIES, OpsMetricsCollector
 from ops_domain.metrics.exporter import MetricsServer, metrics_engine
 from ops_domain.payouts.models import Payout
 from ops_domain.settlements.models import Settlement, SettlementException
 from tests.support.factories import Factory
+from tests.support.prometheus import scraping_prometheus
 
 TOKEN = "metrics-token-5f2a"
 
@@ -195,6 +197,7 @@ def exporter(engine: Engine) -> Iterator[Callable[..., MetricsServer]]:
     started: list[MetricsServer] = []
 
     def start(target: Engine = engine, **options: object) -> MetricsServer:
+        options.setdefault("local_mode", "token" not in options)
         server = MetricsServer(target, port=0, **options).start()  # type: ignore[arg-type]
         started.append(server)
         return server
@@ -267,7 +270,7 @@ def test_job_metrics_come_from_finished_real_runs(
 def test_an_empty_database_still_exposes_every_required_family(
     engine: Engine, exporter: Callable[..., MetricsServer]
 ) -> None:
-    report = check_metrics(exporter().url)
+    report = check_endpoint(exporter().url)
     assert report.ok, report.issues
     assert set(REQUIRED_FAMILIES) <= set(report.families)
     assert samples(http_get(exporter().url)[1])[("wallet_ops_refunds_pending_count", ())] == 0.0
@@ -326,12 +329,14 @@ def test_check_metrics_uses_the_token_and_fails_without_it(
     engine: Engine, exporter: Callable[..., MetricsServer]
 ) -> None:
     url = exporter(token=TOKEN).url
-    assert check_metrics(url, token=TOKEN).ok
-    refused = check_metrics(url)
+    assert check_endpoint(url, token=TOKEN).ok
+    refused = check_endpoint(url)
     assert refused.issue_codes == {"endpoint_unhealthy"}
     assert refused.issues[0].message == f"metrics endpoint {url} answered HTTP 401"
-    result = check_metrics_result(url)
-    assert (result.status, result.summary) == ("fail", f"metrics endpoint {url} answered HTTP 401")
+    with scraping_prometheus(url, token=None) as prometheus:
+        result = check_metrics_result(url, prometheus_url=prometheus)
+    assert result.status == "fail"
+    assert result.summary.startswith(f"metrics endpoint {url} answered HTTP 401; ")
 
 
 def test_database_down_means_not_ready_and_no_figures(
@@ -343,7 +348,7 @@ def test_database_down_means_not_ready_and_no_figures(
     assert http_get(f"{base}/healthz") == (200, "ok\n")
     assert http_get(f"{base}/readyz") == (503, "database unavailable\n")
     assert http_get(server.url) == (503, "database unavailable\n")
-    report = check_metrics(server.url)
+    report = check_endpoint(server.url)
     assert report.issue_codes == {"endpoint_unhealthy"}
     dead.dispose()
 
@@ -354,13 +359,13 @@ def test_a_database_without_the_ops_schema_answers_500_not_a_hang_up(
     bare = metrics_engine(make_url(database_url).set(database="postgres").render_as_string(False))
     server = exporter(bare)
     assert http_get(server.url) == (500, "metrics collection failed\n")
-    assert check_metrics(server.url).issue_codes == {"endpoint_unhealthy"}
+    assert check_endpoint(server.url).issue_codes == {"endpoint_unhealthy"}
     bare.dispose()
 
 
 def test_an_unreachable_endpoint_is_an_error_for_the_gate() -> None:
     url = f"http://127.0.0.1:{closed_port()}/metrics"
-    report = check_metrics(url)
+    report = check_endpoint(url)
     assert report.issue_codes == {"endpoint_unreachable"}
     result = check_metrics_result(url)
     assert result.status == "error"
@@ -385,7 +390,7 @@ def test_missing_families_fail_the_check() -> None:
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        report = check_metrics(f"http://127.0.0.1:{server.server_address[1]}/metrics")
+        report = check_endpoint(f"http://127.0.0.1:{server.server_address[1]}/metrics")
     finally:
         server.shutdown()
         server.server_close()
@@ -401,11 +406,15 @@ def test_cli_check_metrics_exit_codes(
 ) -> None:
     url = exporter(token=TOKEN).url
     monkeypatch.setenv("OPS_METRICS_TOKEN", TOKEN)
-    code, out, _ = cli("check_metrics", "--url", url)
-    assert code == 0
-    assert out.splitlines() == [f"metrics {url}: healthy, {len(REQUIRED_FAMILIES) + 1} families"]
-    monkeypatch.setenv("OPS_METRICS_TOKEN", "not-it")
-    code, out, _ = cli("check_metrics", "--url", url, "--json")
+    with scraping_prometheus(url, TOKEN) as prometheus:
+        code, out, _ = cli("check_metrics", "--url", url, "--prometheus-url", prometheus)
+        assert code == 0
+        assert out.splitlines() == [
+            f"metrics {url}: healthy, {len(REQUIRED_FAMILIES) + 1} families,"
+            f" scraped by {prometheus}"
+        ]
+        monkeypatch.setenv("OPS_METRICS_TOKEN", "not-it")
+        code, out, _ = cli("check_metrics", "--url", url, "--prometheus-url", prometheus, "--json")
     assert code == 1
     payload = json.loads(out)
     assert payload["ok"] is False
@@ -422,7 +431,48 @@ def test_cli_check_metrics_exits_3_when_the_endpoint_is_unreachable(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/metrics"  # nothing listens there once the probe closes
-    code, out, _ = cli("check_metrics", "--url", url)
+    with scraping_prometheus(url, TOKEN) as prometheus:
+        code, out, _ = cli("check_metrics", "--url", url, "--prometheus-url", prometheus)
     assert code == 3
     assert out.splitlines()[0] == f"metrics {url}: NOT healthy, 0 families"
     assert "issue [endpoint_unreachable]" in out
+
+
+def test_the_exporter_refuses_to_start_without_a_token_outside_local_mode(engine: Engine) -> None:
+    with pytest.raises(InvalidInput, match="OPS_METRICS_TOKEN is not set"):
+        MetricsServer(engine, port=0)
+    with pytest.raises(InvalidInput, match="local mode serves only on a loopback address"):
+        MetricsServer(engine, host="0.0.0.0", port=0, local_mode=True)  # noqa: S104
+    MetricsServer(engine, port=0, local_mode=True).close()
+
+
+def test_cli_serve_metrics_without_a_token_exits_2_naming_the_settings(
+    cli: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPS_METRICS_TOKEN", raising=False)
+    monkeypatch.delenv("OPS_METRICS_LOCAL_MODE", raising=False)
+
+    code, out, err = cli("serve_metrics", "--port", "0")
+
+    assert (code, out) == (2, "")
+    assert "OPS_METRICS_TOKEN is not set" in err
+    assert "OPS_METRICS_LOCAL_MODE" in err
+
+
+def test_without_prometheus_the_check_fails_closed_naming_the_setting(
+    engine: Engine,
+    exporter: Callable[..., MetricsServer],
+    cli: Callable[..., tuple[int, str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = exporter(token=TOKEN).url
+    monkeypatch.setenv("OPS_METRICS_TOKEN", TOKEN)
+    monkeypatch.delenv("OPS_PROMETHEUS_URL", raising=False)
+
+    result = check_metrics_result(url, token=TOKEN)
+    code, out, _ = cli("check_metrics", "--url", url)
+
+    assert result.status == "error"
+    assert "no Prometheus configured: set OPS_PROMETHEUS_URL" in result.summary
+    assert code == 2
+    assert "issue [prometheus_not_configured]" in out

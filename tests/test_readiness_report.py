@@ -17,6 +17,7 @@ from ops_domain.metrics.exporter import MetricsServer
 from ops_domain.readiness.gate import RUNBOOK_CHECKS
 from ops_domain.readiness.report import release_readiness_report
 from tests.support.factories import DEFAULT_TIME, Factory
+from tests.support.prometheus import scraping_prometheus
 
 NOW = DEFAULT_TIME
 RELEASE = "2026.11.20-1"
@@ -54,12 +55,23 @@ def broken_env() -> dict[str, str]:
     }
 
 
+METRICS_TOKEN = "report-metrics-token"
+
+
 @pytest.fixture
-def metrics_url(engine: Engine) -> Iterator[str]:
-    server = MetricsServer(engine, host="127.0.0.1", port=0, cache_seconds=0)
+def metrics_env(engine: Engine) -> Iterator[dict[str, str]]:
+    """A token-protected exporter and a Prometheus stand-in scraping it."""
+    server = MetricsServer(engine, host="127.0.0.1", port=0, token=METRICS_TOKEN, cache_seconds=0)
     server.start()
-    yield server.url
-    server.stop()
+    try:
+        with scraping_prometheus(server.url, METRICS_TOKEN) as prometheus:
+            yield {
+                "OPS_METRICS_URL": server.url,
+                "OPS_METRICS_TOKEN": METRICS_TOKEN,
+                "OPS_PROMETHEUS_URL": prometheus,
+            }
+    finally:
+        server.stop()
 
 
 def stored_checks(engine: Engine) -> list[tuple[str, str]]:
@@ -180,7 +192,7 @@ def test_everything_configured_and_healthy_is_ready(
     engine: Engine,
     settings: Settings,
     database_url: str,
-    metrics_url: str,
+    metrics_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("OPS_TEST_DATABASE_URL", raising=False)
@@ -195,7 +207,7 @@ def test_everything_configured_and_healthy_is_ready(
             hide_password=False
         ),
         "OPS_DB_ISOLATION_STRICT": "0",
-        "OPS_METRICS_URL": metrics_url,
+        **metrics_env,
     }
 
     result = release_readiness_report(engine, settings, env, release_id=RELEASE, now=NOW)

@@ -20,10 +20,11 @@ from ops_domain.cli.runtime import (
 from ops_domain.config import process_environment
 from ops_domain.db import describe_url, resolve_database_url
 from ops_domain.errors import InfrastructureError, InvalidInput
-from ops_domain.metrics.check import UNREACHABLE, check_metrics
+from ops_domain.metrics.check import NOT_CONFIGURED, UNREACHABLE, check_metrics
 from ops_domain.metrics.collector import MetricRules
 from ops_domain.metrics.exporter import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, metrics_engine
 from ops_domain.readiness.keycloak import check_keycloak_hardening
+from ops_domain.readiness.report import PROMETHEUS_URL_ENV
 
 METRICS_TOKEN_ENV = "OPS_METRICS_TOKEN"  # noqa: S105 (a variable name, not a secret)
 # no realm to check (export file missing or unreadable, nothing configured): bad input, exit 2
@@ -78,7 +79,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--url", required=True, type=http_url, help="the metrics URL, e.g. http://host:9464/metrics"
     )
     check.add_argument(
-        "--prometheus-url", type=http_url, help="also verify the target is up in this Prometheus"
+        "--prometheus-url",
+        type=http_url,
+        default=os.environ.get(PROMETHEUS_URL_ENV) or None,
+        help=f"the Prometheus that must report the target up (default ${PROMETHEUS_URL_ENV};"
+        " none configured: the check fails, exit 2)",
     )
     add_json_flag(check)
     check.set_defaults(handler=run_check_metrics)
@@ -104,6 +109,7 @@ def run_serve_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
             host=args.host,
             port=args.port,
             token=os.environ.get(METRICS_TOKEN_ENV) or None,
+            local_mode=runtime.settings.metrics_local_mode,
             cache_seconds=args.cache_seconds,
             rules=MetricRules(
                 case_fallback_sla_hours=args.case_fallback_sla_hours,
@@ -142,4 +148,8 @@ def run_check_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
     scraped = f", scraped by {args.prometheus_url}" if args.prometheus_url and report.ok else ""
     headline = f"metrics {args.url}: {verdict}, {len(report.families)} families{scraped}"
     emit(report.to_dict(), as_json=args.json, text=report.lines(headline))
-    return check_exit(passed=report.ok, unreachable=bool(report.issue_codes & UNREACHABLE))
+    return check_exit(
+        passed=report.ok,
+        bad_input=NOT_CONFIGURED in report.issue_codes,
+        unreachable=bool(report.issue_codes & UNREACHABLE),
+    )

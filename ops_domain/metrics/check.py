@@ -23,6 +23,7 @@ from ops_domain.readiness.findings import FindingsReport
 
 CHECK_NAME = "metrics"
 UNREACHABLE = frozenset({"endpoint_unreachable", "prometheus_unreachable"})
+NOT_CONFIGURED = "prometheus_not_configured"
 
 
 @dataclass
@@ -45,11 +46,24 @@ class MetricsReport(FindingsReport):
 def check_metrics(
     url: str, prometheus_url: str | None = None, token: str | None = None, timeout: float = 5.0
 ) -> MetricsReport:
-    """Probe the endpoint, then (optionally) ask Prometheus about its target and series."""
-    report = MetricsReport(url=url)
-    _check_endpoint(report, url, token, timeout)
+    """Probe the endpoint, then ask Prometheus about its target and series: "healthy and
+    scraped" (runbook line 6), so with no Prometheus configured the check cannot pass."""
+    report = check_endpoint(url, token, timeout)
     if prometheus_url:
         _check_prometheus(report, url, prometheus_url.rstrip("/"), timeout)
+    else:
+        report.issue(
+            NOT_CONFIGURED,
+            "no Prometheus configured: set OPS_PROMETHEUS_URL (--prometheus-url) to the"
+            " Prometheus that scrapes this endpoint; an unscraped endpoint is not monitored",
+        )
+    return report
+
+
+def check_endpoint(url: str, token: str | None = None, timeout: float = 5.0) -> MetricsReport:
+    """The endpoint half of the check: it answers, with every required family."""
+    report = MetricsReport(url=url)
+    _check_endpoint(report, url, token, timeout)
     return report
 
 
@@ -168,7 +182,7 @@ def check_metrics_result(
             if prometheus_url:
                 summary += f", target up, {len(report.stored_series)} series stored"
         else:
-            status = "error" if report.issue_codes & UNREACHABLE else "fail"
+            status = "error" if report.issue_codes & (UNREACHABLE | {NOT_CONFIGURED}) else "fail"
             summary = "; ".join(f.message for f in report.issues)
         return CheckResult(CHECK_NAME, status, summary[:300], report.to_dict())
 

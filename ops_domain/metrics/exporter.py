@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import threading
 from http import HTTPStatus
@@ -22,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from sqlalchemy import Engine, create_engine, text
 
 from ops_domain.db import translate_db_errors
-from ops_domain.errors import DatabaseUnavailable
+from ops_domain.errors import DatabaseUnavailable, InvalidInput
 from ops_domain.metrics.collector import DEFAULT_RULES, MetricRules, OpsMetricsCollector
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,32 @@ def token_accepted(expected: str | None, headers: dict[str, str]) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+def _require_protection(token: str | None, host: str, *, local_mode: bool) -> None:
+    """Business figures are served to whoever holds the token; only an explicit local mode,
+    bound to loopback, serves them openly (a developer's machine)."""
+    if local_mode:
+        if not _is_loopback(host):
+            raise InvalidInput(
+                f"the metrics exporter's local mode serves only on a loopback address, not {host}"
+            )
+        return
+    if not token:
+        raise InvalidInput(
+            "OPS_METRICS_TOKEN is not set: the metrics exporter does not serve business figures"
+            " to anyone who asks (set it, or OPS_METRICS_LOCAL_MODE=1 for a loopback-only"
+            " local run)"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class MetricsServer:
     """The exporter bound to ``host:port``; ``serve_forever`` for the CLI, ``start``/``stop``
     to run it on a background thread."""
@@ -79,9 +106,11 @@ class MetricsServer:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         token: str | None = None,
+        local_mode: bool = False,
         cache_seconds: float = 5.0,
         rules: MetricRules = DEFAULT_RULES,
     ) -> None:
+        _require_protection(token, host, local_mode=local_mode)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(OpsMetricsCollector(engine, cache_seconds=cache_seconds, rules=rules))
         handler = type(

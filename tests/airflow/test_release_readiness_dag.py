@@ -15,6 +15,7 @@ from ops_domain.metrics.exporter import MetricsServer
 from ops_domain.readiness.waivers import approve_waiver, request_waiver
 from tests.airflow.support import run_dag
 from tests.support.factories import DEFAULT_TIME, Factory
+from tests.support.prometheus import scraping_prometheus
 from tests.test_readiness_report import KEYCLOAK_ENV
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -50,11 +51,21 @@ def release_environment(
         monkeypatch.setenv(name, value)
 
 
+METRICS_TOKEN = "dag-metrics-token"
+
+
 @pytest.fixture
 def exporter(engine: Engine) -> Iterator[MetricsServer]:
-    server = MetricsServer(engine, host="127.0.0.1", port=0, cache_seconds=0)
+    server = MetricsServer(engine, host="127.0.0.1", port=0, token=METRICS_TOKEN, cache_seconds=0)
     yield server
     server.close()
+
+
+@pytest.fixture
+def prometheus(exporter: MetricsServer) -> Iterator[str]:
+    """A Prometheus stand-in scraping the exporter (real Prometheus: test_metrics_prometheus)."""
+    with scraping_prometheus(exporter.url, METRICS_TOKEN) as url:
+        yield url
 
 
 def snapshots(engine: Engine) -> list[tuple[str, list[str]]]:
@@ -96,6 +107,7 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
     engine: Engine,
     factory: Factory,
     exporter: MetricsServer,
+    prometheus: str,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
@@ -155,6 +167,8 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
         )
     exporter.start()
     monkeypatch.setenv("OPS_METRICS_URL", exporter.url)
+    monkeypatch.setenv("OPS_METRICS_TOKEN", METRICS_TOKEN)
+    monkeypatch.setenv("OPS_PROMETHEUS_URL", prometheus)
 
     passed = run_dag("release_readiness", CONF, login="olga", logical_date=NOW)
 
