@@ -4,9 +4,10 @@
 # the image (not only mounted). The Airflow version is the one pinned in requirements.txt.
 FROM apache/airflow:3.3.2-python3.11
 
-# Providers the compose stack needs beyond the local lock: the Keycloak auth manager (UI login
-# through the wallet-ops realm) and the Celery executor (the `celery` profile).
-ARG EXTRA_PROVIDERS="apache-airflow-providers-keycloak==0.11.2 apache-airflow-providers-celery==3.26.0"
+# The provider the compose stack needs beyond the local lock: the Keycloak auth manager (UI
+# login through the wallet-ops realm). The Celery executor (the `celery` profile) comes with
+# the lock's own pins (provider, celery, kombu, redis), the ones `make airflow-celery` runs.
+ARG EXTRA_PROVIDERS="apache-airflow-providers-keycloak==0.11.2"
 
 USER root
 RUN install -d -o airflow -g 0 /opt/wallet-ops

@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test lint format demo airflow bench db-stop clean prometheus chromium
+.PHONY: setup test lint format demo airflow airflow-celery bench db-stop clean prometheus chromium redis
 
 setup: $(STAMP)
 
@@ -38,16 +38,26 @@ prometheus:
 chromium:
 	@command -v chromedriver >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver)
 
-test: setup lint prometheus chromium
+# the Celery scale-out (make airflow-celery and its runtime test) uses Debian's redis-server as
+# the broker, started on 127.0.0.1 with a config of its own
+redis:
+	@command -v redis-server >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server)
+
+test: setup lint prometheus chromium redis
 	@$(VENV)/bin/pytest
 
 # the whole story on the embedded PostgreSQL: DAG runs, a failing gate, an operator, a green gate
 demo: setup
 	@$(PY) -m scripts.demo
 
-# airflow standalone over the same databases: UI on http://127.0.0.1:8080 (login printed)
+# the demo's platform under a real scheduler: UI on http://127.0.0.1:8080, one login per person
+# of the demo cast (passwords printed the first time); Ctrl-C stops everything
 airflow: setup
 	@$(PY) -m scripts.airflow_local
+
+# the same with the CeleryExecutor: redis on 127.0.0.1 and two Celery workers
+airflow-celery: setup redis
+	@$(PY) -m scripts.airflow_local --celery
 
 # measured, never asserted: the jobs at 250,000 and 1,000,000 events (bench/README.md, ~10 min)
 bench: setup

@@ -105,7 +105,10 @@ def settlement_automation() -> None:
         )
 
     @task
-    def report(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    def report(shard_results: list[dict[str, Any]]) -> dict[str, Any]:
+        # Read exactly len() results: iterating the lazy sequence asks for one past the end,
+        # which a worker logs as an "XCom not found" error.
+        outcomes = [shard_results[index] for index in range(len(shard_results))]
         total: dict[str, int] = {}
         for outcome in outcomes:
             for name, value in outcome["counts"].items():

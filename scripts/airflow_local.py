@@ -20,7 +20,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from ops_domain.config import Settings
@@ -31,7 +31,7 @@ from scripts.airflow_logins import AIRFLOW_ADMIN, PASSWORDS_FILE, Logins, cast_l
 from scripts.airflow_platform import Platform, platform_environment, running_platform
 from scripts.airflow_rest import AirflowClient
 from scripts.airflow_runs import migrate_metadata
-from scripts.platform_services import observability
+from scripts.platform_services import observability, redis_broker
 from scripts.stack import (
     OWNER_URL_ENV,
     airflow_home,
@@ -62,15 +62,21 @@ def local_platform(
     migrate_metadata(env, log_dir / "airflow-setup.log")
     home = airflow_home(var_dir)
     logins = cast_logins(home)
-    with observability(
-        env["OPS_DATABASE_URL"], home / "prometheus", log_dir / "prometheus.log"
-    ) as services:
+    with ExitStack() as services:
+        observed = services.enter_context(
+            observability(env["OPS_DATABASE_URL"], home / "prometheus", log_dir / "prometheus.log")
+        )
+        broker = (
+            services.enter_context(redis_broker(home / "redis", log_dir / "redis.log"))
+            if celery_workers
+            else None
+        )
         env = platform_environment(
-            {**env, **services.environment()},
+            {**env, **observed.environment()},
             port=port,
             logins=logins,
             home=home,
-            executor="CeleryExecutor" if celery_workers else "LocalExecutor",
+            celery_broker=broker,
         )
         with running_platform(env, log_dir, logins, celery_workers=celery_workers) as platform:
             unpause_manual_dags(platform.client(AIRFLOW_ADMIN))

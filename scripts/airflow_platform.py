@@ -33,6 +33,8 @@ COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 DAG_IDS = frozenset(path.stem for path in (PROJECT_ROOT / "dags").glob("*.py"))
 START_SECONDS = 240.0
+WORKER = "worker-"
+CELERY_READY = " ready."
 STOP_SECONDS = 5.0  # then SIGKILL: Ctrl-C stops everything within 10 s
 
 
@@ -41,22 +43,40 @@ class PlatformFailed(RuntimeError):
 
 
 def platform_environment(
-    base: Mapping[str, str], *, port: int, logins: Logins, home: Path, executor: str
+    base: Mapping[str, str],
+    *,
+    port: int,
+    logins: Logins,
+    home: Path,
+    celery_broker: str | None = None,
 ) -> dict[str, str]:
-    """Airflow settings that depend on where the api-server listens and who may log in.
+    """Airflow settings that depend on where the api-server listens, who may log in and which
+    executor runs the tasks (Celery when a broker is given, else Local).
 
     Task processes call the execution API of the api-server: its URL follows the port (a UI
     moved to 8090 otherwise leaves every task calling 8080)."""
     base_url = f"http://{HOST}:{port}"
     return {
         **base,
-        "AIRFLOW__CORE__EXECUTOR": executor,
+        **(celery_settings(base, celery_broker) if celery_broker else {}),
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor" if celery_broker else "LocalExecutor",
         "AIRFLOW__API__HOST": HOST,
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": base_url,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base_url}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": logins.users_setting(),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / PASSWORDS_FILE),
+    }
+
+
+def celery_settings(base: Mapping[str, str], broker_url: str) -> dict[str, str]:
+    """Broker, result backend (the metadata database) and one task at a time per worker: a
+    worker holds no message it is not running, so parallel tasks spread over the workers."""
+    return {
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + base["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"],
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
+        "AIRFLOW__CELERY__WORKER_PREFETCH_MULTIPLIER": "1",
     }
 
 
@@ -117,11 +137,20 @@ class Platform:
         ]
         if unhealthy:
             return ", ".join(unhealthy)
+        idle = [
+            name for name in self.processes if name.startswith(WORKER) and not self._ready(name)
+        ]
+        if idle:
+            return ", ".join(idle)
         return "" if self._parsed_dags() >= DAG_IDS else "the DAG processor to parse every DAG"
 
     def client(self, login: str) -> AirflowClient:
         """A REST client logged in as ``login`` (one of the cast's logins)."""
         return AirflowClient(self.base_url, login, self.logins.passwords[login])
+
+    def _ready(self, worker: str) -> bool:
+        """A Celery worker says so once it consumes from the broker."""
+        return CELERY_READY in (self.log_dir / f"{worker}.log").read_text(errors="replace")
 
     def _parsed_dags(self) -> set[str]:
         listed = self.client(AIRFLOW_ADMIN).get("/api/v2/dags", limit=100)
@@ -158,7 +187,7 @@ def running_platform(
             platform.start(name, [name], env)
         for number in range(1, celery_workers + 1):
             platform.start(
-                f"worker-{number}",
+                f"{WORKER}{number}",
                 ["celery", "worker", "--celery-hostname", f"worker{number}@%h"],
                 env,
             )

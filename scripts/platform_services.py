@@ -1,6 +1,7 @@
 """The platform around the jobs for a local run: the metrics exporter, a Prometheus scraping
-it (when the ``prometheus`` binary is installed), and the Keycloak settings of the committed
-hardened realm export. Everything listens on 127.0.0.1 only and stops when the block ends.
+it (when the ``prometheus`` binary is installed), a redis broker for the Celery executor, and
+the Keycloak settings of the committed hardened realm export. Everything listens on 127.0.0.1
+only and stops when the block ends.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ KEYCLOAK_SETTINGS = {
     "KEYCLOAK_REALM_EXPORT": str(REALM_EXPORT),
 }
 SCRAPE_WAIT_SECONDS = 60.0
+BROKER_WAIT_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,53 @@ def _wait_until_scraped(
             return
         time.sleep(0.5)
     raise RuntimeError(f"prometheus did not scrape {metrics_url} within {SCRAPE_WAIT_SECONDS}s")
+
+
+@contextmanager
+def redis_broker(work_dir: Path, log: Path) -> Iterator[str]:
+    """Debian's ``redis-server`` on 127.0.0.1 with a config of its own (password, no
+    persistence); yields the broker URL once it answers."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: `make redis` installs it")
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    password, port = secrets.token_urlsafe(24), free_port()
+    config = work_dir / "redis.conf"
+    config.write_text(redis_config(port, password, work_dir))
+    config.chmod(0o600)
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [binary, str(config)], stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    url = f"redis://:{password}@127.0.0.1:{port}/0"
+    try:
+        _wait_for_redis(url, process)
+        yield url
+    finally:
+        stop_process_group(process)
+
+
+def redis_config(port: int, password: str, work_dir: Path) -> str:
+    return (
+        f"bind 127.0.0.1\nport {port}\nprotected-mode yes\ndaemonize no\n"
+        f'dir {work_dir}\nsave ""\nappendonly no\nrequirepass {password}\n'
+    )
+
+
+def _wait_for_redis(url: str, process: subprocess.Popen[bytes]) -> None:
+    import redis
+
+    deadline = time.monotonic() + BROKER_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {process.returncode}")
+        try:
+            if redis.Redis.from_url(url, socket_timeout=1).ping():
+                return
+        except redis.ConnectionError:
+            time.sleep(0.2)
+    raise RuntimeError(f"redis-server did not answer within {BROKER_WAIT_SECONDS:.0f} s")
 
 
 def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

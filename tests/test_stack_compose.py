@@ -185,7 +185,17 @@ def test_the_celery_profile_adds_a_broker_and_two_workers(compose: dict[str, Any
     assert worker["command"] == "celery worker"
     assert worker["depends_on"]["redis"] == {"condition": "service_healthy"}
     assert environment(worker)["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
-    assert "apache-airflow-providers-celery==" in DOCKERFILE.read_text()
+
+
+def test_the_image_installs_celery_from_the_lock_with_the_pins_that_work_together() -> None:
+    """celery 5.7 (what pip picks unpinned) kills provider 3.26's worker; the lock pins 5.6.3
+    and the image installs the lock, never an unpinned celery of its own."""
+    lock = (PROJECT_ROOT / "requirements.txt").read_text().splitlines()
+    assert {"apache-airflow-providers-celery==3.26.0", "celery==5.6.3"} <= set(lock)
+    assert all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[^=\s]+", line) for line in lock)
+    dockerfile = DOCKERFILE.read_text()
+    assert "pip install --no-cache-dir -r /opt/wallet-ops/requirements.txt" in dockerfile
+    assert "celery" not in dockerfile.split("ARG EXTRA_PROVIDERS=", 1)[1].splitlines()[0]
 
 
 def test_prometheus_reads_the_metrics_token_as_a_secret_from_env(compose: dict[str, Any]) -> None:

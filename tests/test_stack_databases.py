@@ -175,9 +175,7 @@ def test_the_cast_gets_logins_whose_passwords_are_generated_once(var_dir: Path) 
 
 def test_workers_call_the_execution_api_on_the_port_the_ui_listens_on(var_dir: Path) -> None:
     home = var_dir / "airflow"
-    env = platform_environment(
-        {}, port=8090, logins=cast_logins(home), home=home, executor="LocalExecutor"
-    )
+    env = platform_environment({}, port=8090, logins=cast_logins(home), home=home)
 
     assert env["AIRFLOW__API__PORT"] == "8090"
     assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://127.0.0.1:8090/execution/"

@@ -11,7 +11,8 @@ also when a test fails or the platform does not come up (process groups, SIGKILL
 
 Fixtures for tests (and for other suites built on this one):
 
-- ``platform`` (session): the running ``scripts.airflow_platform.Platform``: ``base_url``,
+- ``platform`` (package scope: tests using it live in ``tests/runtime/``, subpackages
+  included; it is stopped before ``tests/runtime_celery`` starts its own): the running ``scripts.airflow_platform.Platform``: ``base_url``,
   ``logins.roles`` / ``logins.passwords`` (login -> Airflow role / password: every person of
   the demo cast, e.g. ``oscar``, ``rita``, ``alice``, ``tina``, ``adam``, plus ``admin``, who
   maps to no ops user), ``env`` (the components' environment: ``OPS_DATABASE_URL`` ...),
@@ -63,10 +64,15 @@ SETTLEMENT_START = TODAY - timedelta(days=CATCH_UP_DAYS)
 CLI_SETTINGS = ("OPS_DATABASE_URL", "OPS_VAR_DIR", "OPS_ENABLED_CURRENCIES")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def mark_runtime(items: list[pytest.Item], directory: Path) -> None:
+    """Mark every test under ``directory`` ``runtime``."""
     for item in items:
-        if RUNTIME_DIR in Path(str(item.fspath)).parents:
+        if directory in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.runtime)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    mark_runtime(items, RUNTIME_DIR)
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,7 @@ class TriggeredRun:
     login: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir = tmp_path_factory.mktemp("runtime_var")
     overrides = {"OPS_SETTLEMENT_START_DATE": SETTLEMENT_START.isoformat()}
@@ -87,7 +93,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         stop_embedded_server(var_dir)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(platform: Platform) -> Callable[[str], AirflowClient]:
     sessions: dict[str, AirflowClient] = {}
 
@@ -99,7 +105,7 @@ def client(platform: Platform) -> Callable[[str], AirflowClient]:
     return logged_in
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def trigger(client: Callable[[str], AirflowClient]) -> Callable[..., TriggeredRun]:
     def create(
         dag_id: str,
@@ -114,7 +120,7 @@ def trigger(client: Callable[[str], AirflowClient]) -> Callable[..., TriggeredRu
     return create
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def wait(client: Callable[[str], AirflowClient]) -> Callable[..., RunOutcome]:
     def ended(run: TriggeredRun, timeout: float = 240.0) -> RunOutcome:
         return client(run.login).wait(run.dag_id, run.run_id, timeout=timeout)
@@ -122,7 +128,7 @@ def wait(client: Callable[[str], AirflowClient]) -> Callable[..., RunOutcome]:
     return ended
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ops(platform: Platform) -> Iterator[Engine]:
     engine = create_engine(platform.env["OPS_DATABASE_URL"])
     yield engine

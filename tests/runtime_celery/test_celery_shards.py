@@ -1,0 +1,121 @@
+"""Scale-out: one day's settlement split into two shards runs on two Celery workers, every event
+is settled exactly once, and the workers log no error while doing it.
+
+Which worker ran a shard is read from the workers' own logs (each worker writes its own file;
+Celery logs every workload it executes with the task instance's path, map index included). Each
+worker runs one task at a time and holds no message it is not running, and each shard has
+enough events to outlast the scheduler's next loop, so the second shard cannot wait for the
+first worker: it goes to the other one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from ops_domain.cli.main import main as ops_main
+from scripts.airflow_logins import AIRFLOW_ADMIN
+from scripts.airflow_platform import WORKER, Platform
+from scripts.airflow_rest import AirflowClient
+from tests.runtime.conftest import CLI_SETTINGS, TODAY
+from tests.support.factories import Factory
+
+DAG = "settlement_automation"
+DAY = TODAY - timedelta(days=1)
+MERCHANTS, EVENTS_EACH = 40, 2_500  # 100,000 events: a few seconds per shard
+ERROR_LINE = re.compile(r"\[(error|critical)\s*\]|Traceback|ERROR")
+
+
+@pytest.fixture
+def ops(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The ops database with the demo's back office (its users act) and a busy day."""
+    for name in CLI_SETTINGS:
+        monkeypatch.setenv(name, platform.env[name])
+    assert ops_main(["seed_demo", "--reset", "--business-date", DAY.isoformat()]) == 0
+    engine = create_engine(platform.env["OPS_DATABASE_URL"])
+    factory = Factory(engine)
+    merchants = [factory.merchant(f"CELERY-{n:03d}") for n in range(MERCHANTS)]
+    factory.events_bulk(merchants, EVENTS_EACH, day=DAY)
+    return engine
+
+
+def waiting_events(ops: Engine) -> int:
+    with ops.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT count(*) FROM cashflow_events e JOIN merchants m ON m.id = e.merchant_id"
+                " WHERE m.status = 'active' AND e.currency = 'USD' AND e.settlement_id IS NULL"
+                " AND e.occurred_at >= :day AND e.occurred_at < :next"
+            ),
+            {"day": DAY, "next": DAY + timedelta(days=1)},
+        ).scalar_one()
+
+
+def worker_logs(platform: Platform) -> dict[str, Path]:
+    return {
+        name: Path(platform.log(name)) for name in platform.processes if name.startswith(WORKER)
+    }
+
+
+def test_two_workers_share_a_days_shards_and_settle_every_event_once(
+    platform: Platform, client: Callable[[str], AirflowClient], ops: Engine
+) -> None:
+    waiting = waiting_events(ops)
+    logs = worker_logs(platform)
+    offsets = {name: path.stat().st_size for name, path in logs.items()}
+    conf = {
+        "business_date": DAY.isoformat(),
+        "lookback_days": 0,
+        "currency": "USD",
+        "create_payouts": False,
+        "shards": 2,
+    }
+    client(AIRFLOW_ADMIN).unpause(DAG)
+
+    run_id = client("oscar").trigger(DAG, conf)
+    run = client("oscar").wait(DAG, run_id, timeout=300)
+
+    assert run.state == "success", run.failed_tasks()
+    assert run.states() == dict.fromkeys(
+        ("authorise_run", "plan_shards", "settle[0]", "settle[1]", "report"), "success"
+    )
+    written = {
+        name: path.read_bytes()[offsets[name] :].decode(errors="replace")
+        for name, path in logs.items()
+    }
+    shard_worker = {
+        int(index): name
+        for name, lines in written.items()
+        for index in re.findall(
+            rf"run_id={re.escape(run_id)}/task_id=settle/map_index=(\d+)/", lines
+        )
+    }
+    print(f"shard -> worker: {shard_worker}; shard durations: "
+          f"{[run.tasks[f'settle[{i}]'].duration for i in (0, 1)]}")  # fmt: skip
+    assert sorted(shard_worker) == [0, 1]
+    assert len(set(shard_worker.values())) == 2, f"one worker ran both shards: {shard_worker}"
+    with ops.connect() as conn:
+        settled = conn.execute(
+            text(
+                "SELECT count(*) AS settlements, sum(s.event_count) AS events,"
+                " count(DISTINCT s.job_run_id) AS job_runs,"
+                " count(DISTINCT (s.merchant_id, s.currency)) AS merchants"
+                " FROM settlements s JOIN job_runs j ON j.id = s.job_run_id"
+                " WHERE j.idempotency_key LIKE :key"
+            ),
+            {"key": f"{DAG}/{run_id}/settle/%"},
+        ).one()
+    assert waiting >= MERCHANTS * EVENTS_EACH
+    assert settled.events == waiting
+    assert waiting_events(ops) == 0
+    assert settled.job_runs == 2  # one job run per shard
+    assert settled.merchants == settled.settlements  # no merchant settled by both shards
+    errors = {name: [ln for ln in text_.splitlines() if ERROR_LINE.search(ln)]
+              for name, text_ in written.items()}  # fmt: skip
+    assert errors == {name: [] for name in logs}
+    ops.dispose()
