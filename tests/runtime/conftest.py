@@ -29,7 +29,9 @@ Fixtures for tests (and for other suites built on this one):
 - ``ops_cli(*argv) -> dict``: the ops CLI in this process against that database, ``--json``
   output parsed; a non-zero exit fails the test.
 - ``demo_back_office``: the ops database reset to the demo's back office for ``DEMO_DATE``
-  (``seed_demo --reset``); yields that date.
+  (``seed_demo --reset`` by the owner login, ``seed_demo(platform, day)``); yields that date.
+  ``platform.env["OPS_DATABASE_URL"]`` (and ``ops``, ``ops_cli``) is the application role
+  the DAGs run as.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from scripts.airflow_logins import AIRFLOW_ADMIN
 from scripts.airflow_platform import Platform
 from scripts.airflow_rest import AirflowClient, RunOutcome
 from scripts.platform_services import free_port
+from scripts.stack import OWNER_URL_ENV
 
 RUNTIME_DIR = Path(__file__).parent
 TODAY = datetime.now(UTC).date()
@@ -156,7 +159,19 @@ def ops_cli(in_platform_env: None) -> Callable[..., Any]:
     return run
 
 
+def seed_demo(platform: Platform, day: date) -> None:
+    """The demo's back office for ``day``, seeded by the owner login (as ``make demo`` does;
+    the DAGs and the ops CLI run as the application role, which may not wipe tables)."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in CLI_SETTINGS:
+            env.setenv(name, platform.env[name])
+        env.setenv("OPS_DATABASE_URL", platform.env[OWNER_URL_ENV])
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = ops_main(["seed_demo", "--reset", "--business-date", day.isoformat()])
+    assert code == 0, f"seed_demo exited {code}"
+
+
 @pytest.fixture
-def demo_back_office(ops_cli: Callable[..., Any]) -> date:
-    ops_cli("seed_demo", "--reset", "--business-date", DEMO_DATE.isoformat())
+def demo_back_office(platform: Platform) -> date:
+    seed_demo(platform, DEMO_DATE)
     return DEMO_DATE

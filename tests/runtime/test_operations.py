@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from ops_domain.embedded import embedded_server_url
 from scripts.airflow_logins import AIRFLOW_ADMIN
@@ -106,15 +107,16 @@ def test_an_emergency_freeze_is_set_by_one_run_and_lifted_by_a_later_one(
 
 @pytest.fixture
 def ops_login_refused(platform: Platform) -> Iterator[Callable[[bool], None]]:
-    """Refuse (or allow again) every new connection of the ops login: a database outage as
-    the tasks see it. Always allowed again at the end."""
+    """Refuse (or allow again) every new connection of the tasks' login (the ``ops_db``
+    connection's): a database outage as the tasks see it. Always allowed again at the end."""
     admin = create_engine(
         embedded_server_url(Path(platform.env["OPS_VAR_DIR"])), isolation_level="AUTOCOMMIT"
     )
+    role = make_url(platform.env["AIRFLOW_CONN_OPS_DB"]).username
 
     def refuse(refused: bool) -> None:
         with admin.connect() as conn:
-            conn.execute(text(f"ALTER ROLE ops CONNECTION LIMIT {0 if refused else -1}"))
+            conn.execute(text(f'ALTER ROLE "{role}" CONNECTION LIMIT {0 if refused else -1}'))
 
     yield refuse
     refuse(False)

@@ -18,11 +18,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from ops_domain.cli.main import main as ops_main
 from scripts.airflow_logins import AIRFLOW_ADMIN
 from scripts.airflow_platform import WORKER, Platform
 from scripts.airflow_rest import AirflowClient
-from tests.runtime.conftest import CLI_SETTINGS, TODAY
+from tests.runtime.conftest import TODAY, seed_demo
 from tests.support.factories import Factory
 
 DAG = "settlement_automation"
@@ -32,11 +31,9 @@ ERROR_LINE = re.compile(r"\[(error|critical)\s*\]|Traceback|ERROR")
 
 
 @pytest.fixture
-def ops(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Engine:
+def ops(platform: Platform) -> Engine:
     """The ops database with the demo's back office (its users act) and a busy day."""
-    for name in CLI_SETTINGS:
-        monkeypatch.setenv(name, platform.env[name])
-    assert ops_main(["seed_demo", "--reset", "--business-date", DAY.isoformat()]) == 0
+    seed_demo(platform, DAY)
     engine = create_engine(platform.env["OPS_DATABASE_URL"])
     factory = Factory(engine)
     merchants = [factory.merchant(f"CELERY-{n:03d}") for n in range(MERCHANTS)]
