@@ -127,4 +127,4 @@ def test_cli_runs_the_real_smoke_suite(cli, monkeypatch: pytest.MonkeyPatch) -> 
 
     result = json.loads(out)
     assert result["details"]["not_passed"] == []
-    assert (code, result["status"], result["details"]["tests"]) == (0, "pass", 4)
+    assert (code, result["status"], result["details"]["tests"]) == (0, "pass", 10)

@@ -18,7 +18,7 @@ from ops_domain.cli.runtime import (
     timestamp_arg,
     whole_number_arg,
 )
-from ops_domain.disputes.chargebacks import transition_chargeback
+from ops_domain.disputes.chargebacks import open_chargeback, transition_chargeback
 from ops_domain.disputes.models import CHARGEBACK_STATES, REFUND_STATES
 from ops_domain.disputes.refunds import (
     approve_refund,
@@ -85,8 +85,30 @@ def _register_refunds(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_chargebacks(subparsers: argparse._SubParsersAction) -> None:
-    chargebacks = subparsers.add_parser("chargebacks", help="move chargebacks along the workflow")
+    chargebacks = subparsers.add_parser(
+        "chargebacks", help="open chargebacks with their evidence, move them along the workflow"
+    )
     commands = chargebacks.add_subparsers(dest="chargebacks_command", required=True)
+    opened = add_command(
+        commands,
+        "open",
+        "open a chargeback with its dispute case and evidence",
+        permission="chargebacks.manage",
+    )
+    opened.add_argument("--merchant-code", required=True, help="the merchant charged back")
+    opened.add_argument("--reason-code", required=True, help="the card network's reason code")
+    opened.add_argument("--amount", required=True, help="the disputed amount, e.g. 25.00")
+    opened.add_argument("--currency", required=True, help="an enabled currency")
+    opened.add_argument(
+        "--due-at", required=True, type=timestamp_arg("--due-at"), help="response due (ISO-8601)"
+    )
+    opened.add_argument(
+        "--evidence",
+        required=True,
+        action="append",
+        help="a piece of evidence (document reference, finding); repeat for more",
+    )
+    opened.set_defaults(handler=run_chargeback_open)
     move = add_command(
         commands,
         "transition",
@@ -205,6 +227,28 @@ def _emit_refund(refund: dict[str, Any], as_json: bool) -> None:
             + (f", SLA due {refund['sla_due_at'].isoformat()}" if open_refund else "")
         ),
     )
+
+
+def run_chargeback_open(args: argparse.Namespace, runtime: Runtime) -> int:
+    chargeback = open_chargeback(
+        runtime.engine,
+        runtime.settings,
+        actor_username=args.actor_username,
+        merchant_code=args.merchant_code,
+        reason_code=args.reason_code,
+        amount=args.amount,
+        currency=args.currency,
+        due_at=args.due_at,
+        evidence=args.evidence,
+    )
+    emit(
+        chargeback,
+        as_json=args.json,
+        text=f"chargeback {chargeback['chargeback_no']} opened ({chargeback['amount']}"
+        f" {chargeback['currency']}, case {chargeback['case_no']},"
+        f" {len(chargeback['evidence'])} piece(s) of evidence)",
+    )
+    return EXIT_OK
 
 
 def run_chargeback_transition(args: argparse.Namespace, runtime: Runtime) -> int:
