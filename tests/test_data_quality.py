@@ -225,8 +225,8 @@ def books(engine: Engine, factory: Factory) -> SimpleNamespace:
         insert(
             conn,
             "INSERT INTO readiness_waivers (counter, max_count, reason, release_id,"
-            " requested_by, expires_at) VALUES ('open_high_alerts', 1, 'known alert', 'r1',"
-            " :m, :at)",
+            " environment, requested_by, expires_at) VALUES ('open_high_alerts', 1,"
+            " 'known alert', 'r1', 'prod', :m, :at)",
             m=b.maker,
             at=DEFAULT_TIME,
         )
