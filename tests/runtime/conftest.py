@@ -7,7 +7,7 @@ installed, the cast's logins) on an embedded PostgreSQL of its own under a tempo
 ``var/`` (fresh ``airflow``, ``ops`` and ``ops_audit`` databases) and a free port. Tests talk
 to it as any client would: a JWT from ``POST /auth/token``, then Airflow's public REST API v2
 (``scripts.airflow_rest.AirflowClient``). Every process is stopped when the session ends,
-also when a test fails or the platform does not come up (process groups, SIGKILL after 5 s).
+also when a test fails or the platform does not come up (process groups, SIGKILL after 3 s).
 
 Fixtures for tests (and for other suites built on this one):
 

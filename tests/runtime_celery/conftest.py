@@ -1,7 +1,7 @@
 """The Celery scale-out under test: the platform as ``make airflow-celery`` starts it (redis on
 127.0.0.1, the components with the CeleryExecutor and two workers, one task at a time each) on
 an embedded PostgreSQL of its own. Runs after ``tests/runtime``, whose LocalExecutor platform
-is stopped by then (package scope), so the two never compete for the machine. Every test here
+is stopped by then (package scope), and this platform is stopped after its module, so no two platforms compete for the machine. Every test here
 is marked ``runtime``; the fixtures mirror ``tests/runtime/conftest.py``."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     mark_runtime(items, CELERY_DIR)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir = tmp_path_factory.mktemp("celery_var")
     # no day to catch up: unpausing settlement_automation starts only the runs we trigger
@@ -40,6 +40,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         stop_embedded_server(var_dir)
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def client(platform: Platform) -> Callable[[str], AirflowClient]:
     return platform.client
