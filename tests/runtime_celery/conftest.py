@@ -1,8 +1,8 @@
 """The Celery scale-out under test: the platform as ``make airflow-celery`` starts it (redis on
 127.0.0.1, the components with the CeleryExecutor and two workers, one task at a time each) on
 an embedded PostgreSQL of its own. Runs after ``tests/runtime``, whose LocalExecutor platform
-is stopped by then (package scope), and this platform is stopped after its module, so no two platforms compete for the machine. Every test here
-is marked ``runtime``; the fixtures mirror ``tests/runtime/conftest.py``."""
+is stopped by then (package scope); this one is stopped after its module (module scope), so
+no two platforms ever compete for the machine. Every test here is marked ``runtime``."""
 
 from __future__ import annotations
 
