@@ -133,7 +133,7 @@ def test_open_incident_assigns_risk_and_operation_with_a_four_hour_sla_once(
     release_through_gate(engine, RELEASE, actor_username="olga", now=factory.now())
     argv = (
         *("emergency", "open_incident", "--actor-username", "rita", "--release-id", RELEASE),
-        *("--trigger", "payouts_failed", "--now", NOW),
+        *("--trigger", "payouts_failed"),
     )
 
     code, out, err = cli(*argv)
@@ -141,9 +141,11 @@ def test_open_incident_assigns_risk_and_operation_with_a_four_hour_sla_once(
 
     assert code == 0, err
     case_no = out.split()[1]
+    due = rows(engine, "SELECT sla_due_at, created_at FROM cases")[0]
+    assert abs(due[0] - due[1] - timedelta(hours=4)) < timedelta(seconds=5)
     assert out.strip() == (
         f"incident {case_no} opened: Release {RELEASE}: payouts_failed (priority critical,"
-        " teams operation, risk, due 2026-11-24T06:00:00+00:00)"
+        f" teams operation, risk, due {due[0].isoformat()})"
     )
     assert (again, out_again.split()[1:4]) == (0, [case_no, "already", "open:"])
     assert rows(
@@ -161,7 +163,7 @@ def test_open_incident_assigns_risk_and_operation_with_a_four_hour_sla_once(
             "open",
             RELEASE,
             "payouts_failed",
-            datetime(2026, 11, 24, 6, 0, tzinfo=UTC),
+            due[0],
             ["operation", "risk"],
         )
     ]

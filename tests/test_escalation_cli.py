@@ -48,7 +48,7 @@ def test_a_wrong_actor_exits_2_naming_the_accepted_roles_and_changes_nothing(
 ) -> None:
     before = factory.table_checksums()
 
-    code, out, err = cli(job, "--actor-username", actor, "--now", NOW.isoformat())
+    code, out, err = cli(job, "--actor-username", actor)
 
     assert (code, out) == (2, "")
     assert err == f"error: {message.format(job=job)}\n"
@@ -81,25 +81,26 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(
     assert factory.table_checksums() == before
 
 
-def test_now_pins_the_clock_and_json_reports_counts_and_items(
+def test_now_pins_the_clock_of_a_dry_run_and_json_reports_counts_and_items(
     cli: Cli, factory: Factory, backlog: dict[str, int]
 ) -> None:
     early = (NOW - timedelta(hours=3)).isoformat()
     code, out, _ = cli(
-        "escalate_refund_disputes", "--actor-username", "ops", "--now", early, "--json"
-    )
+        "escalate_refund_disputes", "--actor-username", "ops", "--now", early, "--json",
+        "--dry-run",
+    )  # fmt: skip
     assert code == 0
     assert json.loads(out)["counts"]["refunds_escalated"] == 0
 
     code, out, err = cli(
         "escalate_refund_disputes", "--actor-username", "ops", "--now", "2026-11-23T09:00:00",
-        "--json",
+        "--json", "--dry-run",
     )  # fmt: skip
 
     assert (code, err) == (0, "")
     payload = json.loads(out)
     assert set(payload) == {"job", "dry_run", "job_run_id", "counts", "items", "messages"}
-    assert (payload["job"], payload["dry_run"]) == ("escalate_refund_disputes", False)
+    assert (payload["job"], payload["dry_run"]) == ("escalate_refund_disputes", True)
     assert payload["counts"] == {
         "refunds_escalated": 1,
         "cases_escalated": 1,
@@ -115,8 +116,9 @@ def test_operation_cases_json_lists_the_case_and_its_high_alert(
     cli: Cli, factory: Factory, backlog: dict[str, int]
 ) -> None:
     code, out, _ = cli(
-        "escalate_operation_cases", "--actor-username", "ops", "--now", NOW.isoformat(), "--json"
-    )
+        "escalate_operation_cases", "--actor-username", "ops", "--now", NOW.isoformat(), "--json",
+        "--dry-run",
+    )  # fmt: skip
 
     payload = json.loads(out)
     assert code == 0
@@ -132,7 +134,7 @@ def test_operation_cases_json_lists_the_case_and_its_high_alert(
 def test_work_queue_dry_run_prints_what_the_real_run_does_and_writes_only_the_run_record(
     cli: Cli, factory: Factory, backlog: dict[str, int]
 ) -> None:
-    argv = ("escalate_ops_work_queue", "--actor-username", "ops", "--now", NOW.isoformat())
+    argv = ("escalate_ops_work_queue", "--actor-username", "ops")
     before = factory.table_checksums()
 
     code, dry_text, _ = cli(*argv, "--dry-run")

@@ -324,3 +324,14 @@ def test_repeated_roles_flags_accumulate(cli, factory: Factory) -> None:
     )  # fmt: skip
     assert code == 0, err
     assert json.loads(out)["roles"] == ["operation", "risk", "sales"]
+
+
+def test_now_pins_the_clock_of_a_dry_run_only(cli, factory: Factory) -> None:
+    factory.user("ops", "operation")
+    for job in ("escalate_refund_disputes", "automate_settlements"):
+        code, out, err = cli(job, "--actor-username", "ops", "--now", "2030-01-01T00:00:00Z")
+        assert (code, out) == (2, "")
+        assert "--now pins the clock of a dry run only" in err
+        dry = cli(job, "--actor-username", "ops", "--now", "2030-01-01T00:00:00Z", "--dry-run")
+        assert dry[0] == 0, dry[2]
+    assert factory.count("job_runs", "dry_run = false") == 0

@@ -145,9 +145,9 @@ def test_waivers_and_freezes_lists(
             conn.execute(
                 text(
                     "INSERT INTO readiness_waivers (counter, max_count, reason, release_id,"
-                    " status, requested_by, approved_by, expires_at) VALUES ('open_high_alerts',"
-                    " 1, 'agreed', :release, :status, :ops, CASE WHEN :status = 'approved'"
-                    " THEN CAST(:risk AS bigint) END, :expires)"
+                    " environment, status, requested_by, approved_by, expires_at) VALUES"
+                    " ('open_high_alerts', 1, 'agreed', :release, 'production', :status, :ops,"
+                    " CASE WHEN :status = 'approved' THEN CAST(:risk AS bigint) END, :expires)"
                 ),
                 {"release": release, "status": status, "ops": people["ops"],
                  "risk": people["risk"], "expires": datetime(2026, 12, 1, tzinfo=UTC)},

@@ -12,6 +12,7 @@ from tests.support.factories import Factory
 
 Cli = Callable[..., tuple[int, str, str]]
 NOW = "2026-11-21T06:00:00Z"
+WINDOW = ("--period-start", "2026-11-20", "--period-end", "2026-11-21")  # NOW's default
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def test_automate_settlements_json_reports_counts_items_and_run(
     cli: Cli, factory: Factory, shop: int
 ) -> None:
     code, out, err = cli(
-        "automate_settlements", "--actor-username", "ops", "--now", NOW,
+        "automate_settlements", "--actor-username", "ops", *WINDOW,
         "--create-payouts", "--json",
     )  # fmt: skip
 
@@ -119,7 +120,7 @@ def payout_id(engine: Engine) -> int:
 def test_payout_commands_walk_a_payout_to_settled(
     cli: Cli, engine: Engine, factory: Factory, shop: int
 ) -> None:
-    cli("automate_settlements", "--actor-username", "ops", "--now", NOW, "--create-payouts")
+    cli("automate_settlements", "--actor-username", "ops", *WINDOW, "--create-payouts")
     pid = str(payout_id(engine))
 
     code, out, _ = cli("payouts", "send", "--payout-id", pid, "--actor-username", "risky",
@@ -167,7 +168,7 @@ def test_freeze_and_lift_commands(cli: Cli, factory: Factory, shop: int) -> None
     )
 
     code, out, _ = cli(
-        "automate_settlements", "--actor-username", "ops", "--now", NOW, "--create-payouts"
+        "automate_settlements", "--actor-username", "ops", *WINDOW, "--create-payouts"
     )
     assert code == 0
     assert "payouts_held: 1" in out
@@ -186,7 +187,7 @@ def test_settlements_approve_command(
     cli: Cli, engine: Engine, factory: Factory, shop: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPS_AUTO_POST_LIMIT", "50.00")
-    cli("automate_settlements", "--actor-username", "ops", "--now", NOW)
+    cli("automate_settlements", "--actor-username", "ops", *WINDOW)
     with engine.begin() as conn:
         settlement_id, status = conn.execute(text("SELECT id, status FROM settlements")).one()
     assert status == "draft"

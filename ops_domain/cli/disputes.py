@@ -65,7 +65,6 @@ def _register_refunds(subparsers: argparse._SubParsersAction) -> None:
     request.add_argument(
         "--case-id", type=whole_number_arg, help="attach to this case instead of a new one"
     )
-    request.add_argument("--now", type=timestamp_arg("--now"), help="pin the request time")
     request.set_defaults(handler=run_refund_request)
     for verb, help_text in (
         ("approve", "approve a pending refund (checker, not the maker)"),
@@ -198,7 +197,6 @@ def run_refund_request(args: argparse.Namespace, runtime: Runtime) -> int:
         reason=args.reason,
         customer_ref=args.customer_ref,
         case_id=args.case_id,
-        now=args.now,
     )
     _emit_refund(refund, args.json)
     return EXIT_OK

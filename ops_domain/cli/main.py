@@ -74,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def refuse_pinned_clock(args: argparse.Namespace) -> None:
+    """Only a dry run may be asked "what if it were then": a real run pinned to another time
+    would write history that never happened (an escalation as of 2030). Read-only listings may
+    pin it; scheduled runs set their clock in Airflow, never through this channel."""
+    pinned = getattr(args, "now", None) is not None
+    if pinned and not getattr(args, "dry_run", False) and getattr(args, "listing", None) is None:
+        raise InvalidInput(
+            "--now pins the clock of a dry run only: add --dry-run, or drop --now to act as"
+            " of the current time"
+        )
+
+
 def refuse_unstorable_text(args: argparse.Namespace) -> None:
     """PostgreSQL text and file names cannot hold NUL, and text must be UTF-8: refuse both as
     bad input, in one place, rather than fail in the driver or the file system. Bytes that
@@ -113,6 +125,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         refuse_unstorable_text(args)
+        refuse_pinned_clock(args)
     except SystemExit as exc:  # --help, or a bad argument already reported in one line
         return exc.code if isinstance(exc.code, int) else EXIT_REFUSED
     except OpsError as exc:  # an argument type (date_arg, ...) refused its value

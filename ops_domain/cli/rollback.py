@@ -90,7 +90,6 @@ def _register_incident(actions: argparse._SubParsersAction) -> None:
         default=INCIDENT_SLA_HOURS,
         help="due in (default 4 hours)",
     )
-    incident.add_argument("--now", type=timestamp_arg("--now"), help="pin the clock (ISO-8601)")
     incident.set_defaults(handler=run_open_incident)
 
 
@@ -208,7 +207,6 @@ def run_open_incident(args: argparse.Namespace, runtime: Runtime) -> int:
         trigger=args.trigger,
         title=args.title,
         sla_hours=args.sla_hours,
-        now=args.now,
     )
     state = "opened" if case["newly_opened"] else "already open"
     emit(

@@ -58,7 +58,6 @@ class PrimedRun:
                 *(sys.executable, "-m", "tests.reliability.primed_cli", "automate_settlements"),
                 *("--actor-username", "olga", "--create-payouts"),
                 *("--period-start", day.isoformat(), "--period-end", day.isoformat()),
-                *("--now", f"{day + timedelta(days=1)}T06:00:00+00:00"),
             ],
             cwd=PROJECT_ROOT,
             env=env,
