@@ -98,8 +98,8 @@ def test_a_login_without_an_ops_user_is_refused_before_anything_changes(
 
 def backfill(client: AirflowClient, first: datetime, last: datetime) -> list[str]:
     """A backfill of the case escalation over ``first..last`` as this login; its run ids once
-    every run ended."""
-    client.post(
+    every run ended and the backfill itself completed (a DAG takes one running backfill)."""
+    created = client.post(
         "/api/v2/backfills",
         {
             "dag_id": ESCALATION,
@@ -112,7 +112,8 @@ def backfill(client: AirflowClient, first: datetime, last: datetime) -> list[str
     while time.monotonic() < deadline:
         runs = client.runs(ESCALATION, run_type="backfill")
         mine = [r for r in runs if r["triggering_user_name"] == client.username]
-        if mine and all(r["state"] in {"success", "failed"} for r in mine):
+        ended = mine and all(r["state"] in {"success", "failed"} for r in mine)
+        if ended and client.get(f"/api/v2/backfills/{created['id']}")["completed_at"]:
             return [r["dag_run_id"] for r in mine]
         time.sleep(2.0)
     raise TimeoutError(f"the backfill of {ESCALATION} by {client.username} did not end")
