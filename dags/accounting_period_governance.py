@@ -20,12 +20,13 @@ the drafts, decide the approvals, resolve the breaks) and clear the failed task 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 from wallet_ops_airflow.defaults import task_defaults
-from wallet_ops_airflow.jobs import as_of, authorise_run, run_service
+from wallet_ops_airflow.jobs import authorise_run, run_service
 from wallet_ops_airflow.params import (
     choice_param,
     chosen_currency,
@@ -36,11 +37,11 @@ from wallet_ops_airflow.params import (
 )
 from wallet_ops_airflow.periods import requested_period
 from wallet_ops_airflow.refusal import refuse
+from wallet_ops_airflow.run_request import RunRequest
 
 from ops_domain.config import Settings
 
 JOB = "manage_accounting_period"
-SERVICE = "ops_domain.accounting.periods:manage_accounting_period"
 PERMISSIONS = {"close": "periods.close", "open": "periods.reopen"}
 
 
@@ -80,7 +81,7 @@ def accounting_period_governance() -> None:
     @task
     def plan_periods(request: dict[str, Any]) -> list[dict[str, str]]:
         params = get_current_context()["params"]
-        first, last = requested_period(params, request)
+        first, last = requested_period(params, RunRequest.from_xcom(request))
         chosen = chosen_currency(params["currency"])
         currencies = [chosen] if chosen else sorted(Settings.from_env().enabled_currencies)
         return [
@@ -88,22 +89,24 @@ def accounting_period_governance() -> None:
             for code in currencies
         ]
 
-    def manage(request: dict[str, Any], period: dict[str, str], *, dry_run: bool) -> dict[str, Any]:
+    def manage(request: RunRequest, period: dict[str, str], *, dry_run: bool) -> dict[str, Any]:
+        from ops_domain.accounting.periods import manage_accounting_period
+
         params = get_current_context()["params"]
         return run_service(
-            SERVICE,
-            {**request, "dry_run": dry_run},
+            manage_accounting_period,
+            replace(request, dry_run=dry_run),
             period_start=date.fromisoformat(period["period_start"]),
             period_end=date.fromisoformat(period["period_end"]),
             currency=period["currency"],
             action=params["action"],
             reason=params["reason"],
-            now=as_of(request),
+            now=request.now,
         )
 
     @task(map_index_template="{{ task.op_kwargs['period']['currency'] }}")
     def list_blockers(request: dict[str, Any], period: dict[str, str]) -> dict[str, Any]:
-        preview = manage(request, period, dry_run=True)
+        preview = manage(RunRequest.from_xcom(request), period, dry_run=True)
         blockers = preview["counts"].get("blockers", 0)
         if blockers:
             raise refuse(
@@ -115,7 +118,8 @@ def accounting_period_governance() -> None:
 
     @task(map_index_template="{{ task.op_kwargs['period']['currency'] }}")
     def apply(request: dict[str, Any], period: dict[str, str]) -> dict[str, Any]:
-        return manage(request, period, dry_run=request["dry_run"])
+        run = RunRequest.from_xcom(request)
+        return manage(run, period, dry_run=run.dry_run)
 
     request = authorise()
     periods = plan_periods(request)

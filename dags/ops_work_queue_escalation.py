@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from wallet_ops_airflow.job_dag import SingleJob, single_job_dag
 from wallet_ops_airflow.params import count_param
 
+from ops_domain.work_queue.escalation import escalate_ops_work_queue
+
 
 def sla_hours(default: int, what: str):
     return count_param(
@@ -32,7 +34,7 @@ def sla_hours(default: int, what: str):
 dag = single_job_dag(
     SingleJob(
         job="escalate_ops_work_queue",
-        service="ops_domain.work_queue.escalation:escalate_ops_work_queue",
+        service=escalate_ops_work_queue,
         permission="work_queue.escalate",
         params={
             "journal_hours": sla_hours(8, "Journal approvals"),

@@ -16,10 +16,12 @@ from datetime import UTC, datetime
 
 from wallet_ops_airflow.job_dag import SingleJob, single_job_dag
 
+from ops_domain.disputes.escalation import escalate_refund_disputes
+
 dag = single_job_dag(
     SingleJob(
         job="escalate_refund_disputes",
-        service="ops_domain.disputes.escalation:escalate_refund_disputes",
+        service=escalate_refund_disputes,
         permission="disputes.escalate",
     ),
     dag_id="refund_dispute_escalation",

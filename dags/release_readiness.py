@@ -32,8 +32,9 @@ from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
 from wallet_ops_airflow.checks import readiness_check_task, release_gate_task
 from wallet_ops_airflow.data_quality import DataQualityOperator
 from wallet_ops_airflow.defaults import task_defaults
-from wallet_ops_airflow.jobs import authorise_run
+from wallet_ops_airflow.jobs import authorise
 from wallet_ops_airflow.params import choice_param, text_param
+from wallet_ops_airflow.run_request import GateRequest
 
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 
@@ -49,14 +50,10 @@ CHECK_TASK_IDS = {
 
 
 @task(task_id="authorise_run")
-def authorise() -> dict[str, Any]:
+def authorise_gate() -> dict[str, Any]:
     params = get_current_context()["params"]
-    request = authorise_run(permission="release.gate", job="release gate")
-    return {
-        **request,
-        "release_id": params["release_id"].strip(),
-        "environment": params["environment"],
-    }
+    run = authorise(permission="release.gate", job="release gate")
+    return GateRequest(run, params["release_id"].strip(), params["environment"]).to_xcom()
 
 
 @task
@@ -107,7 +104,7 @@ def release_gate() -> dict[str, Any]:
     },
 )
 def release_readiness() -> None:
-    request = authorise()
+    request = authorise_gate()
     groups = [check_group(group, names, request) for group, names in CHECK_GROUPS.items()]
     groups >> release_gate()
 

@@ -33,14 +33,14 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_curr
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
 from wallet_ops_airflow.defaults import task_defaults
-from wallet_ops_airflow.jobs import as_of, authorise_run, ops_engine, run_service
+from wallet_ops_airflow.jobs import authorise_run, ops_engine, run_service
 from wallet_ops_airflow.params import choice_param, count_param, dry_run_param, text_param
+from wallet_ops_airflow.run_request import RunRequest
 
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.rollback.policy import RollbackPolicy
 
 JOB = "rollback_watch"
-SERVICE = "ops_domain.rollback.watch:rollback_watch"
 REPORT_XCOM_KEY = "watch_report"
 
 
@@ -93,7 +93,9 @@ def rollback_watch() -> None:
             }
         with ops_engine() as engine:
             found = release_under_watch(
-                engine, now=as_of(request), window_hours=params["window_hours"]
+                engine,
+                now=RunRequest.from_xcom(request).now,
+                window_hours=params["window_hours"],
             )
         if found is None:
             raise AirflowSkipException(
@@ -103,13 +105,15 @@ def rollback_watch() -> None:
 
     @task
     def watch(request: dict[str, Any], release: dict[str, str]) -> dict[str, Any]:
-        release_id = release["release_id"]
+        from ops_domain.rollback.watch import rollback_watch
+
+        release_id, run = release["release_id"], RunRequest.from_xcom(request)
         report = run_service(
-            SERVICE,
-            request,
+            rollback_watch,
+            run,
             release_id=release_id,
             environment=release["environment"],
-            now=as_of(request),
+            now=run.now,
         )
         get_current_context()["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report)
         firing = [t["name"] for t in report["triggers"] if t["status"] == "firing"]

@@ -29,7 +29,7 @@ from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 from wallet_ops_airflow.defaults import task_defaults
-from wallet_ops_airflow.jobs import as_of, authorise_run, business_day, run_service, summarise
+from wallet_ops_airflow.jobs import authorise_run, run_service, summarise
 from wallet_ops_airflow.params import (
     business_date_param,
     chosen_currency,
@@ -38,13 +38,13 @@ from wallet_ops_airflow.params import (
     dry_run_param,
     flag_param,
 )
+from wallet_ops_airflow.run_request import RunRequest
 
 from ops_domain.config import Settings
 
 log = logging.getLogger(__name__)
 
 JOB = "automate_settlements"
-SERVICE = "ops_domain.settlements.service:automate_settlements"
 START_DATE = datetime.fromisoformat(os.environ.get("OPS_SETTLEMENT_START_DATE") or "2026-11-01")
 
 
@@ -91,16 +91,19 @@ def settlement_automation() -> None:
 
     @task(map_index_template="shard {{ task.op_kwargs['shard'][0] }}")
     def settle(request: dict[str, Any], shard: list[int]) -> dict[str, Any]:
+        from ops_domain.settlements.service import automate_settlements
+
         params = get_current_context()["params"]
-        day = business_day(request)
+        run = RunRequest.from_xcom(request)
+        day = run.business_date
         return run_service(
-            SERVICE,
-            request,
+            automate_settlements,
+            run,
             period_start=day - timedelta(days=params["lookback_days"]),
             period_end=day,
             currency=chosen_currency(params["currency"]),
             create_payouts=params["create_payouts"],
-            now=as_of(request),
+            now=run.now,
             shard=(shard[0], shard[1]) if shard[1] > 1 else None,
         )
 

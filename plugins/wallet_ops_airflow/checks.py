@@ -22,8 +22,9 @@ from sqlalchemy import Engine
 from ops_domain.db import OPS_DATABASE_ENV
 from ops_domain.readiness.checks import CheckResult, fail_closed
 from ops_domain.readiness.snapshot import CHECK_NAME as SNAPSHOT_CHECK
-from wallet_ops_airflow.jobs import as_of, ops_engine, settings
+from wallet_ops_airflow.jobs import ops_engine, settings
 from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse
+from wallet_ops_airflow.run_request import GateRequest
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,12 @@ def check_environment(engine: Engine) -> dict[str, str]:
     }
 
 
-def run_check(name: str, request: dict[str, Any]) -> CheckResult:
+def run_check(name: str, request: GateRequest) -> CheckResult:
     """One named check of the domain's registry, fail-closed, under that name."""
     from ops_domain.readiness.report import SnapshotCheck, readiness_checks
 
     with ops_engine() as engine:
-        snapshot = SnapshotCheck(
-            engine, request["release_id"], request["environment"], as_of(request)
-        )
+        snapshot = SnapshotCheck(engine, request.release_id, request.environment, request.run.now)
         registry = dict(readiness_checks(engine, settings(), check_environment(engine), snapshot))
         result = fail_closed(name, registry[name])
     return result if result.name == name else replace(result, name=name)
@@ -67,7 +66,7 @@ def publish_check(result: CheckResult, failure_detail: str = "") -> dict[str, An
 
 
 def readiness_check_task(name: str, request: dict[str, Any]) -> dict[str, Any]:
-    return publish_check(run_check(name, request))
+    return publish_check(run_check(name, GateRequest.from_xcom(request)))
 
 
 def collected_checks(check_task_ids: dict[str, str]) -> list[CheckResult]:
@@ -102,24 +101,25 @@ def release_gate_task(
 
     if request is None:
         raise refuse("the run was not authorised: no verdict recorded")
+    gate = GateRequest.from_xcom(request)
     checks = collected_checks(check_task_ids)
     counters, waivers = gate_evidence(checks)
     with domain_refusals_refuse_the_run(), ops_engine() as engine:
         verdict = record_gate_verdict(
             engine,
-            actor_username=request["actor_username"],
-            release_id=request["release_id"],
-            environment=request["environment"],
+            actor_username=gate.run.actor_username,
+            release_id=gate.release_id,
+            environment=gate.environment,
             checks=checks,
             counters=counters,
             waivers=waivers,
-            now=as_of(request),
+            now=gate.run.now,
         )
     table = "\n".join(f"  {c.name:<20} {c.status:<7} {c.summary}" for c in checks)
     log.info(
         "release %s (%s): %s [snapshot #%s]\n%s",
         verdict.release_id,
-        request["environment"],
+        gate.environment,
         verdict.verdict.upper(),
         verdict.snapshot_id,
         table,

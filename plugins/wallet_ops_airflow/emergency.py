@@ -17,7 +17,7 @@ from ops_domain.config import Settings
 from ops_domain.jsonable import jsonable
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.rollback.policy import INCIDENT_SLA_HOURS, INCIDENT_TRIGGERS, MAX_INCIDENT_SLA_HOURS
-from wallet_ops_airflow.jobs import as_of, idempotency_key
+from wallet_ops_airflow.jobs import idempotency_key
 from wallet_ops_airflow.manual_action import ManualAction
 from wallet_ops_airflow.params import (
     choice_param,
@@ -31,6 +31,7 @@ from wallet_ops_airflow.params import (
     text_param,
 )
 from wallet_ops_airflow.refusal import refuse
+from wallet_ops_airflow.run_request import RunRequest
 
 TAGS = ("release", "emergency")
 
@@ -57,45 +58,45 @@ def _window_fields(settings: Settings, all_label: str) -> dict[str, Param]:
     }
 
 
-def _freeze(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+def _freeze(engine: Engine, _: Settings, request: RunRequest, params: dict[str, Any]) -> Any:
     from ops_domain.payouts.freezes import freeze_payouts
 
     return freeze_payouts(
         engine,
-        actor_username=request["actor_username"],
+        actor_username=request.actor_username,
         reason=params["reason"],
         merchant_code=given_text(params["merchant_code"]),
     )
 
 
-def _lift(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+def _lift(engine: Engine, _: Settings, request: RunRequest, params: dict[str, Any]) -> Any:
     from ops_domain.payouts.freezes import lift_payout_freeze
 
     return lift_payout_freeze(
         engine,
         freeze_id=params["freeze_id"],
-        actor_username=request["actor_username"],
+        actor_username=request.actor_username,
         note=params["note"],
-        now=as_of(request),
+        now=request.now,
     )
 
 
-def _incident(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+def _incident(engine: Engine, _: Settings, request: RunRequest, params: dict[str, Any]) -> Any:
     from ops_domain.rollback.emergency import open_incident
 
     return open_incident(
         engine,
-        actor_username=request["actor_username"],
+        actor_username=request.actor_username,
         release_id=given_text(params["release_id"]),
         trigger=params["trigger"],
         title=given_text(params["title"]),
         sla_hours=params["sla_hours"],
-        now=as_of(request),
+        now=request.now,
     )
 
 
 def _reconcile(
-    engine: Engine, settings: Settings, request: dict[str, Any], params: dict[str, Any]
+    engine: Engine, settings: Settings, request: RunRequest, params: dict[str, Any]
 ) -> Any:
     from ops_domain.rollback.emergency import targeted_reconciliation
 
@@ -103,19 +104,19 @@ def _reconcile(
     return targeted_reconciliation(
         engine,
         settings,
-        actor_username=request["actor_username"],
+        actor_username=request.actor_username,
         currency=chosen_currency(params["currency"]),
         window_start=first,
         window_end=last,
         statement=_statement(params),
         merchant_code=given_text(params["merchant_code"]),
-        now=as_of(request),
-        dry_run=request["dry_run"],
+        now=request.now,
+        dry_run=request.dry_run,
     )
 
 
 def _backfill(
-    engine: Engine, settings: Settings, request: dict[str, Any], params: dict[str, Any]
+    engine: Engine, settings: Settings, request: RunRequest, params: dict[str, Any]
 ) -> Any:
     from ops_domain.rollback.emergency import backfill_settlements
 
@@ -123,18 +124,18 @@ def _backfill(
     return backfill_settlements(
         engine,
         settings,
-        actor_username=request["actor_username"],
+        actor_username=request.actor_username,
         period_start=first,
         period_end=last,
         currency=chosen_currency(params["currency"]),
         create_payouts=params["create_payouts"],
-        now=as_of(request),
-        dry_run=request["dry_run"],
+        now=request.now,
+        dry_run=request.dry_run,
         idempotency_key=idempotency_key(get_current_context()),
     ).to_dict()
 
 
-def _rollback(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+def _rollback(engine: Engine, _: Settings, request: RunRequest, params: dict[str, Any]) -> Any:
     from ops_domain.rollback.emergency import record_rollback
 
     decision = record_rollback(
@@ -142,8 +143,8 @@ def _rollback(engine: Engine, _: Settings, request: dict[str, Any], params: dict
         release_id=params["release_id"],
         environment=params["environment"],
         reason=params["reason"],
-        actor_username=request["actor_username"],
-        now=as_of(request),
+        actor_username=request.actor_username,
+        now=request.now,
     )
     return {**jsonable(decision), "text": decision.text()}
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow.exceptions import AirflowNotFoundException
-from airflow.sdk import BaseHook
+from airflow.sdk import BaseHook, Connection
 from sqlalchemy import Engine
-from sqlalchemy.engine import URL
 
 from ops_domain.config import Settings
 from ops_domain.db import create_ops_engine, normalise_driver, resolve_database_url
@@ -48,17 +45,11 @@ class OpsDatabaseHook(BaseHook):
         return self.get_engine()
 
 
-def connection_url(connection: Any) -> str:
-    """A PostgreSQL URL from a Connection's fields; extras (``host`` socket dir,
-    ``sslmode``...) become query parameters."""
-    query = {key: str(value) for key, value in connection.extra_dejson.items()}
-    url = URL.create(
-        "postgresql",
-        username=connection.login or None,
-        password=connection.password or None,
-        host=connection.host or None,
-        port=connection.port or None,
-        database=connection.schema or None,
-        query=query,
-    )
-    return normalise_driver(url.render_as_string(hide_password=False))
+def connection_url(connection: Connection) -> str:
+    """The Connection's own URI (extras such as the ``host`` socket directory or ``sslmode``
+    ride along as query parameters) with the driver this package uses.
+
+    Not ``PostgresHook.sqlalchemy_url``: it passes on only the ``sqlalchemy_query`` extra, so a
+    URI-style connection would lose its socket directory and its ``sslmode``.
+    """
+    return normalise_driver(connection.get_uri())

@@ -13,21 +13,22 @@ from typing import Any
 from airflow.sdk import DAG, Param, get_current_context, task
 
 from wallet_ops_airflow.defaults import task_defaults
-from wallet_ops_airflow.jobs import as_of, authorise_run, run_service
+from wallet_ops_airflow.jobs import Service, authorise_run, run_service
 from wallet_ops_airflow.params import dry_run_param
+from wallet_ops_airflow.run_request import RunRequest
 
 
 @dataclass(frozen=True)
 class SingleJob:
     """A domain job exposed as a DAG.
 
-    ``service`` is ``"module:function"``, imported when the task runs. Each entry of
-    ``params`` is a Param of the DAG and is passed to the service as the keyword argument of
-    the same name.
+    ``service`` is the domain job itself, imported by the DAG file (the escalation jobs are
+    light: no pandas, no GX). Each entry of ``params`` is a Param of the DAG and is passed to
+    the service as the keyword argument of the same name.
     """
 
     job: str
-    service: str
+    service: Service
     permission: str
     params: dict[str, Param] = field(default_factory=dict)
 
@@ -65,7 +66,8 @@ def single_job_dag(
         def run(request: dict[str, Any]) -> dict[str, Any]:
             params = get_current_context()["params"]
             arguments = {name: params[name] for name in job.params}
-            return run_service(job.service, request, now=as_of(request), **arguments)
+            run_request = RunRequest.from_xcom(request)
+            return run_service(job.service, run_request, now=run_request.now, **arguments)
 
         run(request)
     return dag

@@ -1,13 +1,14 @@
 """Running a domain job from a task: who acts, for which date, under which key, and failures.
 
-A DAG run turns into one *run request* in its first task (``authorise_run``): the acting user
+A DAG run turns into one ``RunRequest`` in its first task (``authorise_run``): the acting user
 (the run's triggering login, or the service account for scheduled runs: ``identity``), the
 business date, the moment the run stands for, and the dry-run flag. The actor is checked
 there with the domain's own ``require_actor``, so a run by a login without an ops user or
 without the job's permission fails before any task reads or writes business data. Every
-task's database work records the run's principal (``ops_engine``). Later tasks call a
-service with that request and the Airflow run id as idempotency key, log a readable summary
-and return the small JSON result.
+task's database work records the run's principal (``ops_engine``). Later tasks read the
+request back (``RunRequest.from_xcom``), call the service function they import themselves with
+it and the Airflow run id as idempotency key, log a readable summary and return the small
+JSON result.
 
 Failures: a ``DomainError`` (bad input, refused actor, closed period...) refuses the run
 (``refusal.RunRefused``: one line, never retried, no incident when a person triggered it);
@@ -17,7 +18,6 @@ fails without retry, since rerunning a bug cannot fix it.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -42,8 +42,12 @@ from wallet_ops_airflow.identity import (
     unmapped_login,
 )
 from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse
+from wallet_ops_airflow.run_request import RunRequest
 
 log = logging.getLogger(__name__)
+
+# A domain job: (engine, settings, *, actor_username, dry_run, idempotency_key, ...) -> result
+Service = Callable[..., Any]
 
 TRANSIENT_ERRORS = [
     "ops_domain.errors.InfrastructureError",
@@ -117,7 +121,7 @@ def idempotency_key(context: Any) -> str:
     return f"{key}/{map_index}" if map_index is not None and map_index >= 0 else key
 
 
-def authorise_run(*, permission: str, job: str) -> dict[str, Any]:
+def authorise(*, permission: str, job: str) -> RunRequest:
     """Resolve and check the acting user, and fix the run's business date and moment."""
     context = get_current_context()
     actor = resolve_actor(context, settings().service_actor)
@@ -128,45 +132,43 @@ def authorise_run(*, permission: str, job: str) -> dict[str, Any]:
             if is_scheduler_run(context):
                 raise  # the service account is missing: an incident, not a user mistake
             raise unmapped_login(actor, exc) from None
-    request = {
-        "actor_username": actor,
-        "business_date": resolve_business_date(context).isoformat(),
-        "now": resolve_now(context).isoformat(),
-        "dry_run": bool(context["params"].get("dry_run", False)),
-        "manual": run_type(context) == "manual",
-    }
+    request = RunRequest(
+        actor_username=actor,
+        business_date=resolve_business_date(context),
+        now=resolve_now(context),
+        dry_run=bool(context["params"].get("dry_run", False)),
+        manual=run_type(context) == "manual",
+    )
     log.info(
         "%s (%s run %s) authorised for %s: business date %s, as of %s%s",
         actor,
         run_type(context),
         context["dag_run"].run_id,
         job,
-        request["business_date"],
-        request["now"],
-        " (dry run)" if request["dry_run"] else "",
+        request.business_date.isoformat(),
+        request.now.isoformat(),
+        " (dry run)" if request.dry_run else "",
     )
     return request
 
 
-def load_service(path: str) -> Callable[..., Any]:
-    """``"package.module:function"`` -> the function, imported when the task runs."""
-    module_name, _, name = path.partition(":")
-    return getattr(importlib.import_module(module_name), name)
+def authorise_run(*, permission: str, job: str) -> dict[str, Any]:
+    """The first task of a run: ``authorise``, handed on as the request's XCom."""
+    return authorise(permission=permission, job=job).to_xcom()
 
 
-def run_service(service: str, request: dict[str, Any], **arguments: Any) -> dict[str, Any]:
+def run_service(service: Service, request: RunRequest, **arguments: Any) -> dict[str, Any]:
     """Call ``service(engine, settings, actor_username=, dry_run=, idempotency_key=, ...)``.
 
     Returns the job result as a JSON-able dict (the task's XCom) and logs its summary.
     """
     context = get_current_context()
-    function = load_service(service)
     with domain_refusals_refuse_the_run(), ops_engine() as engine:
-        result = function(
+        result = service(
             engine,
             settings(),
-            actor_username=request["actor_username"],
-            dry_run=request["dry_run"],
+            actor_username=request.actor_username,
+            dry_run=request.dry_run,
             idempotency_key=idempotency_key(context),
             **arguments,
         )
@@ -192,11 +194,3 @@ def seal_audit_trail() -> dict[str, Any]:
     outcome = seal_configured(settings())  # unconfigured: fails without retry, and alerts
     log.info("%s", outcome.describe())
     return outcome.to_dict()
-
-
-def as_of(request: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(request["now"])
-
-
-def business_day(request: dict[str, Any]) -> date:
-    return date.fromisoformat(request["business_date"])

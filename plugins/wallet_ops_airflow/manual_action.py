@@ -23,8 +23,9 @@ from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import authorise_run, ops_engine
 from wallet_ops_airflow.jobs import settings as ops_settings
 from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run
+from wallet_ops_airflow.run_request import RunRequest
 
-Perform = Callable[[Engine, Settings, dict[str, Any], dict[str, Any]], Any]
+Perform = Callable[[Engine, Settings, RunRequest, dict[str, Any]], Any]
 Form = Callable[[Settings], dict[str, Param]]
 
 
@@ -62,7 +63,10 @@ def manual_action_dag(action: ManualAction) -> DAG:
         def act(request: dict[str, Any]) -> dict[str, Any]:
             params = get_current_context()["params"]
             with domain_refusals_refuse_the_run(), ops_engine() as engine:
-                return jsonable(action.perform(engine, ops_settings(), request, params))
+                performed = action.perform(
+                    engine, ops_settings(), RunRequest.from_xcom(request), params
+                )
+                return jsonable(performed)
 
         act(request)
     return dag

@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import calendar
+from datetime import date
 from typing import Any
 
-from wallet_ops_airflow.jobs import business_day
 from wallet_ops_airflow.refusal import refuse
+from wallet_ops_airflow.run_request import RunRequest
 
 
 def month_of(day: date) -> tuple[date, date]:
     """First and last day of the calendar month containing ``day``."""
-    first = day.replace(day=1)
-    following = (first + timedelta(days=32)).replace(day=1)
-    return first, following - timedelta(days=1)
+    _, days = calendar.monthrange(day.year, day.month)
+    return day.replace(day=1), day.replace(day=days)
 
 
-def requested_period(params: dict[str, Any], request: dict[str, Any]) -> tuple[date, date]:
+def requested_period(params: dict[str, Any], request: RunRequest) -> tuple[date, date]:
     """Both dates from the Params, else the month of the business date (the month that just
     ended, on the monthly schedule); a manual run must name its period explicitly."""
     start, end = params.get("period_start"), params.get("period_end")
     if start is None and end is None:
-        if request["manual"]:
+        if request.manual:
             raise refuse("manual runs must give period_start and period_end")
-        return month_of(business_day(request))
+        return month_of(request.business_date)
     if start is None or end is None:
         raise refuse("give both period_start and period_end, or neither")
     first, last = date.fromisoformat(start), date.fromisoformat(end)

@@ -17,41 +17,41 @@ from ops_domain.config import Settings
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.readiness.models import READINESS_COUNTERS
 from ops_domain.readiness.waivers import waiver_max_days
-from wallet_ops_airflow.jobs import as_of
 from wallet_ops_airflow.manual_action import ManualAction
 from wallet_ops_airflow.params import choice_param, count_param, text_param
+from wallet_ops_airflow.run_request import RunRequest
 
 TAGS = ("release", "waivers")
 DECISIONS = ("approve", "reject")
 ITEM_IDS = r"^\s*[0-9]+(\s*,\s*[0-9]+)*\s*$"  # the form's list widget loses typed numbers
 
 
-def _request(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+def _request(engine: Engine, _: Settings, request: RunRequest, params: dict[str, Any]) -> Any:
     from ops_domain.readiness.waivers import request_waiver
 
     return request_waiver(
         engine,
-        actor_username=request["actor_username"],
+        actor_username=request.actor_username,
         counter=params["counter"],
         reason=params["reason"],
-        expires_at=as_of(request) + timedelta(days=params["valid_days"]),
+        expires_at=request.now + timedelta(days=params["valid_days"]),
         release_id=params["release_id"],
         environment=params["environment"],
         item_ids=[int(item) for item in params["item_ids"].split(",")],
-        now=as_of(request),
+        now=request.now,
     ).to_dict()
 
 
-def _decide(engine: Engine, _: Settings, request: dict[str, Any], params: dict[str, Any]) -> Any:
+def _decide(engine: Engine, _: Settings, request: RunRequest, params: dict[str, Any]) -> Any:
     from ops_domain.readiness.waivers import approve_waiver, reject_waiver
 
     decide = approve_waiver if params["decision"] == "approve" else reject_waiver
     return decide(
         engine,
         waiver_id=params["waiver_id"],
-        actor_username=request["actor_username"],
+        actor_username=request.actor_username,
         note=params["note"],
-        now=as_of(request),
+        now=request.now,
     ).to_dict()
 
 

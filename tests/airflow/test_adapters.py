@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -97,18 +98,62 @@ def test_a_manual_run_works_on_its_business_date_param_every_other_run_on_its_in
     assert resolve_now(context(interval=interval)) == interval[1]
 
 
+def run_request(business_date: date, *, manual: bool) -> Any:
+    from wallet_ops_airflow.run_request import RunRequest
+
+    now = datetime(2026, 11, 24, 2, tzinfo=UTC)
+    return RunRequest("fin", business_date, now, dry_run=False, manual=manual)
+
+
+def test_the_run_request_travels_as_plain_json_and_comes_back_equal(
+    airflow_db: dict[str, str],
+) -> None:
+    from wallet_ops_airflow.run_request import GateRequest, RunRequest
+
+    request = run_request(date(2026, 11, 23), manual=True)
+    gate = GateRequest(request, "2026.11.24-1", "production")
+
+    assert json.loads(json.dumps(request.to_xcom())) == {
+        "actor_username": "fin",
+        "business_date": "2026-11-23",
+        "now": "2026-11-24T02:00:00+00:00",
+        "dry_run": False,
+        "manual": True,
+    }
+    assert RunRequest.from_xcom(json.loads(json.dumps(request.to_xcom()))) == request
+    assert GateRequest.from_xcom(json.loads(json.dumps(gate.to_xcom()))) == gate
+
+
+def test_a_socket_directory_and_sslmode_of_the_connection_reach_the_engine_url(
+    airflow_db: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wallet_ops_airflow.hook import OpsDatabaseHook
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OPS_DB", "postgresql://ops_app:@/ops?host=%2Fvar%2Frun+pg&sslmode=disable"
+    )
+
+    assert OpsDatabaseHook().database_url() == (
+        "postgresql+psycopg2://ops_app:@/ops?host=%2Fvar%2Frun+pg&sslmode=disable"
+    )
+
+
 def test_the_monthly_run_closes_the_month_its_interval_covers(airflow_db: dict[str, str]) -> None:
     from wallet_ops_airflow.periods import requested_period
     from wallet_ops_airflow.refusal import RunRefused
 
-    scheduled = {"business_date": "2026-10-01", "manual": False}
-    manual = {"business_date": "2026-11-23", "manual": True}
+    scheduled = run_request(date(2026, 10, 1), manual=False)
+    manual = run_request(date(2026, 11, 23), manual=True)
     none = {"period_start": None, "period_end": None}
 
     assert requested_period(none, scheduled) == (date(2026, 10, 1), date(2026, 10, 31))
-    assert requested_period(none, {**scheduled, "business_date": "2028-02-01"}) == (
+    assert requested_period(none, run_request(date(2028, 2, 1), manual=False)) == (
         date(2028, 2, 1),
         date(2028, 2, 29),
+    )
+    assert requested_period(none, run_request(date(2026, 12, 31), manual=False)) == (
+        date(2026, 12, 1),
+        date(2026, 12, 31),
     )
     assert requested_period({"period_start": "2026-11-01", "period_end": "2026-11-15"}, manual) == (
         date(2026, 11, 1),
