@@ -29,7 +29,7 @@ Fixtures for tests (and for other suites built on this one):
 - ``ops_cli(*argv) -> dict``: the ops CLI in this process against that database, ``--json``
   output parsed; a non-zero exit fails the test.
 - ``demo_back_office``: the ops database reset to the demo's back office for ``DEMO_DATE``
-  (``seed_demo --reset`` by the owner login, ``seed_demo(platform, day)``); yields that date.
+  (``seed_demo --reset`` by the owner login, ``seed_demo(platform.env, day)``); yields that date.
   ``platform.env["OPS_DATABASE_URL"]`` (and ``ops``, ``ops_cli``) is the application role
   the DAGs run as.
 """
@@ -39,7 +39,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -159,13 +159,13 @@ def ops_cli(in_platform_env: None) -> Callable[..., Any]:
     return run
 
 
-def seed_demo(platform: Platform, day: date) -> None:
+def seed_demo(platform_env: Mapping[str, str], day: date) -> None:
     """The demo's back office for ``day``, seeded by the owner login (as ``make demo`` does;
     the DAGs and the ops CLI run as the application role, which may not wipe tables)."""
     with pytest.MonkeyPatch.context() as env:
         for name in CLI_SETTINGS:
-            env.setenv(name, platform.env[name])
-        env.setenv("OPS_DATABASE_URL", platform.env[OWNER_URL_ENV])
+            env.setenv(name, platform_env[name])
+        env.setenv("OPS_DATABASE_URL", platform_env[OWNER_URL_ENV])
         with contextlib.redirect_stdout(io.StringIO()):
             code = ops_main(["seed_demo", "--reset", "--business-date", day.isoformat()])
     assert code == 0, f"seed_demo exited {code}"
@@ -173,5 +173,5 @@ def seed_demo(platform: Platform, day: date) -> None:
 
 @pytest.fixture
 def demo_back_office(platform: Platform) -> date:
-    seed_demo(platform, DEMO_DATE)
+    seed_demo(platform.env, DEMO_DATE)
     return DEMO_DATE

@@ -1,5 +1,6 @@
-"""Scale-out: one day's settlement split into two shards runs on two Celery workers, every event
-is settled exactly once, and the workers log no error while doing it.
+"""Scale-out with ``make airflow-celery``: one day's settlement split into two shards runs on two
+Celery workers, every event is settled exactly once, and the workers log no error while doing
+it; then Ctrl-C stops every component within 10 s (the last test: it stops the platform).
 
 Which worker ran a shard is read from the workers' own logs (each worker writes its own file;
 Celery logs every workload it executes with the task instance's path, map index included). Each
@@ -10,18 +11,20 @@ first worker: it goes to the other one.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from scripts.airflow_logins import AIRFLOW_ADMIN
-from scripts.airflow_platform import WORKER, Platform
 from scripts.airflow_rest import AirflowClient
 from tests.runtime.conftest import TODAY, seed_demo
+from tests.runtime_celery.conftest import MakeAirflow
 from tests.support.factories import Factory
 
 DAG = "settlement_automation"
@@ -31,9 +34,9 @@ ERROR_LINE = re.compile(r"\[(error|critical)\s*\]|Traceback|ERROR")
 
 
 @pytest.fixture
-def ops(platform: Platform) -> Engine:
+def ops(platform: MakeAirflow) -> Engine:
     """The ops database with the demo's back office (its users act) and a busy day."""
-    seed_demo(platform, DAY)
+    seed_demo(platform.env, DAY)
     engine = create_engine(platform.env["OPS_DATABASE_URL"])
     factory = Factory(engine)
     merchants = [factory.merchant(f"CELERY-{n:03d}") for n in range(MERCHANTS)]
@@ -53,17 +56,11 @@ def waiting_events(ops: Engine) -> int:
         ).scalar_one()
 
 
-def worker_logs(platform: Platform) -> dict[str, Path]:
-    return {
-        name: Path(platform.log(name)) for name in platform.processes if name.startswith(WORKER)
-    }
-
-
 def test_two_workers_share_a_days_shards_and_settle_every_event_once(
-    platform: Platform, client: Callable[[str], AirflowClient], ops: Engine
+    platform: MakeAirflow, client: Callable[[str], AirflowClient], ops: Engine
 ) -> None:
     waiting = waiting_events(ops)
-    logs = worker_logs(platform)
+    logs = platform.worker_logs()
     offsets = {name: path.stat().st_size for name, path in logs.items()}
     conf = {
         "business_date": DAY.isoformat(),
@@ -116,3 +113,18 @@ def test_two_workers_share_a_days_shards_and_settle_every_event_once(
               for name, text_ in written.items()}  # fmt: skip
     assert errors == {name: [] for name in logs}
     ops.dispose()
+
+
+def test_ctrl_c_stops_every_component_within_10_s(platform: MakeAirflow) -> None:
+    printed = "".join(platform.output)
+
+    started = time.monotonic()
+    os.killpg(platform.process.pid, signal.SIGINT)  # what the terminal sends on Ctrl-C
+    platform.process.wait(timeout=30)
+    stopped_after = time.monotonic() - started
+
+    assert f"Airflow UI: {platform.base_url}" in printed  # the port AIRFLOW__API__PORT named
+    assert "passwords: printed above, once" in printed
+    assert stopped_after < 10.0, f"stopped after {stopped_after:.1f} s"
+    assert platform.process.returncode == 0
+    assert platform.still_running() == []
