@@ -39,10 +39,11 @@ from wallet_ops_airflow.periods import requested_period
 from wallet_ops_airflow.refusal import refuse
 from wallet_ops_airflow.run_request import RunRequest
 
+from ops_domain.accounting.period_choice import period_action_permission
+from ops_domain.accounting.periods import ACTIONS
 from ops_domain.config import Settings
 
 JOB = "manage_accounting_period"
-PERMISSIONS = {"close": "periods.close", "open": "periods.reopen"}
 
 
 @dag(
@@ -57,7 +58,7 @@ PERMISSIONS = {"close": "periods.close", "open": "periods.reopen"}
     params={
         "action": choice_param(
             "close",
-            PERMISSIONS,
+            ACTIONS,
             title="Action",
             description="close: lock the period against postings; open: re-open a closed one.",
         ),
@@ -76,7 +77,7 @@ def accounting_period_governance() -> None:
     @task(task_id="authorise_run")
     def authorise() -> dict[str, Any]:
         action = get_current_context()["params"]["action"]
-        return authorise_run(permission=PERMISSIONS[action], job=JOB)
+        return authorise_run(permission=period_action_permission(action), job=JOB)
 
     @task
     def plan_periods(request: dict[str, Any]) -> list[dict[str, str]]:

@@ -17,13 +17,12 @@ from datetime import UTC, datetime
 from wallet_ops_airflow.job_dag import SingleJob, single_job_dag
 from wallet_ops_airflow.params import count_param
 
-from ops_domain.cases.escalation import escalate_operation_cases
+from ops_domain.cases.escalation import ESCALATE_OPERATION_CASES, escalate_operation_cases
 
 dag = single_job_dag(
     SingleJob(
-        job="escalate_operation_cases",
+        spec=ESCALATE_OPERATION_CASES,
         service=escalate_operation_cases,
-        permission="cases.escalate",
         params={
             "fallback_sla_hours": count_param(
                 24,

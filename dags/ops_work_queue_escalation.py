@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from wallet_ops_airflow.job_dag import SingleJob, single_job_dag
 from wallet_ops_airflow.params import count_param
 
-from ops_domain.work_queue.escalation import escalate_ops_work_queue
+from ops_domain.work_queue.escalation import ESCALATE_OPS_WORK_QUEUE, escalate_ops_work_queue
 
 
 def sla_hours(default: int, what: str):
@@ -33,9 +33,8 @@ def sla_hours(default: int, what: str):
 
 dag = single_job_dag(
     SingleJob(
-        job="escalate_ops_work_queue",
+        spec=ESCALATE_OPS_WORK_QUEUE,
         service=escalate_ops_work_queue,
-        permission="work_queue.escalate",
         params={
             "journal_hours": sla_hours(8, "Journal approvals"),
             "settlement_exception_hours": sla_hours(12, "Settlement exceptions"),

@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 
 from wallet_ops_airflow.job_dag import SingleJob, single_job_dag
 
-from ops_domain.disputes.escalation import escalate_refund_disputes
+from ops_domain.disputes.escalation import ESCALATE_REFUND_DISPUTES, escalate_refund_disputes
 
 dag = single_job_dag(
     SingleJob(
-        job="escalate_refund_disputes",
+        spec=ESCALATE_REFUND_DISPUTES,
         service=escalate_refund_disputes,
-        permission="disputes.escalate",
     ),
     dag_id="refund_dispute_escalation",
     doc_md=__doc__,

@@ -37,6 +37,7 @@ from wallet_ops_airflow.params import choice_param, text_param
 from wallet_ops_airflow.run_request import GateRequest
 
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
+from ops_domain.readiness.gate import GATE_PERMISSION
 
 CHECK_GROUPS = {
     "database": ("migrations", "rbac", "db_isolation"),
@@ -52,7 +53,7 @@ CHECK_TASK_IDS = {
 @task(task_id="authorise_run")
 def authorise_gate() -> dict[str, Any]:
     params = get_current_context()["params"]
-    run = authorise(permission="release.gate", job="release gate")
+    run = authorise(permission=GATE_PERMISSION, job="release gate")
     return GateRequest(run, params["release_id"].strip(), params["environment"]).to_xcom()
 
 

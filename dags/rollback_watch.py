@@ -38,7 +38,7 @@ from wallet_ops_airflow.params import choice_param, count_param, dry_run_param, 
 from wallet_ops_airflow.run_request import RunRequest
 
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
-from ops_domain.rollback.policy import RollbackPolicy
+from ops_domain.rollback.policy import EMERGENCY_PERMISSION, RollbackPolicy
 
 JOB = "rollback_watch"
 REPORT_XCOM_KEY = "watch_report"
@@ -79,7 +79,7 @@ REPORT_XCOM_KEY = "watch_report"
     },
 )
 def rollback_watch() -> None:
-    request = task(task_id="authorise_run")(authorise_run)(permission="emergency.act", job=JOB)
+    request = task(task_id="authorise_run")(authorise_run)(permission=EMERGENCY_PERMISSION, job=JOB)
 
     @task
     def find_release(request: dict[str, Any]) -> dict[str, str]:

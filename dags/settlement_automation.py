@@ -41,10 +41,11 @@ from wallet_ops_airflow.params import (
 from wallet_ops_airflow.run_request import RunRequest
 
 from ops_domain.config import Settings
+from ops_domain.settlements.service import SETTLEMENT_JOB
 
 log = logging.getLogger(__name__)
 
-JOB = "automate_settlements"
+JOB = SETTLEMENT_JOB.name
 START_DATE = datetime.fromisoformat(os.environ.get("OPS_SETTLEMENT_START_DATE") or "2026-11-01")
 
 
@@ -82,7 +83,9 @@ START_DATE = datetime.fromisoformat(os.environ.get("OPS_SETTLEMENT_START_DATE") 
     },
 )
 def settlement_automation() -> None:
-    request = task(task_id="authorise_run")(authorise_run)(permission="settlements.run", job=JOB)
+    request = task(task_id="authorise_run")(authorise_run)(
+        permission=SETTLEMENT_JOB.permission, job=JOB
+    )
 
     @task
     def plan_shards() -> list[list[int]]:

@@ -1,21 +1,38 @@
 """Read-only lists that operators use to find what to act on: bounded, filtered, validated.
 
 Each capability owns one query function per list (``ops_domain/<capability>/queries.py``);
-this module holds only what they share: the bound on rows and the check of a filter value.
+this module holds what they share: who may read a list (``read_list``), the bound on rows and
+the check of a filter value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from sqlalchemy import TextClause
+from sqlalchemy import Engine, TextClause, text
 from sqlalchemy.orm import Session
 
+from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput
+from ops_domain.rbac.actors import require_actor
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+LIST_PERMISSION = "reports.view"
+
+Query = Callable[..., list[dict[str, Any]]]
+
+
+def read_list(
+    engine: Engine, query: Query, *, actor_username: str, what: str, **filters: Any
+) -> list[dict[str, Any]]:
+    """``query(session, **filters)`` for an actor who may read reports, in a read-only
+    transaction: a list never changes anything, whoever asks."""
+    with transaction(engine) as session:
+        session.execute(text("SET TRANSACTION READ ONLY"))
+        require_actor(session, actor_username, LIST_PERMISSION, f"{what} list")
+        return query(session, **filters)
 
 
 def require_limit(limit: int) -> int:

@@ -277,3 +277,26 @@ def test_a_count_waiver_covers_only_the_items_blocking_when_it_was_approved(
         ).scalar_one()
     assert coverage == [covered]
     assert newcomer not in coverage
+
+
+def test_the_gate_evidence_is_what_the_snapshot_check_measured() -> None:
+    from ops_domain.readiness.checks import CheckResult
+    from ops_domain.readiness.snapshot import gate_evidence
+
+    waiver = {"id": 3, "counter": "failed_payouts"}
+    details = {
+        "counted": {"failed_payouts": 1},
+        "blocking": {"failed_payouts": 0},
+        "waivers": [waiver],
+    }
+    checks = [
+        CheckResult("migrations", "pass", "head", {"blocking": {"ignored": 9}}),
+        CheckResult("readiness_snapshot", "waived", "cleared", details),
+    ]
+
+    assert gate_evidence(checks) == (
+        {"failed_payouts": 0, "counted": {"failed_payouts": 1}},
+        [waiver],
+    )
+    assert gate_evidence(checks[:1]) == ({}, [])
+    assert gate_evidence([CheckResult("readiness_snapshot", "error", "lost", {})]) == ({}, [])

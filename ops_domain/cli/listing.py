@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
-
 from ops_domain.accounting.models import ENTRY_STATES
 from ops_domain.accounting.queries import list_journals
 from ops_domain.alerts.models import ALERT_SEVERITIES, ALERT_STATES
@@ -30,22 +28,18 @@ from ops_domain.cli.runtime import (
     timestamp_arg,
     whole_number_arg,
 )
-from ops_domain.db import transaction
 from ops_domain.disputes.models import CHARGEBACK_STATES, REFUND_STATES
 from ops_domain.disputes.queries import list_chargebacks, list_refunds
 from ops_domain.jsonable import jsonable
-from ops_domain.listing import DEFAULT_LIMIT
+from ops_domain.listing import DEFAULT_LIMIT, LIST_PERMISSION, read_list
 from ops_domain.payouts.models import PAYOUT_STATES
 from ops_domain.payouts.queries import list_freezes, list_payouts
-from ops_domain.rbac.actors import require_actor
 from ops_domain.readiness.models import WAIVER_STATES
 from ops_domain.readiness.queries import list_waivers
 from ops_domain.reconciliation.models import BREAK_STATES
 from ops_domain.reconciliation.queries import list_breaks
 from ops_domain.settlements.models import SETTLEMENT_STATES
 from ops_domain.settlements.queries import list_settlements
-
-LIST_PERMISSION = "reports.view"
 
 
 @dataclass(frozen=True)
@@ -284,10 +278,14 @@ def run_list(args: argparse.Namespace, runtime: Runtime) -> int:
     filters = {_dest(option.flag): getattr(args, _dest(option.flag)) for option in listing.filters}
     if "now" in filters:
         filters["now"] = now_or(filters["now"])
-    with transaction(runtime.engine) as session:
-        session.execute(text("SET TRANSACTION READ ONLY"))
-        require_actor(session, args.actor_username, LIST_PERMISSION, f"{listing.group} list")
-        rows = listing.query(session, **filters, limit=args.limit)
+    rows = read_list(
+        runtime.engine,
+        listing.query,
+        actor_username=args.actor_username,
+        what=listing.group,
+        **filters,
+        limit=args.limit,
+    )
     payload = {"items": rows, "count": len(rows), "limit": args.limit}
     emit(payload, as_json=args.json, text=table(listing, rows, args.limit))
     return EXIT_OK

@@ -22,6 +22,9 @@ from ops_domain.rbac.actors import require_actor, require_checker
 
 # A correlated sub-select: the active freeze (global first) applying to ``{merchant}``, a SQL
 # expression for the merchant id. Lateral-join it as ``f`` to get f.id, f.scope, f.reason.
+FREEZE_PERMISSION = "emergency.act"
+LIFT_PERMISSION = "emergency.lift_freeze"  # a checker's, never the one who froze
+
 ACTIVE_FREEZE = """
     SELECT f.id, f.scope, f.reason
       FROM payout_freezes f
@@ -77,7 +80,7 @@ def freeze_payouts(
     if not (reason and reason.strip()):
         raise InvalidInput("a payout freeze needs a reason")
     with transaction(engine) as session:
-        actor = require_actor(session, actor_username, "emergency.act", "payouts freeze")
+        actor = require_actor(session, actor_username, FREEZE_PERMISSION, "payouts freeze")
         merchant_id = merchant_by_code(session, merchant_code).id if merchant_code else None
         scope = "global" if merchant_id is None else "merchant"
         new_id = session.execute(
@@ -136,9 +139,7 @@ def lift_payout_freeze(
     """Lift an active freeze: a checker, never the person who set it, with a note."""
     lifted_at = as_utc(now) if now is not None else utc_now()
     with transaction(engine) as session:
-        actor = require_actor(
-            session, actor_username, "emergency.lift_freeze", "payouts lift-freeze"
-        )
+        actor = require_actor(session, actor_username, LIFT_PERMISSION, "payouts lift-freeze")
         row = session.execute(
             text("SELECT set_by, lifted_at FROM payout_freezes WHERE id = :id FOR UPDATE"),
             {"id": freeze_id},

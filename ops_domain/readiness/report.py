@@ -32,7 +32,7 @@ from ops_domain.readiness.migrations_check import check_migrations
 from ops_domain.readiness.rbac_check import check_rbac
 from ops_domain.readiness.smoke import TEST_DATABASE_ENV, run_smoke_tests
 from ops_domain.readiness.snapshot import CHECK_NAME as SNAPSHOT_CHECK
-from ops_domain.readiness.snapshot import ReadinessSnapshot, take_snapshot
+from ops_domain.readiness.snapshot import ReadinessSnapshot, gate_evidence, take_snapshot
 
 METRICS_URL_ENV = "OPS_METRICS_URL"
 DEFAULT_METRICS_URL = "http://127.0.0.1:9464/metrics"
@@ -141,9 +141,8 @@ def release_readiness_report(
         _named(name, fail_closed(name, run))
         for name, run in readiness_checks(engine, settings, env, snapshot)
     ]
+    stored, waivers = gate_evidence(checks)
     counters = snapshot.taken.blocking_counts() if snapshot.taken else {}
-    waivers = snapshot.taken.applied_waivers() if snapshot.taken else []
-    stored = {**counters, "counted": snapshot.taken.counted()} if snapshot.taken else {}
     with could_not_evaluate(release_id):
         verdict = record_gate_verdict(
             engine,

@@ -11,6 +11,7 @@ rejected and expired waivers never apply.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -204,6 +205,16 @@ class ReadinessSnapshot:
                 details,
             )
         return CheckResult(CHECK_NAME, "pass", "all four counters are 0", details)
+
+
+def gate_evidence(checks: Sequence[CheckResult]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The counters (blocking, and ``counted`` before waivers) and the applied waivers that the
+    snapshot check among ``checks`` measured (``as_check`` writes them); none without one."""
+    snapshot = next((c for c in checks if c.name == CHECK_NAME and "blocking" in c.details), None)
+    if snapshot is None:
+        return {}, []
+    counters = {**snapshot.details["blocking"], "counted": snapshot.details["counted"]}
+    return counters, snapshot.details.get("waivers", [])
 
 
 def take_snapshot(

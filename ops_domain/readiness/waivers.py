@@ -33,6 +33,8 @@ from ops_domain.readiness.models import READINESS_COUNTERS, WAIVER_STATES, Readi
 from ops_domain.readiness.snapshot import COUNTED_ITEMS, counted_items
 
 TARGET_TYPE = "readiness_waiver"
+REQUEST_PERMISSION = "waivers.request"
+DECISION_PERMISSION = "waivers.approve"  # approve or reject: a checker's
 MAX_DAYS_ENV = "OPS_WAIVER_MAX_DAYS"
 DEFAULT_MAX_DAYS = 14
 MAX_DAYS_CEILING = 365
@@ -103,7 +105,7 @@ def request_waiver(
         max_days=max_days if max_days is not None else waiver_max_days(),
     )
     with transaction(engine) as session:
-        actor = require_actor(session, actor_username, "waivers.request", "waivers request")
+        actor = require_actor(session, actor_username, REQUEST_PERMISSION, "waivers request")
         if item_ids is not None:
             _require_counted(session, counter, item_ids)
         if max_count is not None:
@@ -226,7 +228,7 @@ def _decide(
     checker: Actor | None = None
     try:
         with transaction(engine) as session:
-            checker = require_actor(session, actor_username, "waivers.approve", f"waivers {verb}")
+            checker = require_actor(session, actor_username, DECISION_PERMISSION, f"waivers {verb}")
             waiver = session.get(ReadinessWaiver, waiver_id, with_for_update=True)
             if waiver is None:
                 raise NotFound("readiness waiver", waiver_id)

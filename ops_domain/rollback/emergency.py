@@ -32,11 +32,15 @@ from ops_domain.readiness.gate import require_release_id
 from ops_domain.readiness.models import RELEASE_STATES
 from ops_domain.reconciliation.runs import reconcile
 from ops_domain.reconciliation.statements import ExternalStatement
-from ops_domain.rollback.policy import INCIDENT_SLA_HOURS, INCIDENT_TRIGGERS, MAX_INCIDENT_SLA_HOURS
+from ops_domain.rollback.policy import (
+    EMERGENCY_PERMISSION,
+    INCIDENT_SLA_HOURS,
+    INCIDENT_TRIGGERS,
+    MAX_INCIDENT_SLA_HOURS,
+)
 from ops_domain.rollback.releases import load_release
 from ops_domain.settlements.service import automate_settlements
 
-EMERGENCY_PERMISSION = "emergency.act"
 INCIDENT_TEAMS = ("risk", "operation")
 ACTIVE_CASE_STATES = ("open", "in_progress", "escalated")
 # Namespace of the per-(release, trigger) advisory lock that keeps one incident open.

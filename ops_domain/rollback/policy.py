@@ -26,6 +26,8 @@ TRIGGER_NAMES = ("recon_break_spike", "payouts_failed", "chargebacks_stalled", "
 # An incident names the trigger behind it, or "manual" when a person saw the problem first.
 INCIDENT_TRIGGERS = (*TRIGGER_NAMES, "manual")
 INCIDENT_SLA_HOURS = 4
+# every emergency action after a bad release (incident, reconciliation, backfill, rollback)
+EMERGENCY_PERMISSION = "emergency.act"
 MAX_INCIDENT_SLA_HOURS = 72
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"", "0", "false", "no", "off"})

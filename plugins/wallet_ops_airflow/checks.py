@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from ops_domain.db import OPS_DATABASE_ENV
 from ops_domain.readiness.checks import CheckResult, fail_closed
-from ops_domain.readiness.snapshot import CHECK_NAME as SNAPSHOT_CHECK
+from ops_domain.readiness.snapshot import gate_evidence
 from wallet_ops_airflow.jobs import ops_engine, settings
 from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse
 from wallet_ops_airflow.run_request import GateRequest
@@ -80,17 +80,6 @@ def collected_checks(check_task_ids: dict[str, str]) -> list[CheckResult]:
         else:
             results.append(CheckResult(**published))
     return results
-
-
-def gate_evidence(checks: list[CheckResult]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The counters and applied waivers the readiness-snapshot check measured."""
-    snapshot = next(
-        (c for c in checks if c.name == SNAPSHOT_CHECK and "blocking" in c.details), None
-    )
-    if snapshot is None:
-        return {}, []
-    counters = {**snapshot.details["blocking"], "counted": snapshot.details["counted"]}
-    return counters, snapshot.details.get("waivers", [])
 
 
 def release_gate_task(

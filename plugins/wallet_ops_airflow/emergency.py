@@ -15,8 +15,14 @@ from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.jsonable import jsonable
+from ops_domain.payouts.freezes import FREEZE_PERMISSION, LIFT_PERMISSION
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
-from ops_domain.rollback.policy import INCIDENT_SLA_HOURS, INCIDENT_TRIGGERS, MAX_INCIDENT_SLA_HOURS
+from ops_domain.rollback.policy import (
+    EMERGENCY_PERMISSION,
+    INCIDENT_SLA_HOURS,
+    INCIDENT_TRIGGERS,
+    MAX_INCIDENT_SLA_HOURS,
+)
 from wallet_ops_airflow.jobs import idempotency_key
 from wallet_ops_airflow.manual_action import ManualAction
 from wallet_ops_airflow.params import (
@@ -171,7 +177,7 @@ def _statement(params: dict[str, Any]) -> Any:
 _DECLARED = (
     ManualAction(
         "emergency_freeze_payouts",
-        "emergency.act",
+        FREEZE_PERMISSION,
         "Freeze payouts globally or for one merchant: while a freeze applies no payout is "
         "created, sent or settled in its scope. Risk, operation, admin, super_admin.",
         lambda _: {
@@ -183,7 +189,7 @@ _DECLARED = (
     ),
     ManualAction(
         "emergency_lift_payout_freeze",
-        "emergency.lift_freeze",
+        LIFT_PERMISSION,
         "Lift a payout freeze. Only a checker (admin, risk, super_admin) other than the login "
         "that set the freeze may lift it.",
         lambda _: {
@@ -197,7 +203,7 @@ _DECLARED = (
     ),
     ManualAction(
         "emergency_open_incident",
-        "emergency.act",
+        EMERGENCY_PERMISSION,
         "Open a critical incident case for the teams risk and operation, for a release (once "
         "per release and trigger while active) or a titled event. Risk, operation, admin, "
         "super_admin.",
@@ -229,7 +235,7 @@ _DECLARED = (
     ),
     ManualAction(
         "emergency_targeted_reconciliation",
-        "emergency.act",
+        EMERGENCY_PERMISSION,
         "Reconcile a window against an external statement (a CSV path or inline totals); "
         "opens a break per mismatch. Also needs the reconciliation rights.",
         lambda settings: {
@@ -255,7 +261,7 @@ _DECLARED = (
     ),
     ManualAction(
         "emergency_backfill_settlements",
-        "emergency.act",
+        EMERGENCY_PERMISSION,
         "Run the settlement job over a window; every event is still settled once. Also needs "
         "the settlement rights.",
         lambda settings: {
@@ -272,7 +278,7 @@ _DECLARED = (
     ),
     ManualAction(
         "emergency_record_rollback",
-        "emergency.act",
+        EMERGENCY_PERMISSION,
         "Record the decision to restore the previous release: marks the release rolled_back "
         "and logs the next steps (the deploy happens outside this platform).",
         lambda _: {

@@ -12,6 +12,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, get_current_context, task
 
+from ops_domain.jobs import JobSpec
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import Service, authorise_run, run_service
 from wallet_ops_airflow.params import dry_run_param
@@ -27,9 +28,8 @@ class SingleJob:
     the service as the keyword argument of the same name.
     """
 
-    job: str
+    spec: JobSpec  # the job's name (its task id) and the permission its actor needs
     service: Service
-    permission: str
     params: dict[str, Param] = field(default_factory=dict)
 
 
@@ -59,10 +59,10 @@ def single_job_dag(
         },
     ) as dag:
         request = task(task_id="authorise_run")(authorise_run)(
-            permission=job.permission, job=job.job
+            permission=job.spec.permission, job=job.spec.name
         )
 
-        @task(task_id=job.job)
+        @task(task_id=job.spec.name)
         def run(request: dict[str, Any]) -> dict[str, Any]:
             params = get_current_context()["params"]
             arguments = {name: params[name] for name in job.params}

@@ -1,32 +1,24 @@
-"""Which accounting period a governance run acts on, from its Params or its data interval."""
+"""Which accounting period a governance run acts on: its Params, read for the domain's rule
+(``ops_domain.accounting.period_choice``), which also decides a schedule's default month."""
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from typing import Any
 
-from wallet_ops_airflow.refusal import refuse
+from ops_domain.accounting.period_choice import chosen_period
+from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run
 from wallet_ops_airflow.run_request import RunRequest
 
 
-def month_of(day: date) -> tuple[date, date]:
-    """First and last day of the calendar month containing ``day``."""
-    _, days = calendar.monthrange(day.year, day.month)
-    return day.replace(day=1), day.replace(day=days)
-
-
 def requested_period(params: dict[str, Any], request: RunRequest) -> tuple[date, date]:
-    """Both dates from the Params, else the month of the business date (the month that just
-    ended, on the monthly schedule); a manual run must name its period explicitly."""
+    """The period the Params name, else the month of the business date (the month that just
+    ended, on the monthly schedule); a manual run must name its period."""
     start, end = params.get("period_start"), params.get("period_end")
-    if start is None and end is None:
-        if request.manual:
-            raise refuse("manual runs must give period_start and period_end")
-        return month_of(request.business_date)
-    if start is None or end is None:
-        raise refuse("give both period_start and period_end, or neither")
-    first, last = date.fromisoformat(start), date.fromisoformat(end)
-    if last < first:
-        raise refuse(f"period_end {last} is before period_start {first}")
-    return first, last
+    with domain_refusals_refuse_the_run():
+        return chosen_period(
+            date.fromisoformat(start) if start else None,
+            date.fromisoformat(end) if end else None,
+            business_date=request.business_date,
+            named_by_a_person=request.manual,
+        )

@@ -16,7 +16,11 @@ from sqlalchemy import Engine
 from ops_domain.config import Settings
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.readiness.models import READINESS_COUNTERS
-from ops_domain.readiness.waivers import waiver_max_days
+from ops_domain.readiness.waivers import (
+    DECISION_PERMISSION,
+    REQUEST_PERMISSION,
+    waiver_max_days,
+)
 from wallet_ops_airflow.manual_action import ManualAction
 from wallet_ops_airflow.params import choice_param, count_param, text_param
 from wallet_ops_airflow.run_request import RunRequest
@@ -109,7 +113,7 @@ def _decision_form(_: Settings) -> dict[str, Param]:
 
 REQUEST = ManualAction(
     "readiness_waiver_request",
-    "waivers.request",
+    REQUEST_PERMISSION,
     "Ask for a release-readiness waiver (operation, risk, finance, admin); a checker decides.",
     _request_form,
     _request,
@@ -117,7 +121,7 @@ REQUEST = ManualAction(
 )
 DECISION = ManualAction(
     "readiness_waiver_decision",
-    "waivers.approve",
+    DECISION_PERMISSION,
     "Approve or reject a waiver: a checker (risk, admin) other than the login that asked.",
     _decision_form,
     _decide,
