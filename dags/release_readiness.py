@@ -38,13 +38,9 @@ from wallet_ops_airflow.run_request import GateRequest
 
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.readiness.gate import GATE_PERMISSION
+from ops_domain.readiness.registry import check_groups
 
-CHECK_GROUPS = {
-    "database": ("migrations", "rbac", "db_isolation"),
-    "business_state": ("readiness_snapshot", "data_quality"),
-    "platform": ("keycloak_hardening", "metrics"),
-    "end_to_end": ("smoke_tests",),
-}
+CHECK_GROUPS = check_groups()
 CHECK_TASK_IDS = {
     name: f"{group}.{name}" for group, names in CHECK_GROUPS.items() for name in names
 }

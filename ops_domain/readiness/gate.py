@@ -30,19 +30,11 @@ from ops_domain.rbac.actors import Actor, require_actor
 from ops_domain.readiness.checks import CheckResult
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.models import READINESS_COUNTERS, ReleaseSnapshot
+from ops_domain.readiness.registry import CHECK_NAMES
 from ops_domain.readiness.snapshot import take_snapshot
 
 GATE_PERMISSION = "release.gate"
-RUNBOOK_CHECKS = (
-    "migrations",
-    "rbac",
-    "db_isolation",
-    "readiness_snapshot",
-    "keycloak_hardening",
-    "metrics",
-    "smoke_tests",
-    "data_quality",
-)
+RUNBOOK_CHECKS = CHECK_NAMES
 GATE_JSON_KEYS = (
     "is_ready",
     "failed_checks",

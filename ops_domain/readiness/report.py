@@ -30,6 +30,7 @@ from ops_domain.readiness.gate import (
 from ops_domain.readiness.isolation import check_db_isolation
 from ops_domain.readiness.migrations_check import check_migrations
 from ops_domain.readiness.rbac_check import check_rbac
+from ops_domain.readiness.registry import READINESS_CHECKS
 from ops_domain.readiness.smoke import TEST_DATABASE_ENV, run_smoke_tests
 from ops_domain.readiness.snapshot import CHECK_NAME as SNAPSHOT_CHECK
 from ops_domain.readiness.snapshot import ReadinessSnapshot, gate_evidence, take_snapshot
@@ -101,21 +102,22 @@ class ReportResult:
 def readiness_checks(
     engine: Engine, settings: Settings, env: Mapping[str, str], snapshot: SnapshotCheck
 ) -> list[NamedCheck]:
-    """The runbook's checks in the order they run."""
+    """The registry's checks in its order, each with its runner (a check without one is a
+    ``KeyError`` here, found by the first report, never a silently skipped check)."""
     ops_url = env.get(OPS_DATABASE_ENV) or engine.url.render_as_string(hide_password=False)
-    return [
-        ("migrations", lambda: check_migrations(engine)),
-        ("rbac", lambda: check_rbac(engine)),
-        ("db_isolation", lambda: check_db_isolation(env, strict=_strict_isolation(env))),
-        (SNAPSHOT_CHECK, snapshot),
-        ("keycloak_hardening", lambda: _keycloak_hardening(env)),
-        ("metrics", lambda: _metrics(env)),
-        (
-            "smoke_tests",
-            lambda: run_smoke_tests(env.get(TEST_DATABASE_ENV) or None, ops_database_url=ops_url),
+    runners: dict[str, Callable[[], CheckResult]] = {
+        "migrations": lambda: check_migrations(engine),
+        "rbac": lambda: check_rbac(engine),
+        "db_isolation": lambda: check_db_isolation(env, strict=_strict_isolation(env)),
+        SNAPSHOT_CHECK: snapshot,
+        "keycloak_hardening": lambda: _keycloak_hardening(env),
+        "metrics": lambda: _metrics(env),
+        "smoke_tests": lambda: run_smoke_tests(
+            env.get(TEST_DATABASE_ENV) or None, ops_database_url=ops_url
         ),
-        ("data_quality", lambda: _data_quality(engine, settings)),
-    ]
+        "data_quality": lambda: _data_quality(engine, settings),
+    }
+    return [(check.name, runners[check.name]) for check in READINESS_CHECKS]
 
 
 def release_readiness_report(
