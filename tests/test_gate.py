@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from ops_domain.checks import CheckResult
 from ops_domain.config import Settings
 from ops_domain.errors import ReadinessNotEvaluated, UnknownActor
-from ops_domain.readiness.checks import CheckResult
 from ops_domain.readiness.gate import (
     GATE_JSON_KEYS,
     RUNBOOK_CHECKS,

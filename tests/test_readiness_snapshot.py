@@ -280,7 +280,7 @@ def test_a_count_waiver_covers_only_the_items_blocking_when_it_was_approved(
 
 
 def test_the_gate_evidence_is_what_the_snapshot_check_measured() -> None:
-    from ops_domain.readiness.checks import CheckResult
+    from ops_domain.checks import CheckResult
     from ops_domain.readiness.snapshot import gate_evidence
 
     waiver = {"id": 3, "counter": "failed_payouts"}

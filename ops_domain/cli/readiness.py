@@ -14,6 +14,7 @@ import sys
 
 from sqlalchemy import Engine
 
+from ops_domain.checks import CheckResult
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -31,7 +32,6 @@ from ops_domain.cli.runtime import (
 from ops_domain.config import process_environment
 from ops_domain.db import OPS_DATABASE_ENV
 from ops_domain.errors import ReadinessNotEvaluated
-from ops_domain.readiness.checks import CheckResult
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT
 from ops_domain.readiness.gate import GateReport, could_not_evaluate, release_readiness_gate
 from ops_domain.readiness.isolation import check_db_isolation

@@ -6,12 +6,12 @@ import time
 
 from sqlalchemy import Engine
 
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.clock import utc_now
 from ops_domain.config import Settings
 from ops_domain.data_quality.report import CheckOutcome, DataQualityReport, RuleOutcome
 from ops_domain.data_quality.rules import Check, data_quality_rules
 from ops_domain.data_quality.validation import evaluate_checks
-from ops_domain.readiness.checks import CheckResult, fail_closed
 
 CHECK_NAME = "data_quality"
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from ops_domain.checks import CheckResult, fail_closed
+from ops_domain.findings import FindingsReport
 from ops_domain.metrics.collector import BUSINESS_GAUGES, REQUIRED_FAMILIES
 from ops_domain.metrics.exporter import TOKEN_HEADER
-from ops_domain.readiness.checks import CheckResult, fail_closed
-from ops_domain.readiness.findings import FindingsReport
 
 CHECK_NAME = "metrics"
 UNREACHABLE = frozenset({"endpoint_unreachable", "prometheus_unreachable"})

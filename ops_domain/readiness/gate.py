@@ -21,13 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.log import record_audit
+from ops_domain.checks import CheckResult
 from ops_domain.clock import utc_now
 from ops_domain.config import Settings
 from ops_domain.db import transaction
 from ops_domain.errors import InfrastructureError, InvalidInput, ReadinessNotEvaluated
 from ops_domain.jsonable import jsonable
 from ops_domain.rbac.actors import Actor, require_actor
-from ops_domain.readiness.checks import CheckResult
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.models import READINESS_COUNTERS, ReleaseSnapshot
 from ops_domain.readiness.registry import CHECK_NAMES

@@ -25,8 +25,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.errors import DatabaseUnavailable
-from ops_domain.readiness.checks import CheckResult, fail_closed
 
 CHECK_NAME = "db_isolation"
 AIRFLOW_METADATA_ENV = "OPS_AIRFLOW_METADATA_URL"

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.errors import InvalidInput
+from ops_domain.findings import FindingsReport
 from ops_domain.rbac.matrix import ROLES
-from ops_domain.readiness.checks import CheckResult, fail_closed
-from ops_domain.readiness.findings import FindingsReport
 from ops_domain.readiness.keycloak_realm import (
     AdminCredentials,
     FlowStep,

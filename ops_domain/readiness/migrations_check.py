@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from ops_domain.readiness.checks import CheckResult, fail_closed
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.schema import current_revision, head_revision
 
 CHECK_NAME = "migrations"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.rbac.seeding import seed_rbac
-from ops_domain.readiness.checks import CheckResult, fail_closed
 
 CHECK_NAME = "rbac"
 

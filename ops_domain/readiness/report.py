@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.clock import utc_now
 from ops_domain.config import Settings
 from ops_domain.db import OPS_DATABASE_ENV, transaction
 from ops_domain.rbac.actors import require_actor
-from ops_domain.readiness.checks import CheckResult, fail_closed
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.gate import (
     GATE_PERMISSION,

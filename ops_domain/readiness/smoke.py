@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.config import PROJECT_ROOT
 from ops_domain.db import create_ops_engine, describe_url
-from ops_domain.readiness.checks import CheckResult, fail_closed
 from ops_domain.readiness.isolation import database_location
 
 CHECK_NAME = "smoke_tests"

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.db import transaction
-from ops_domain.readiness.checks import CheckResult, fail_closed
 from ops_domain.readiness.models import READINESS_COUNTERS
 
 CHECK_NAME = "readiness_snapshot"

@@ -19,8 +19,8 @@ from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy import Engine
 
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.db import OPS_DATABASE_ENV
-from ops_domain.readiness.checks import CheckResult, fail_closed
 from ops_domain.readiness.snapshot import gate_evidence
 from wallet_ops_airflow.jobs import ops_engine, settings
 from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse

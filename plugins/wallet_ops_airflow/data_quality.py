@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from ops_domain.readiness.checks import CheckResult
+from ops_domain.checks import CheckResult
 from wallet_ops_airflow.checks import publish_check
 from wallet_ops_airflow.jobs import ops_engine, settings
 

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
+from ops_domain.checks import CheckResult
 from ops_domain.db import transaction
-from ops_domain.readiness.checks import CheckResult
 from ops_domain.readiness.gate import RUNBOOK_CHECKS, GateVerdict, record_gate_verdict
 from ops_domain.readiness.snapshot import CHECK_NAME, take_snapshot
 

@@ -1,4 +1,9 @@
-"""The result every release-readiness check returns, and the fail-closed wrapper."""
+"""The result every release-readiness check returns, and the fail-closed wrapper.
+
+A ground-floor module: the checks of every capability (readiness, metrics, data quality)
+return a ``CheckResult`` and import only this, so no capability imports the release gate
+back.
+"""
 
 from __future__ import annotations
 
