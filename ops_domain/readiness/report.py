@@ -140,8 +140,7 @@ def release_readiness_report(
         require_actor(session, actor_username, GATE_PERMISSION, "release readiness report")
     snapshot = SnapshotCheck(engine, release_id, environment, now)
     checks = [
-        _named(name, fail_closed(name, run))
-        for name, run in readiness_checks(engine, settings, env, snapshot)
+        run_registered(name, run) for name, run in readiness_checks(engine, settings, env, snapshot)
     ]
     stored, waivers = gate_evidence(checks)
     counters = snapshot.taken.blocking_counts() if snapshot.taken else {}
@@ -164,8 +163,11 @@ def release_readiness_report(
     return ReportResult(checks, gate, environment)
 
 
-def _named(name: str, result: CheckResult) -> CheckResult:
-    """The registry's name is the check's name in the evidence, whatever the module returned."""
+def run_registered(name: str, run: Callable[[], CheckResult]) -> CheckResult:
+    """One registered check as the CLI report and the gate's task both run it: fail-closed
+    (a runner that cannot even import its module is an ``error``), under the registry's name
+    whatever the module returned."""
+    result = fail_closed(name, run)
     if result.name != name:
         return CheckResult(name, result.status, result.summary, result.details)
     return result

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import replace
 from typing import Any
 
 from airflow.sdk import get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy import Engine
 
-from ops_domain.checks import CheckResult, fail_closed
+from ops_domain.checks import CheckResult
 from ops_domain.db import OPS_DATABASE_ENV
 from ops_domain.readiness.snapshot import gate_evidence
 from wallet_ops_airflow.jobs import ops_engine, settings
@@ -42,13 +41,12 @@ def check_environment(engine: Engine) -> dict[str, str]:
 
 def run_check(name: str, request: GateRequest) -> CheckResult:
     """One named check of the domain's registry, fail-closed, under that name."""
-    from ops_domain.readiness.report import SnapshotCheck, readiness_checks
+    from ops_domain.readiness.report import SnapshotCheck, readiness_checks, run_registered
 
     with ops_engine() as engine:
         snapshot = SnapshotCheck(engine, request.release_id, request.environment, request.run.now)
         registry = dict(readiness_checks(engine, settings(), check_environment(engine), snapshot))
-        result = fail_closed(name, registry[name])
-    return result if result.name == name else replace(result, name=name)
+        return run_registered(name, registry[name])
 
 
 def publish_check(result: CheckResult, failure_detail: str = "") -> dict[str, Any]:
