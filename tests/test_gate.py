@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from ops_domain.checks import CheckResult
 from ops_domain.config import Settings
-from ops_domain.errors import ReadinessNotEvaluated, UnknownActor
+from ops_domain.errors import InvalidInput, ReadinessNotEvaluated, UnknownActor
 from ops_domain.readiness.gate import (
     GATE_JSON_KEYS,
     RUNBOOK_CHECKS,
@@ -296,3 +296,15 @@ def test_cli_exits_2_when_the_database_is_unreachable(cli, monkeypatch: pytest.M
         "error": err.strip().removeprefix("error: "),
     }
     assert "could not evaluate release unversioned" in err
+
+
+@pytest.mark.usefixtures("gatekeepers")
+def test_evidence_that_is_not_the_registry_checks_is_refused_and_nothing_stored(
+    engine: Engine,
+) -> None:
+    renamed = [*all_passing()[:-1], CheckResult("data_quality_v2", "pass", "ok")]
+    for checks in (all_passing()[:-1], [*all_passing(), all_passing()[0]], renamed, []):
+        with pytest.raises(InvalidInput, match="gate evidence names the checks"):
+            record(engine, checks)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM release_snapshots")).scalar_one() == 0

@@ -135,6 +135,21 @@ class GateReport:
         )
 
 
+def require_known_evidence(checks: Sequence[CheckResult]) -> bool:
+    """Evidence names each registered check once (True: the release gate), or each readiness
+    counter once (False: the counters-only gate); any other set of names is refused, so a
+    gate that ran other checks than the registry's never stores a verdict."""
+    names = sorted(check.name for check in checks)
+    if names == sorted(RUNBOOK_CHECKS):
+        return True
+    if names == sorted(READINESS_COUNTERS):
+        return False
+    raise InvalidInput(
+        f"gate evidence names the checks {', '.join(names) or 'none'}: it must name each of"
+        f" {', '.join(RUNBOOK_CHECKS)} once (or each readiness counter once)"
+    )
+
+
 def decide_verdict(checks: Sequence[CheckResult]) -> tuple[str, list[str], list[str]]:
     """(verdict, failed check names, waived check names); no checks at all is an error."""
     failed = [check.name for check in checks if not check.passed]
@@ -157,8 +172,8 @@ def record_gate_verdict(
 ) -> GateVerdict:
     """Decide and store the snapshot (audited); a ready verdict over every runbook check marks
     a candidate release released."""
+    covers_runbook = require_known_evidence(checks)
     verdict, failed, waived = decide_verdict(checks)
-    covers_runbook = set(RUNBOOK_CHECKS) <= {check.name for check in checks}
     with could_not_evaluate(release_id), transaction(engine) as session:
         actor = require_actor(session, actor_username, GATE_PERMISSION, "release gate")
         snapshot = ReleaseSnapshot(
