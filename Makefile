@@ -30,7 +30,8 @@ format: setup
 	@$(VENV)/bin/ruff format .
 	@$(VENV)/bin/ruff check --fix .
 
-# the metrics tests run a real Prometheus (Debian package: prometheus + promtool)
+# the metrics check needs a Prometheus scraping the exporter (runbook line 6: "healthy and
+# scraped"), so the tests, the demo and make airflow run a real one (Debian: prometheus + promtool)
 prometheus:
 	@command -v prometheus >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus)
 
@@ -47,16 +48,16 @@ test: setup lint prometheus chromium redis
 	@$(VENV)/bin/pytest
 
 # the whole story on the embedded PostgreSQL: DAG runs, a failing gate, an operator, a green gate
-demo: setup
+demo: setup prometheus
 	@$(PY) -m scripts.demo
 
 # the demo's platform under a real scheduler: UI on http://127.0.0.1:8080, one login per person
 # of the demo cast (passwords printed the first time); Ctrl-C stops everything
-airflow: setup
+airflow: setup prometheus
 	@$(PY) -m scripts.airflow_local
 
 # the same with the CeleryExecutor: redis on 127.0.0.1 and two Celery workers
-airflow-celery: setup redis
+airflow-celery: setup prometheus redis
 	@$(PY) -m scripts.airflow_local --celery
 
 # measured, never asserted: the jobs at 250,000 and 1,000,000 events (bench/README.md, ~10 min)
