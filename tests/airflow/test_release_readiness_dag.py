@@ -16,6 +16,7 @@ from ops_domain.readiness.waivers import approve_waiver, request_waiver
 from tests.airflow.support import run_dag
 from tests.support.factories import DEFAULT_TIME, Factory
 from tests.support.prometheus import scraping_prometheus
+from tests.support.releases import CHECK_TASKS
 from tests.test_readiness_report import KEYCLOAK_ENV
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -23,16 +24,6 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 NOW = DEFAULT_TIME
 RELEASE = "2026.11.20-1"
 CONF = {"release_id": RELEASE, "environment": "staging"}
-CHECK_TASKS = {
-    "database.migrations",
-    "database.rbac",
-    "database.db_isolation",
-    "business_state.readiness_snapshot",
-    "business_state.data_quality",
-    "platform.keycloak_hardening",
-    "platform.metrics",
-    "end_to_end.smoke_tests",
-}
 
 
 @pytest.fixture

@@ -10,17 +10,7 @@ from sqlalchemy import Engine, text
 from scripts import demo_operator
 from scripts.airflow_rest import RunOutcome
 from tests.runtime.conftest import TriggeredRun
-
-CHECK_TASKS = {
-    "database.migrations",
-    "database.rbac",
-    "database.db_isolation",
-    "business_state.readiness_snapshot",
-    "business_state.data_quality",
-    "platform.keycloak_hardening",
-    "platform.metrics",
-    "end_to_end.smoke_tests",
-}
+from tests.support.releases import CHECK_TASKS
 
 
 def latest_verdict(ops: Engine, release_id: str) -> tuple[str, dict[str, str]]:

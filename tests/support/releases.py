@@ -9,7 +9,11 @@ from sqlalchemy import Engine
 from ops_domain.checks import CheckResult
 from ops_domain.db import transaction
 from ops_domain.readiness.gate import RUNBOOK_CHECKS, GateVerdict, record_gate_verdict
+from ops_domain.readiness.registry import READINESS_CHECKS
 from ops_domain.readiness.snapshot import CHECK_NAME, take_snapshot
+
+# the release DAG's check tasks (group.check), as the registry declares them
+CHECK_TASKS = frozenset(f"{check.group}.{check.name}" for check in READINESS_CHECKS)
 
 
 def release_through_gate(
