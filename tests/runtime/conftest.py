@@ -25,6 +25,8 @@ Fixtures for tests (and for other suites built on this one):
 - ``wait(run, timeout=240) -> RunOutcome``: polls until the run ended; ``state``,
   ``tasks[task_id] -> TaskOutcome(state, try_number, duration)`` (``task_id[i]`` for mapped
   tasks), ``triggering_user``, ``failed_tasks()``.
+- ``first_scheduled_run(admin_client, dag_id)`` (a function): the first run the scheduler made
+  of that DAG by itself, once it ended.
 - ``ops``: an engine on the business database the DAGs act on (for asserting results).
 - ``ops_cli(*argv) -> dict``: the ops CLI in this process against that database, ``--json``
   output parsed; a non-zero exit fails the test.
@@ -39,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -76,6 +79,17 @@ def mark_runtime(items: list[pytest.Item], directory: Path) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     mark_runtime(items, RUNTIME_DIR)
+
+
+def first_scheduled_run(admin: AirflowClient, dag_id: str, timeout: float = 180.0) -> RunOutcome:
+    """The first run the scheduler made of ``dag_id`` by itself, once it ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in admin.runs(dag_id, run_type="scheduled"):
+            if run["state"] in {"success", "failed"}:
+                return admin.wait(dag_id, run["dag_run_id"])
+        time.sleep(2.0)
+    raise TimeoutError(f"no scheduled {dag_id} run ended within {timeout:.0f} s")
 
 
 @dataclass(frozen=True)

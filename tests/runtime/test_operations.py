@@ -17,19 +17,9 @@ from ops_domain.embedded import embedded_server_url
 from scripts.airflow_logins import AIRFLOW_ADMIN
 from scripts.airflow_platform import Platform
 from scripts.airflow_rest import AirflowClient, RunOutcome
-from tests.runtime.conftest import TriggeredRun
+from tests.runtime.conftest import TriggeredRun, first_scheduled_run
 
 WAIT_SECONDS = 180.0
-
-
-def first_scheduled_run(admin: AirflowClient, dag_id: str) -> RunOutcome:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        for run in admin.runs(dag_id, run_type="scheduled"):
-            if run["state"] in {"success", "failed"}:
-                return admin.wait(dag_id, run["dag_run_id"])
-        time.sleep(2.0)
-    raise TimeoutError(f"no scheduled {dag_id} run ended within {WAIT_SECONDS:.0f} s")
 
 
 def test_a_scheduled_dag_creates_and_completes_its_own_run_as_the_service_account(
