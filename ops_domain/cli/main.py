@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import logging
 import os
 import re
@@ -22,25 +21,40 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, IntegrityError
 
+from ops_domain.cli import (
+    accounting,
+    admin,
+    audit,
+    data_quality,
+    demo,
+    disputes,
+    escalations,
+    listing,
+    observability,
+    readiness,
+    reconciliation,
+    rollback,
+    settlements,
+)
 from ops_domain.cli.runtime import EXIT_INFRASTRUCTURE, EXIT_REFUSED, Runtime
 from ops_domain.config import Settings
 from ops_domain.errors import InvalidInput, OpsError
 from ops_domain.principal import acting_as, cli_principal
 
 COMMAND_MODULES = (
-    "ops_domain.cli.admin",
-    "ops_domain.cli.demo",
-    "ops_domain.cli.readiness",
-    "ops_domain.cli.settlements",
-    "ops_domain.cli.accounting",
-    "ops_domain.cli.reconciliation",
-    "ops_domain.cli.escalations",
-    "ops_domain.cli.disputes",
-    "ops_domain.cli.data_quality",
-    "ops_domain.cli.observability",
-    "ops_domain.cli.audit",
-    "ops_domain.cli.rollback",
-    "ops_domain.cli.listing",  # after the modules whose command groups it extends
+    admin,
+    demo,
+    readiness,
+    settlements,
+    accounting,
+    reconciliation,
+    escalations,
+    disputes,
+    data_quality,
+    observability,
+    audit,
+    rollback,
+    listing,  # after the modules whose command groups it extends
 )
 
 
@@ -69,8 +83,8 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m ops_domain", description="Wallet-ops runbook commands")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
+    for commands in COMMAND_MODULES:
+        commands.register(subparsers)
     return parser
 
 
