@@ -31,11 +31,12 @@ from ops_domain.settlements.models import SETTLEMENT_STATES
 
 @dataclass(frozen=True)
 class PayoutDecision:
-    """One kind of move: target state, permission, whether a freeze blocks it, extra columns."""
+    """One kind of decision: target state (None: the first approval, which moves nothing),
+    permission, whether a freeze blocks it, the column stamped with its moment."""
 
     command: str
     action: str
-    to_state: str
+    to_state: str | None
     permission: str
     blocked_by_freeze: bool
     stamp_column: str | None
@@ -49,7 +50,9 @@ FAIL = PayoutDecision("payouts fail", "payout.fail", "failed", "payouts.decide",
 RESUBMIT = PayoutDecision(
     "payouts resubmit", "payout.resubmit", "pending", "payouts.resubmit", False, None
 )
-APPROVE_COMMAND = "payouts approve"
+APPROVE = PayoutDecision(
+    "payouts approve", "payout.approve", None, "payouts.decide", False, "approved_at"
+)
 
 
 @dataclass(frozen=True)
@@ -77,30 +80,15 @@ def approve_payout(
 ) -> PayoutState:
     """First approval of a pending payout by a checker who did not make it; above the
     currency's second-approval limit, another checker may then send it."""
-    moment = as_utc(now) if now is not None else utc_now()
-    with transaction(engine) as session:
-        actor = require_actor(session, actor_username, "payouts.decide", APPROVE_COMMAND)
-        before = _locked_payout(session, payout_id)
-        what = f"{APPROVE_COMMAND} {before['payout_reference']}"
-        if before["status"] != "pending":
-            raise InvalidInput(
-                f"{what}: only a pending payout is approved, it is {before['status']}"
-            )
-        limit = _second_approval_limit(settings, before)
-        if limit is None:
-            raise InvalidInput(
-                f"{what}: {before['amount']} {before['currency']} is within the"
-                f" {before['currency']} second-approval limit: one checker sends it"
-            )
-        if before["approved_by"] is not None:
-            raise MakerCheckerViolation(f"{what}: already approved by {before['approved_by']!r}")
-        require_different_person(actor, before["maker_id"], what)
-        require_note(note, what)
-        session.execute(
-            text("UPDATE payouts SET approved_by = :actor, approved_at = :at WHERE id = :id"),
-            {"actor": actor.id, "at": moment, "id": payout_id},
-        )
-        return _audited_state(session, actor, "payout.approve", before, note)
+    return _decide(
+        engine,
+        settings,
+        APPROVE,
+        payout_id=payout_id,
+        actor_username=actor_username,
+        note=note,
+        now=now,
+    )
 
 
 def send_payout(
@@ -208,16 +196,19 @@ def _decide(
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, decision.permission, decision.command)
         before = _locked_payout(session, payout_id)
-        check_move(
-            session,
-            PAYOUT_STATES,
-            before["status"],
-            decision.to_state,
-            note,
-            target_type="payout",
-            target_id=payout_id,
-        )
         what = f"{decision.command} {before['payout_reference']}"
+        if decision.to_state is None:
+            _require_approvable(settings, before, what)
+        else:
+            check_move(
+                session,
+                PAYOUT_STATES,
+                before["status"],
+                decision.to_state,
+                note,
+                target_type="payout",
+                target_id=payout_id,
+            )
         require_different_person(actor, before["maker_id"], what)
         require_note(note, what)
         if decision is SEND:
@@ -240,6 +231,19 @@ def _decide(
         return _audited_state(session, actor, decision.action, before, note, extra=extra)
 
 
+def _require_approvable(settings: Settings, payout: dict[str, Any], what: str) -> None:
+    """A first approval is for a pending payout above the second-approval limit, given once."""
+    if payout["status"] != "pending":
+        raise InvalidInput(f"{what}: only a pending payout is approved, it is {payout['status']}")
+    if _second_approval_limit(settings, payout) is None:
+        raise InvalidInput(
+            f"{what}: {payout['amount']} {payout['currency']} is within the"
+            f" {payout['currency']} second-approval limit: one checker sends it"
+        )
+    if payout["approved_by"] is not None:
+        raise MakerCheckerViolation(f"{what}: already approved by {payout['approved_by']!r}")
+
+
 def _require_second_approval(
     settings: Settings, actor: Actor, payout: dict[str, Any], what: str
 ) -> None:
@@ -251,7 +255,7 @@ def _require_second_approval(
     above += f" second-approval limit {limit}"
     if payout["approved_by"] is None:
         raise MakerCheckerViolation(
-            f"{what}: {above}: it needs a first approval ({APPROVE_COMMAND}) by another checker"
+            f"{what}: {above}: it needs a first approval ({APPROVE.command}) by another checker"
         )
     if payout["approved_by_id"] == actor.id:
         raise MakerCheckerViolation(
@@ -321,7 +325,10 @@ def _apply(
     moment: datetime,
     extra: dict[str, Any],
 ) -> None:
-    assignments = ["status = :to_state", "last_checker_id = :actor", "last_note = :note"]
+    if decision is APPROVE:  # names the first approver; the payout stays where it is
+        assignments = ["approved_by = :actor"]
+    else:
+        assignments = ["status = :to_state", "last_checker_id = :actor", "last_note = :note"]
     if decision.stamp_column:
         assignments.append(f"{decision.stamp_column} = :moment")
     if decision is FAIL:
