@@ -47,7 +47,7 @@ class Operation:
 
 def _settlements(create_payouts: bool) -> Callable[[Run], Outcome]:
     def run(job: Run) -> Outcome:
-        from ops_domain.settlements.service import automate_settlements
+        from ops_domain.settlement_automation import automate_settlements
 
         day = job.clock.business_day
         result = automate_settlements(

@@ -41,7 +41,7 @@ from wallet_ops_airflow.params import (
 from wallet_ops_airflow.run_request import RunRequest
 
 from ops_domain.config import Settings
-from ops_domain.settlements.service import SETTLEMENT_JOB
+from ops_domain.settlement_automation import SETTLEMENT_JOB
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def settlement_automation() -> None:
 
     @task(map_index_template="shard {{ task.op_kwargs['shard'][0] }}")
     def settle(request: dict[str, Any], shard: list[int]) -> dict[str, Any]:
-        from ops_domain.settlements.service import automate_settlements
+        from ops_domain.settlement_automation import automate_settlements
 
         params = get_current_context()["params"]
         run = RunRequest.from_xcom(request)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from ops_domain.config import Settings
 from ops_domain.errors import InvalidInput
 from ops_domain.rollback.emergency import backfill_settlements, open_incident
-from ops_domain.settlements.service import automate_settlements
+from ops_domain.settlement_automation import automate_settlements
 from tests.support.factories import DEFAULT_DAY, Factory
 from tests.support.releases import release_through_gate
 

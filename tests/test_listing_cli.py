@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ops_domain.config import Settings
-from ops_domain.settlements.service import automate_settlements
+from ops_domain.settlement_automation import automate_settlements
 from tests.support.factories import DEFAULT_TIME, Factory
 
 Cli = Callable[..., tuple[int, str, str]]

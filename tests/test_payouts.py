@@ -27,7 +27,8 @@ from ops_domain.payouts.service import (
     send_payout,
     settle_payout,
 )
-from ops_domain.settlements.service import approve_settlement, automate_settlements
+from ops_domain.settlement_automation import automate_settlements
+from ops_domain.settlements.service import approve_settlement
 from tests.support.factories import Factory
 
 NOW = datetime(2026, 11, 21, 6, 0, tzinfo=UTC)

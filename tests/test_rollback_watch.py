@@ -29,7 +29,7 @@ from ops_domain.rollback.emergency import record_rollback
 from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import release_under_watch
 from ops_domain.rollback.watch import WatchReport, rollback_watch
-from ops_domain.settlements.service import automate_settlements
+from ops_domain.settlement_automation import automate_settlements
 from tests.support.factories import DEFAULT_DAY, Factory
 from tests.support.releases import release_through_gate
 

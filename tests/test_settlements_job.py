@@ -21,7 +21,8 @@ from ops_domain.errors import (
 from ops_domain.payouts.freezes import freeze_payouts, lift_payout_freeze
 from ops_domain.rbac.seeding import seed_rbac
 from ops_domain.rollback.emergency import backfill_settlements
-from ops_domain.settlements.service import approve_settlement, automate_settlements
+from ops_domain.settlement_automation import automate_settlements
+from ops_domain.settlements.service import approve_settlement
 from tests.support.database import wipe
 from tests.support.factories import Factory
 from tests.support.settlement_processes import merchant_lock_barrier

@@ -29,7 +29,8 @@ from ops_domain.payouts.service import (
     send_payout,
     settle_payout,
 )
-from ops_domain.settlements.service import approve_settlement, automate_settlements
+from ops_domain.settlement_automation import automate_settlements
+from ops_domain.settlements.service import approve_settlement
 
 PAYOUT_DECISIONS: dict[str, tuple[str, Callable[..., PayoutState]]] = {
     "approve": (

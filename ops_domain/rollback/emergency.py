@@ -39,7 +39,7 @@ from ops_domain.rollback.policy import (
     MAX_INCIDENT_SLA_HOURS,
 )
 from ops_domain.rollback.releases import load_release
-from ops_domain.settlements.service import automate_settlements
+from ops_domain.settlement_automation import automate_settlements
 
 INCIDENT_TEAMS = ("risk", "operation")
 ACTIVE_CASE_STATES = ("open", "in_progress", "escalated")

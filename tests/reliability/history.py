@@ -24,7 +24,7 @@ from ops_domain.config import Settings
 from ops_domain.disputes.escalation import escalate_refund_disputes
 from ops_domain.disputes.refunds import approve_refund, execute_refund, request_refund
 from ops_domain.payouts.service import fail_payout, resubmit_payout, send_payout, settle_payout
-from ops_domain.settlements.service import automate_settlements
+from ops_domain.settlement_automation import automate_settlements
 from tests.support.factories import Factory
 
 DAY = date(2026, 11, 20)

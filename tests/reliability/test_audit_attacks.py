@@ -19,7 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from ops_domain.audit.chain import seal_audit_log
 from ops_domain.audit.sealing import seal_and_publish
 from ops_domain.config import PROJECT_ROOT, Settings
-from ops_domain.settlements.service import MERCHANT_LOCK_SPACE, automate_settlements
+from ops_domain.settlement_automation import automate_settlements
+from ops_domain.settlements.service import MERCHANT_LOCK_SPACE
 from tests.reliability.history import History, hire_staff, write_history
 from tests.support.factories import Factory
 

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, text
 
 from ops_domain.audit.completeness import missing_audit_links
 from ops_domain.config import PROJECT_ROOT, Settings
-from ops_domain.settlements.service import automate_settlements
+from ops_domain.settlement_automation import automate_settlements
 from tests.support.factories import Factory
 from tests.support.settlement_processes import mixed_events
 

@@ -21,8 +21,9 @@ from ops_domain.payouts.models import PAYOUT_STATES
 from ops_domain.payouts.service import send_payout, settle_payout
 from ops_domain.readiness.models import RELEASE_STATES, WAIVER_STATES
 from ops_domain.reconciliation.models import BREAK_STATES, RESOLUTION_STATES
+from ops_domain.settlement_automation import automate_settlements
 from ops_domain.settlements.models import EXCEPTION_STATES, SETTLEMENT_STATES
-from ops_domain.settlements.service import approve_settlement, automate_settlements
+from ops_domain.settlements.service import approve_settlement
 from tests.reliability.history import hire_staff
 from tests.support.factories import Factory
 

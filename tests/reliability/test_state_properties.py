@@ -49,8 +49,8 @@ from ops_domain.errors import DomainError
 from ops_domain.payouts.models import PAYOUT_STATES
 from ops_domain.payouts.service import fail_payout, resubmit_payout, send_payout, settle_payout
 from ops_domain.rbac.seeding import seed_rbac
+from ops_domain.settlement_automation import automate_settlements
 from ops_domain.settlements.models import SETTLEMENT_STATES
-from ops_domain.settlements.service import automate_settlements
 from ops_domain.transitions import StateMachine
 from tests.reliability.history import DAY, hire_staff
 from tests.support.database import wipe

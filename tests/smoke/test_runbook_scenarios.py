@@ -17,7 +17,7 @@ from ops_domain.payouts.service import send_payout
 from ops_domain.reconciliation.breaks import approve_resolution, propose_resolution
 from ops_domain.reconciliation.runs import reconcile
 from ops_domain.reconciliation.statements import ExternalStatement
-from ops_domain.settlements.service import automate_settlements
+from ops_domain.settlement_automation import automate_settlements
 from tests.support.factories import DEFAULT_DAY, DEFAULT_TIME, Factory
 
 pytestmark = [pytest.mark.smoke, pytest.mark.usefixtures("staff")]

@@ -21,7 +21,7 @@ from ops_domain.errors import MakerCheckerViolation, PeriodClosed
 from ops_domain.payouts.service import send_payout, settle_payout
 from ops_domain.readiness.gate import release_readiness_gate
 from ops_domain.readiness.waivers import approve_waiver, request_waiver
-from ops_domain.settlements.service import automate_settlements
+from ops_domain.settlement_automation import automate_settlements
 from tests.support.factories import DEFAULT_DAY, DEFAULT_TIME, Factory
 
 pytestmark = pytest.mark.smoke
