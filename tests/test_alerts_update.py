@@ -50,9 +50,9 @@ def test_review_then_close_stamps_who_closed_it_and_audits_each_move(
     assert factory.audit_actions("alert.") == ["alert.update", "alert.update"]
     with engine.begin() as conn:
         last = conn.execute(
-            text("SELECT before, after, metadata FROM audit_log ORDER BY id DESC LIMIT 1")
+            text("SELECT before, after, details FROM audit_log ORDER BY id DESC LIMIT 1")
         ).one()
-    assert (last.before, last.after["status"], last.metadata) == (
+    assert (last.before, last.after["status"], last.details) == (
         {"status": "in_review"},
         "closed",
         {"note": "bank fixed it"},

@@ -24,7 +24,7 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 PRE_PRINCIPAL_CANONICAL = text(
     """
     SELECT jsonb_build_array(a.id, a.action, a.actor_id, a.target_type, a.target_id, a.before,
-                             a.after, a.metadata,
+                             a.after, a.details,
                              to_char(a.created_at AT TIME ZONE 'UTC',
                                      'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text
       FROM audit_log a ORDER BY a.id

@@ -29,7 +29,7 @@ def refusals(engine: Engine) -> list[dict]:
             dict(details)
             for (details,) in conn.execute(
                 text(
-                    "SELECT metadata FROM audit_log"
+                    "SELECT details FROM audit_log"
                     " WHERE action = 'chargeback.transition_refused' ORDER BY id"
                 )
             )

@@ -100,7 +100,7 @@ def test_escalation_audit_rows_record_actor_before_after_and_the_run(
     with engine.begin() as conn:
         rows = conn.execute(
             text(
-                "SELECT action, actor_id, target_type, target_id, before, after, metadata"
+                "SELECT action, actor_id, target_type, target_id, before, after, details"
                 " FROM audit_log WHERE action IN ('refund.escalate', 'case.escalate')"
                 " ORDER BY id"
             )

@@ -285,12 +285,12 @@ def test_posting_into_a_closed_period_is_refused_and_the_refusal_recorded(
     with engine.begin() as conn:
         refusal = conn.execute(
             text(
-                "SELECT actor_id, target_type, target_id, metadata FROM audit_log"
+                "SELECT actor_id, target_type, target_id, details FROM audit_log"
                 " WHERE action = 'journal.post_refused'"
             )
         ).one()
     assert (refusal.target_type, refusal.target_id) == ("journal_entry", str(entry["id"]))
-    assert refusal.metadata == {
+    assert refusal.details == {
         "entry_no": entry["entry_no"],
         "entry_date": "2026-11-20",
         "currency": "USD",
@@ -308,7 +308,7 @@ def refusals_by_step(engine: Engine) -> list[tuple[str, str, str, str]]:
             tuple(row)
             for row in conn.execute(
                 text(
-                    "SELECT metadata->>'step', metadata->>'entry_date', metadata->>'period',"
+                    "SELECT details->>'step', details->>'entry_date', details->>'period',"
                     " target_id FROM audit_log WHERE action = 'journal.post_refused' ORDER BY id"
                 )
             )

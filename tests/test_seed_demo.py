@@ -83,7 +83,7 @@ def business_fingerprint(engine: Engine) -> dict[str, str]:
         SELECT md5(string_agg(concat_ws(',', a.action, a.target_type, a.target_id, u.username,
                                         a.created_at, a.before, a.after), '|' ORDER BY a.id))
           FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
-         WHERE a.metadata->>'source' = 'seed_demo'
+         WHERE a.details->>'source' = 'seed_demo'
         """,
     )[0][0]
     sums["refund links"] = rows(
@@ -410,7 +410,7 @@ def test_reset_wipes_the_audit_log_and_records_the_new_seed(
     seed_demo(engine, settings, business_date=D, reset=True, env=ALLOW)
     assert factory.audit_actions("user.") == ["user.create"] * 9
     assert factory.audit_actions()[-1] == "demo.seed"
-    assert factory.count("audit_log", "metadata->>'source' IS DISTINCT FROM 'seed_demo'") == 10
+    assert factory.count("audit_log", "details->>'source' IS DISTINCT FROM 'seed_demo'") == 10
     assert factory.count("users", "username = 'someone'") == 0
     assert factory.count("roles") == 8
     with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
@@ -498,7 +498,7 @@ def test_seeded_history_has_the_audit_trail_its_services_would_have_written(
         rows(
             seeded,
             "SELECT action, count(*) FROM audit_log"
-            ' WHERE metadata = \'{"source": "seed_demo"}\' GROUP BY action',
+            ' WHERE details = \'{"source": "seed_demo"}\' GROUP BY action',
         )
     )
     settlements, posted_by_checker, payouts, settled = rows(

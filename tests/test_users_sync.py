@@ -90,7 +90,7 @@ def test_sync_creates_updates_reactivates_and_deactivates_to_match_the_realm(
             text(
                 "SELECT a.action, a.after->>'username', a.channel FROM audit_log a"
                 " JOIN users u ON u.id = a.actor_id"
-                " WHERE u.username = 'adam' AND a.metadata->>'source' = 'keycloak'"
+                " WHERE u.username = 'adam' AND a.details->>'source' = 'keycloak'"
                 " ORDER BY a.id"
             )
         ).all()

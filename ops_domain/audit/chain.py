@@ -36,7 +36,7 @@ SEAL_ATTEMPTS = 3
 # written before they existed keep the text, hence the seal, they were sealed with.
 CANONICAL_ROW_SQL = """
     (jsonb_build_array(a.id, a.action, a.actor_id, a.target_type, a.target_id, a.before,
-                       a.after, a.metadata,
+                       a.after, a.details,
                        to_char(a.created_at AT TIME ZONE 'UTC',
                                'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
      || CASE WHEN a.channel IS NULL THEN '[]'::jsonb

@@ -35,9 +35,7 @@ class AuditLog(Base):
     target_id: Mapped[str] = mapped_column(String(64), nullable=False)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
-    details: Mapped[dict[str, Any]] = mapped_column(
-        "metadata", JSONB, nullable=False, server_default="{}"
-    )
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
     created_at: Mapped[datetime] = created_at_column()
     channel: Mapped[str | None] = mapped_column(String(20))
     principal: Mapped[str | None] = mapped_column(String(255))

@@ -45,7 +45,7 @@ _ESCALATE = text(
                   target.status AS previous_status
     ),
     audited AS (
-        INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, metadata)
+        INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, details)
         SELECT 'case.escalate', :actor_id, 'case', m.id::text,
                jsonb_build_object('status', m.previous_status),
                jsonb_build_object('status', 'escalated'),

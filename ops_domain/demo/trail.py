@@ -3,7 +3,7 @@
 The seed writes business state directly (set-based), so every state it implies is given the
 audit row its service writes (SPEC §2: every state change has one), in one INSERT ... SELECT
 over the rows just seeded: same action, target and actor as the service, ``created_at`` the
-record's own stamp, metadata ``{"source": "seed_demo"}``. The rows are inserted in the order
+record's own stamp, details ``{"source": "seed_demo"}``. The rows are inserted in the order
 of those stamps, so their ids follow history. ``audit verify`` checks them with its
 completeness rules.
 
@@ -175,7 +175,7 @@ _RECORD_TRAIL = text(
          risk AS (SELECT id FROM users WHERE username = '{_RISK}'),
          trail (at, step, action, actor_id, target_type, target_id, before, after) AS (
              {" UNION ALL ".join(_BRANCHES)})
-    INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, metadata,
+    INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, details,
                            created_at)
     SELECT action, actor_id, target_type, target_id::text, before, after,
            jsonb_build_object('source', 'seed_demo'), at

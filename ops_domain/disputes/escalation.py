@@ -43,7 +43,7 @@ _STAMP_OVERDUE = text(
                   r.sla_due_at, r.escalated_at, r.escalation_reason
     ),
     audited AS (
-        INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, metadata)
+        INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, details)
         SELECT 'refund.escalate', :actor_id, 'refund_request', s.id::text,
                jsonb_build_object('escalated_at', NULL),
                jsonb_build_object('escalated_at', CAST(:now_iso AS text),

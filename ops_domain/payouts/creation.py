@@ -73,7 +73,7 @@ _CREATE_PAYOUTS = text(
         RETURNING id, payout_reference, settlement_id, amount
     ),
     audited AS (
-        INSERT INTO audit_log (action, actor_id, target_type, target_id, after, metadata)
+        INSERT INTO audit_log (action, actor_id, target_type, target_id, after, details)
         SELECT 'payout.create', :actor_id, 'payout', c.id::text,
                jsonb_build_object('status', 'pending', 'amount', c.amount::text,
                                   'settlement_id', c.settlement_id),

@@ -142,7 +142,7 @@ opened AS (
     RETURNING id, break_no, category, status, merchant_id, business_date, difference, details
 ),
 audited AS (
-    INSERT INTO audit_log (actor_id, action, target_type, target_id, after, metadata)
+    INSERT INTO audit_log (actor_id, action, target_type, target_id, after, details)
     SELECT :actor_id, 'reconciliation_break.open', 'reconciliation_break', o.id::text,
            to_jsonb(o), jsonb_build_object('run_id', :run_id)
       FROM opened o

@@ -67,8 +67,8 @@ _PAYOUTS_FAILED = """
 
 _CHARGEBACK_REFUSALS = """
     SELECT c.id, c.chargeback_no AS reference, a.created_at AS seen_at,
-           jsonb_build_object('kind', 'transition_refused', 'from', a.metadata->'from',
-                              'to', a.metadata->'to', 'reason', a.metadata->'reason') AS detail
+           jsonb_build_object('kind', 'transition_refused', 'from', a.details->'from',
+                              'to', a.details->'to', 'reason', a.details->'reason') AS detail
       FROM audit_log a
       JOIN chargebacks c ON c.id::text = a.target_id
      WHERE a.action = 'chargeback.transition_refused' AND a.target_type = 'chargeback'
@@ -88,12 +88,12 @@ _CHARGEBACKS_PAST_DUE = """
 
 _POSTINGS_REFUSED = """
     SELECT a.id,
-           coalesce(e.entry_no, 'new ' || (a.metadata->>'currency') || ' entry') AS reference,
+           coalesce(e.entry_no, 'new ' || (a.details->>'currency') || ' entry') AS reference,
            a.created_at AS seen_at,
-           jsonb_build_object('entry_id', a.target_id, 'currency', a.metadata->'currency',
-                              'entry_date', a.metadata->'entry_date',
-                              'period', a.metadata->'period', 'step', a.metadata->'step',
-                              'reason', a.metadata->'reason') AS detail
+           jsonb_build_object('entry_id', a.target_id, 'currency', a.details->'currency',
+                              'entry_date', a.details->'entry_date',
+                              'period', a.details->'period', 'step', a.details->'step',
+                              'reason', a.details->'reason') AS detail
       FROM audit_log a
       LEFT JOIN journal_entries e ON e.id::text = a.target_id
      WHERE a.action = 'journal.post_refused' AND a.target_type = 'journal_entry'

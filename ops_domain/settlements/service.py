@@ -156,7 +156,7 @@ _SETTLE_BATCH = text(
         RETURNING id, settlement_id
     ),
     audited AS (
-        INSERT INTO audit_log (action, actor_id, target_type, target_id, after, metadata)
+        INSERT INTO audit_log (action, actor_id, target_type, target_id, after, details)
         SELECT 'settlement.create', :actor_id, 'settlement', c.id::text,
                jsonb_build_object('status', 'draft', 'net_amount', c.net_amount::text,
                                   'event_count', c.event_count, 'sequence', c.sequence),

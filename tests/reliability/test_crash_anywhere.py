@@ -229,7 +229,7 @@ def assert_records_tell_the_truth(
                 SELECT count(*) FROM settlements s
                   JOIN audit_log a ON a.action = 'settlement.create'
                    AND a.target_id = s.id::text
-                 WHERE a.metadata->>'job_run_id' <> s.job_run_id::text
+                 WHERE a.details->>'job_run_id' <> s.job_run_id::text
                 """
             )
         ).scalar_one()
