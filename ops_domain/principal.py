@@ -3,7 +3,8 @@
 The acting *user* (``actor_id`` in the audit log) is the ops user whose roles a rule checks.
 The *principal* is who was authenticated when the request arrived: the Airflow login that
 triggered a DAG run, the scheduler for scheduled runs, the operating-system user of a CLI
-call. Adapters set it once per request with ``acting_as``; every engine made by
+call, the Airflow login on an Operations Center page. Adapters set it once per request with
+``acting_as``; every engine made by
 ``ops_domain.db.create_ops_engine`` hands it to PostgreSQL at the start of each transaction
 (transaction-local settings ``ops.channel``, ``ops.principal``, ``ops.principal_ref``), and a
 trigger on ``audit_log`` copies it into every audit row, whichever statement wrote the row.
@@ -23,8 +24,9 @@ from dataclasses import dataclass
 AIRFLOW = "airflow"  # a DAG run triggered by an Airflow login (UI, REST API, backfill)
 SCHEDULER = "scheduler"  # a scheduled or asset-triggered DAG run: no person triggered it
 CLI = "cli"  # python -m ops_domain on a host holding the database credentials
+OPERATIONS_CENTER = "operations_center"  # a page of the Operations Center, as an Airflow login
 DATABASE = "database"  # set by the trigger: nobody told the database who is behind the write
-CHANNELS = (AIRFLOW, SCHEDULER, CLI, DATABASE)
+CHANNELS = (AIRFLOW, SCHEDULER, CLI, OPERATIONS_CENTER, DATABASE)
 
 SETTINGS = ("ops.channel", "ops.principal", "ops.principal_ref")
 

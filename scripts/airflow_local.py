@@ -31,6 +31,7 @@ from scripts.airflow_logins import AIRFLOW_ADMIN, PASSWORDS_FILE, Logins, cast_l
 from scripts.airflow_platform import Platform, platform_environment, running_platform
 from scripts.airflow_rest import AirflowClient
 from scripts.airflow_runs import migrate_metadata
+from scripts.operations_center import home_url
 from scripts.platform_services import observability, redis_broker
 from scripts.stack import (
     OWNER_URL_ENV,
@@ -136,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with local_platform(var_dir, port, celery_workers=2 if args.celery else 0) as platform:
             print(f"==> Airflow UI: {platform.base_url}  (Ctrl-C stops everything)", flush=True)
+            print(f"==> Operations Center: {home_url(platform.base_url)}", flush=True)
             for line in login_lines(platform.logins, airflow_home(var_dir)):
                 print(line, flush=True)
             while True:

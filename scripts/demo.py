@@ -35,8 +35,11 @@ from sqlalchemy import Engine, create_engine, text
 from ops_domain.config import Settings
 from ops_domain.demo.plan import DemoPlan
 from scripts import demo_operator
+from scripts.airflow_local import DEFAULT_UI_PORT
+from scripts.airflow_platform import HOST
 from scripts.airflow_runs import DagRunOutcome, migrate_metadata, run_dag
 from scripts.demo_operator import OperatorLog
+from scripts.operations_center import demo_release_url
 from scripts.platform_services import KEYCLOAK_SETTINGS, observability
 from scripts.stack import (
     DATABASES,
@@ -48,6 +51,7 @@ from scripts.stack import (
 )
 
 TOTAL_STEPS = 12
+DEFAULT_UI_URL = f"http://{HOST}:{DEFAULT_UI_PORT}"  # where make airflow serves the UI
 TABLE_WIDTH = 110
 
 
@@ -304,7 +308,7 @@ def where_to_look(console: Console, demo: Demo) -> None:
         "where to look next:",
         f"  {shown(console.log_path)}: Airflow's own output of every DAG run above",
         f"  {shown(commands)}: the operator's commands, one per line",
-        "  make airflow: the Airflow UI on http://127.0.0.1:8080 with these runs (same databases)",
+        f"  make airflow: the Airflow UI on {DEFAULT_UI_URL} with these runs (same databases)",
         "  python -m ops_domain --help: every runbook command; README.md: runbook table",
     ):
         console.say(line)
@@ -338,6 +342,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     where_to_look(console, demo)
     console.say(f"demo finished in {time.monotonic() - started:.0f} s")
+    console.say(
+        f"Operations Center for release {demo.release_id} (after make airflow):"
+        f" {demo_release_url(DEFAULT_UI_URL, demo.release_id)}"
+    )
     return 0
 
 
