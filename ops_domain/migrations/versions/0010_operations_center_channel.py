@@ -5,8 +5,8 @@ browser session) is recorded with ``channel = 'operations_center'``, the Airflow
 ``principal`` and the request as ``principal_ref``, so an audit reader tells it apart from a
 DAG run the same login triggered (``airflow``) and from the operators' CLI.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 07:30:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: Sequence[str] | None = None
 depends_on: Sequence[str] | None = None
 
