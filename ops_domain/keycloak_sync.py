@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import USER_DEACTIVATE, USER_REACTIVATE
 from ops_domain.audit.log import record_audit
 from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput
@@ -208,7 +209,7 @@ def _apply(session: Session, change: SyncChange, entry: DirectoryUser | None, ac
         record_audit(
             session,
             actor_id=actor.id,
-            action=f"user.{change.change}",
+            action=USER_REACTIVATE if active else USER_DEACTIVATE,
             target_type="user",
             target_id=user_id,
             before={"username": change.username, "active": not active},

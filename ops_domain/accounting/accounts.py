@@ -8,6 +8,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from ops_domain.accounting.models import ACCOUNT_TYPES, Account
+from ops_domain.audit.actions import ACCOUNT_CREATE
 from ops_domain.audit.log import record_audit
 from ops_domain.config import Settings
 from ops_domain.db import transaction
@@ -61,7 +62,7 @@ def add_account(
         record_audit(
             session,
             actor_id=actor.id,
-            action="account.create",
+            action=ACCOUNT_CREATE,
             target_type="account",
             target_id=account_id,
             after=values,

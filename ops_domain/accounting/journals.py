@@ -24,6 +24,16 @@ from sqlalchemy.orm import Session
 from ops_domain.accounting.accounts import accounts_by_code
 from ops_domain.accounting.models import APPROVAL_STATES, ENTRY_STATES
 from ops_domain.accounting.periods import closed_period_covering, lock_currency_periods
+from ops_domain.audit.actions import (
+    JOURNAL_APPROVAL_APPROVE,
+    JOURNAL_APPROVAL_REJECT,
+    JOURNAL_APPROVAL_REQUEST,
+    JOURNAL_CREATE,
+    JOURNAL_POST,
+    JOURNAL_POST_REFUSED,
+    JOURNAL_REVERSE,
+    JOURNAL_VOID,
+)
 from ops_domain.audit.log import record_audit, record_refusal
 from ops_domain.clock import utc_now
 from ops_domain.config import Settings
@@ -129,7 +139,7 @@ def create_journal(
             ],
         )
         entry = entry_view(session, entry_id)
-        _audit_entry(session, actor, "journal.create", entry, before=None)
+        _audit_entry(session, actor, JOURNAL_CREATE, entry, before=None)
         return name_actors(session, entry)
 
 
@@ -243,7 +253,7 @@ def void_journal(
             {"id": entry_id, "note": note.strip() if note else note},
         )
         voided = entry_view(session, entry_id)
-        _audit_entry(session, actor, "journal.void", voided, before=entry)
+        _audit_entry(session, actor, JOURNAL_VOID, voided, before=entry)
         return name_actors(session, voided)
 
 
@@ -285,11 +295,11 @@ def reverse_journal(
         )
         reversal_id = _insert_reversal(session, actor, original, entry_date, reason or "")
         reversal = entry_view(session, reversal_id)
-        _audit_entry(session, actor, "journal.create", reversal, before=None)
+        _audit_entry(session, actor, JOURNAL_CREATE, reversal, before=None)
         record_audit(
             session,
             actor_id=actor.id,
-            action="journal.reverse",
+            action=JOURNAL_REVERSE,
             target_type="journal_entry",
             target_id=entry_id,
             details={"reversal_entry_no": reversal["entry_no"], "reason": reason},
@@ -363,7 +373,7 @@ def _require_open_period(
         details["approval_id"] = approval_id
     evidence = {
         "actor_id": actor.id,
-        "action": "journal.post_refused",
+        "action": JOURNAL_POST_REFUSED,
         "target_type": "journal_entry",
         "target_id": entry.get("id", "new"),
         "details": details,
@@ -440,7 +450,7 @@ def _request_approval(
     record_audit(
         session,
         actor_id=actor.id,
-        action="journal_approval.request",
+        action=JOURNAL_APPROVAL_REQUEST,
         target_type="journal_approval",
         target_id=approval["id"],
         after=approval,
@@ -497,7 +507,7 @@ def _decide(
     record_audit(
         session,
         actor_id=checker.id,
-        action=f"journal_approval.{'approve' if decision == 'approved' else 'reject'}",
+        action=JOURNAL_APPROVAL_APPROVE if decision == "approved" else JOURNAL_APPROVAL_REJECT,
         target_type="journal_approval",
         target_id=approval["id"],
         before=approval,
@@ -517,7 +527,7 @@ def _post(session: Session, checker: Actor, entry: dict[str, Any], now: datetime
         {"id": entry["id"], "checker": checker.id, "now": now},
     )
     posted = entry_view(session, entry["id"])
-    _audit_entry(session, checker, "journal.post", posted, before=entry)
+    _audit_entry(session, checker, JOURNAL_POST, posted, before=entry)
     return posted
 
 

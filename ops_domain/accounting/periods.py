@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ops_domain.accounting.models import PERIOD_STATES
 from ops_domain.alerts.service import AlertSpec, raise_alerts
+from ops_domain.audit.actions import ACCOUNTING_PERIOD_CLOSE, ACCOUNTING_PERIOD_REOPEN
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import require_window, utc_now
 from ops_domain.config import Settings
@@ -206,7 +207,7 @@ def _close(session: Session, ctx: JobContext, request: PeriodRequest, now: datet
     record_audit(
         session,
         actor_id=ctx.actor.id,
-        action="accounting_period.close",
+        action=ACCOUNTING_PERIOD_CLOSE,
         target_type="accounting_period",
         target_id=after["id"],
         before=before,
@@ -257,7 +258,7 @@ def _reopen(session: Session, ctx: JobContext, request: PeriodRequest, now: date
     record_audit(
         session,
         actor_id=ctx.actor.id,
-        action="accounting_period.reopen",
+        action=ACCOUNTING_PERIOD_REOPEN,
         target_type="accounting_period",
         target_id=period["id"],
         before=period,

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, func, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import ALERT_RAISE, ALERT_UPDATE
 from ops_domain.audit.log import audit_row, record_audit, record_audit_rows
 from ops_domain.db import lock_row, transaction, update_row
 from ops_domain.errors import InvalidInput
@@ -82,7 +83,7 @@ def raise_alerts(
         [
             audit_row(
                 actor_id=actor_id,
-                action="alert.raise",
+                action=ALERT_RAISE,
                 target_type="alert",
                 target_id=alert["id"],
                 after=alert,
@@ -114,7 +115,7 @@ def update_alert(
         record_audit(
             session,
             actor_id=actor.id,
-            action="alert.update",
+            action=ALERT_UPDATE,
             target_type="alert",
             target_id=alert_id,
             before={"status": current["status"]},

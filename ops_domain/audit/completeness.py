@@ -36,6 +36,32 @@ from datetime import datetime
 
 from sqlalchemy import Engine, text
 
+from ops_domain.audit.actions import (
+    ACCOUNTING_PERIOD_CLOSE,
+    ACCOUNTING_PERIOD_REOPEN,
+    CASE_ESCALATE,
+    CASE_TRANSITION,
+    CHARGEBACK_TRANSITION,
+    JOURNAL_CREATE,
+    JOURNAL_POST,
+    JOURNAL_VOID,
+    PAYOUT_CREATE,
+    PAYOUT_FAIL,
+    PAYOUT_RESUBMIT,
+    PAYOUT_SEND,
+    PAYOUT_SETTLE,
+    REFUND_APPROVE,
+    REFUND_ESCALATE,
+    REFUND_EXECUTE,
+    REFUND_FAIL,
+    REFUND_REJECT,
+    REFUND_REQUEST,
+    SETTLEMENT_CREATE,
+    SETTLEMENT_PAY,
+    SETTLEMENT_POST,
+    in_sql,
+    job_outcome_sql,
+)
 from ops_domain.db import transaction
 
 
@@ -61,7 +87,7 @@ class Rule:
 
 
 def _once(action: str, condition: str = "true", *, exact: bool = True) -> Expectation:
-    return Expectation(f"'{action}'", f"CASE WHEN {condition} THEN 1 ELSE 0 END", exact)
+    return Expectation(in_sql(action), f"CASE WHEN {condition} THEN 1 ELSE 0 END", exact)
 
 
 RULES = (
@@ -72,9 +98,9 @@ RULES = (
         "greatest(t.created_at, t.posted_at, t.paid_at)",
         "t.settlement_no",
         (
-            _once("settlement.create"),
-            _once("settlement.post", "t.posted_at IS NOT NULL"),
-            _once("settlement.pay", "t.paid_at IS NOT NULL"),
+            _once(SETTLEMENT_CREATE),
+            _once(SETTLEMENT_POST, "t.posted_at IS NOT NULL"),
+            _once(SETTLEMENT_PAY, "t.paid_at IS NOT NULL"),
         ),
     ),
     Rule(
@@ -84,16 +110,17 @@ RULES = (
         "greatest(t.created_at, t.sent_at, t.settled_at, t.failed_at)",
         "t.payout_reference",
         (
-            _once("payout.create"),
+            _once(PAYOUT_CREATE),
             Expectation(
-                "'payout.send'",
+                in_sql(PAYOUT_SEND),
                 "t.attempt - 1 + CASE WHEN t.status <> 'pending' THEN 1 ELSE 0 END",
             ),
             Expectation(
-                "'payout.fail'", "t.attempt - 1 + CASE WHEN t.status = 'failed' THEN 1 ELSE 0 END"
+                in_sql(PAYOUT_FAIL),
+                "t.attempt - 1 + CASE WHEN t.status = 'failed' THEN 1 ELSE 0 END",
             ),
-            Expectation("'payout.resubmit'", "t.attempt - 1"),
-            _once("payout.settle", "t.status = 'settled'"),
+            Expectation(in_sql(PAYOUT_RESUBMIT), "t.attempt - 1"),
+            _once(PAYOUT_SETTLE, "t.status = 'settled'"),
         ),
     ),
     Rule(
@@ -103,12 +130,12 @@ RULES = (
         "greatest(t.created_at, t.escalated_at, t.decided_at)",
         "t.refund_no",
         (
-            _once("refund.request"),
-            _once("refund.escalate", "t.escalated_at IS NOT NULL"),
-            _once("refund.approve", "t.status IN ('approved', 'executed', 'failed')"),
-            _once("refund.reject", "t.status = 'rejected'"),
-            _once("refund.execute", "t.status = 'executed'"),
-            _once("refund.fail", "t.status = 'failed'"),
+            _once(REFUND_REQUEST),
+            _once(REFUND_ESCALATE, "t.escalated_at IS NOT NULL"),
+            _once(REFUND_APPROVE, "t.status IN ('approved', 'executed', 'failed')"),
+            _once(REFUND_REJECT, "t.status = 'rejected'"),
+            _once(REFUND_EXECUTE, "t.status = 'executed'"),
+            _once(REFUND_FAIL, "t.status = 'failed'"),
         ),
     ),
     Rule(
@@ -118,9 +145,9 @@ RULES = (
         "greatest(t.created_at, t.posted_at)",
         "t.entry_no",
         (
-            _once("journal.create"),
-            _once("journal.post", "t.status = 'posted'"),
-            _once("journal.void", "t.status = 'void'"),
+            _once(JOURNAL_CREATE),
+            _once(JOURNAL_POST, "t.status = 'posted'"),
+            _once(JOURNAL_VOID, "t.status = 'void'"),
         ),
     ),
     Rule(
@@ -129,7 +156,7 @@ RULES = (
         "chargeback",
         "greatest(t.created_at, t.last_transition_at)",
         "t.chargeback_no",
-        (_once("chargeback.transition", "t.status <> 'open'", exact=False),),
+        (_once(CHARGEBACK_TRANSITION, "t.status <> 'open'", exact=False),),
     ),
     Rule(
         "case",
@@ -139,10 +166,10 @@ RULES = (
         "t.case_no",
         (
             Expectation(
-                "'case.transition'",
+                in_sql(CASE_TRANSITION),
                 "CASE WHEN t.status <> 'open' THEN 1 ELSE 0 END",
                 exact=False,
-                also_counts="case.escalate",  # the escalation jobs' transition to escalated
+                also_counts=CASE_ESCALATE,  # the escalation jobs' transition to escalated
             ),
         ),
     ),
@@ -153,8 +180,8 @@ RULES = (
         "greatest(t.closed_at, t.reopened_at)",
         "t.currency || ' ' || t.period_start || '..' || t.period_end",
         (
-            _once("accounting_period.close", "t.closed_at IS NOT NULL", exact=False),
-            _once("accounting_period.reopen", "t.reopened_at IS NOT NULL", exact=False),
+            _once(ACCOUNTING_PERIOD_CLOSE, "t.closed_at IS NOT NULL", exact=False),
+            _once(ACCOUNTING_PERIOD_REOPEN, "t.reopened_at IS NOT NULL", exact=False),
         ),
     ),
     Rule(
@@ -165,7 +192,7 @@ RULES = (
         "t.job_name || ' run #' || t.id",
         (
             Expectation(
-                "'job.' || t.job_name || '.' || t.outcome",
+                job_outcome_sql("t.job_name", "t.outcome"),
                 "CASE WHEN t.outcome <> 'running' AND NOT t.dry_run THEN 1 ELSE 0 END",
             ),
         ),

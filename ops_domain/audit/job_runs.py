@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, update
 
+from ops_domain.audit.actions import job_outcome
 from ops_domain.audit.log import record_audit
 from ops_domain.audit.models import JobRun
 from ops_domain.db import transaction
@@ -63,7 +64,7 @@ def finish_job_run(
             record_audit(
                 session,
                 actor_id=actor_id,
-                action=f"job.{job_name}.{outcome}",
+                action=job_outcome(job_name, outcome),
                 target_type="job_run",
                 target_id=job_run_id,
                 after={"outcome": outcome, "counts": counts or {}, "error": error},

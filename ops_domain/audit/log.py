@@ -1,8 +1,14 @@
-"""The audit writer: one append-only row per state change, refusal or job run."""
+"""The audit writer: one append-only row per state change, refusal or job run.
+
+From Python, ``record_audit`` (one row) and ``audit_row`` / ``record_audit_rows`` (many); in a
+set-based statement, ``insert_audit_rows`` writes the rows of every changed record in the same
+statement as the change, from an ``AuditRows`` per action.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, insert
@@ -50,3 +56,45 @@ def record_refusal(engine: Engine, **fields: Any) -> None:
     but the refusal is evidence (the rollback watch counts refusals)."""
     with transaction(engine) as session:
         record_audit(session, **fields)
+
+
+@dataclass(frozen=True)
+class AuditRows:
+    """The audit rows of one action over a set of changed records: one row per row of
+    ``source`` (a FROM clause, e.g. ``moved m``); the other fields are SQL expressions over it
+    (``before``, ``after`` and ``details`` build jsonb)."""
+
+    action: str  # SQL: a name from ops_domain.audit.actions through in_sql, or a choice of them
+    target_type: str
+    source: str
+    target_id: str
+    before: str = "NULL::jsonb"
+    after: str = "NULL::jsonb"
+    details: str = "'{}'::jsonb"
+    actor_id: str = ":actor_id"
+    where: str = "true"
+    order_by: str | None = None
+
+    def select(self) -> str:
+        order = f" ORDER BY {self.order_by}" if self.order_by else ""
+        return (
+            f"SELECT {self.action}, {self.actor_id}, {_type_in_sql(self.target_type)},"
+            f" CAST({self.target_id} AS text), {self.before}, {self.after}, {self.details}"
+            f" FROM {self.source} WHERE {self.where}{order}"
+        )
+
+
+def insert_audit_rows(*sets: AuditRows) -> str:
+    """``INSERT INTO audit_log ... SELECT`` for each set (joined by ``UNION ALL``): the one
+    place SQL names the audit log's columns for a writer."""
+    columns = "action, actor_id, target_type, target_id, before, after, details"
+    selects = [rows.select() for rows in sets]
+    body = selects[0] if len(selects) == 1 else " UNION ALL ".join(f"({s})" for s in selects)
+    return f"INSERT INTO audit_log ({columns}) {body}"
+
+
+def _type_in_sql(word: str) -> str:
+    """A target type as a SQL literal (lower-case words only)."""
+    if not word.replace("_", "").isalpha() or not word.islower():
+        raise ValueError(f"not a target type: {word!r}")
+    return f"'{word}'"

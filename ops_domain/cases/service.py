@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
-from ops_domain.audit.log import audit_row, record_audit, record_audit_rows
+from ops_domain.audit.actions import CASE_ESCALATE, CASE_NOTE, CASE_OPEN, CASE_TRANSITION, in_sql
+from ops_domain.audit.log import (
+    AuditRows,
+    audit_row,
+    insert_audit_rows,
+    record_audit,
+    record_audit_rows,
+)
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import lock_row, transaction, update_row
 from ops_domain.errors import InvalidInput, NotFound
@@ -28,8 +35,21 @@ from .models import CASE_STATES, CASE_TYPES, PRIORITIES, Case, CaseAssignment, C
 MANAGE_PERMISSION = "cases.manage"
 CASE_COLUMNS = tuple(Case.__table__.c)
 
+_AUDIT_ESCALATED = insert_audit_rows(
+    AuditRows(
+        in_sql(CASE_ESCALATE),
+        "case",
+        source="moved m",
+        target_id="m.id",
+        before="jsonb_build_object('status', m.previous_status)",
+        after="jsonb_build_object('status', 'escalated')",
+        details="jsonb_build_object('reason', CAST(:reason AS text))",
+        order_by="m.id",
+    )
+)
+
 _ESCALATE = text(
-    """
+    f"""
     WITH target AS (
         SELECT id, status FROM cases
          WHERE id = ANY(CAST(:ids AS bigint[])) AND status = ANY(CAST(:sources AS text[]))
@@ -44,15 +64,7 @@ _ESCALATE = text(
         RETURNING c.id, c.case_no, c.priority, c.merchant_id, c.sla_due_at, c.created_at,
                   target.status AS previous_status
     ),
-    audited AS (
-        INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, details)
-        SELECT 'case.escalate', :actor_id, 'case', m.id::text,
-               jsonb_build_object('status', m.previous_status),
-               jsonb_build_object('status', 'escalated'),
-               jsonb_build_object('reason', CAST(:reason AS text))
-          FROM moved m
-         ORDER BY m.id
-    )
+    audited AS ({_AUDIT_ESCALATED})
     SELECT * FROM moved ORDER BY id
     """
 )
@@ -152,7 +164,7 @@ def insert_case(
     record_audit(
         session,
         actor_id=actor_id,
-        action="case.open",
+        action=CASE_OPEN,
         target_type="case",
         target_id=case["id"],
         after=case,
@@ -193,7 +205,7 @@ def transition_case(
         record_audit(
             session,
             actor_id=actor.id,
-            action="case.transition",
+            action=CASE_TRANSITION,
             target_type="case",
             target_id=case_id,
             before={"status": current["status"]},
@@ -259,7 +271,7 @@ def write_case_notes(
         [
             audit_row(
                 actor_id=author_id,
-                action="case.note",
+                action=CASE_NOTE,
                 target_type="case",
                 target_id=case_id,
                 after={"note_id": note_id, "body": body, "is_internal": internal},

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import USER_CREATE
 from ops_domain.audit.log import audit_row, record_audit_rows
 from ops_domain.demo.plan import DemoPlan
 from ops_domain.demo.rows import rows_param
@@ -98,7 +99,7 @@ def insert_users(session: Session) -> None:
         [
             audit_row(
                 actor_id=None,
-                action="user.create",
+                action=USER_CREATE,
                 target_type="user",
                 target_id=user_id,
                 after={"username": user.username, "roles": sorted(user.roles)},

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import DEMO_SEED
 from ops_domain.audit.log import record_audit
 from ops_domain.config import Settings
 from ops_domain.db import transaction
@@ -118,7 +119,7 @@ def _load(session: Session, plan: DemoPlan, settings: Settings) -> None:
     record_audit(
         session,
         actor_id=users[DEMO_ACTOR],
-        action="demo.seed",
+        action=DEMO_SEED,
         target_type="database",
         target_id="ops",
         after=_parameters(plan),

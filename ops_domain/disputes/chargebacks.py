@@ -15,6 +15,11 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from ops_domain.audit.actions import (
+    CHARGEBACK_OPEN,
+    CHARGEBACK_TRANSITION,
+    CHARGEBACK_TRANSITION_REFUSED,
+)
 from ops_domain.audit.log import record_audit, record_refusal
 from ops_domain.cases.service import insert_case, require_text, write_case_notes
 from ops_domain.clock import as_utc, utc_now
@@ -94,7 +99,7 @@ def open_chargeback(
         record_audit(
             session,
             actor_id=actor.id,
-            action="chargeback.open",
+            action=CHARGEBACK_OPEN,
             target_type="chargeback",
             target_id=chargeback["id"],
             after={"status": chargeback["status"], "case_id": case["id"], "amount": money},
@@ -130,7 +135,7 @@ def transition_chargeback(
             record_refusal(
                 engine,
                 actor_id=actor.id,
-                action="chargeback.transition_refused",
+                action=CHARGEBACK_TRANSITION_REFUSED,
                 target_type="chargeback",
                 target_id=chargeback_id,
                 before={"status": current["status"]},
@@ -148,7 +153,7 @@ def transition_chargeback(
         record_audit(
             session,
             actor_id=actor.id,
-            action="chargeback.transition",
+            action=CHARGEBACK_TRANSITION,
             target_type="chargeback",
             target_id=chargeback_id,
             before={

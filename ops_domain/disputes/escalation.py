@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import REFUND_ESCALATE, in_sql
+from ops_domain.audit.log import AuditRows, insert_audit_rows
 from ops_domain.cases.service import escalate_cases, write_case_notes
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.config import Settings
@@ -22,8 +24,22 @@ from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 
 ESCALATE_REFUND_DISPUTES = JobSpec("escalate_refund_disputes", "disputes.escalate")
 
+_AUDIT_STAMPED = insert_audit_rows(
+    AuditRows(
+        in_sql(REFUND_ESCALATE),
+        "refund_request",
+        source="stamped s",
+        target_id="s.id",
+        before="jsonb_build_object('escalated_at', NULL)",
+        after="jsonb_build_object('escalated_at', CAST(:now_iso AS text),"
+        " 'escalation_reason', s.escalation_reason)",
+        details="jsonb_build_object('job_run_id', CAST(:job_run_id AS bigint))",
+        order_by="s.sla_due_at, s.id",
+    )
+)
+
 _STAMP_OVERDUE = text(
-    """
+    f"""
     WITH due AS (
         SELECT id FROM refund_requests
          WHERE status = 'pending' AND escalated_at IS NULL AND sla_due_at < :now
@@ -42,16 +58,7 @@ _STAMP_OVERDUE = text(
         RETURNING r.id, r.refund_no, r.case_id, r.merchant_id, r.amount, r.currency,
                   r.sla_due_at, r.escalated_at, r.escalation_reason
     ),
-    audited AS (
-        INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, details)
-        SELECT 'refund.escalate', :actor_id, 'refund_request', s.id::text,
-               jsonb_build_object('escalated_at', NULL),
-               jsonb_build_object('escalated_at', CAST(:now_iso AS text),
-                                  'escalation_reason', s.escalation_reason),
-               jsonb_build_object('job_run_id', CAST(:job_run_id AS bigint))
-          FROM stamped s
-         ORDER BY s.sla_due_at, s.id
-    )
+    audited AS ({_AUDIT_STAMPED})
     SELECT * FROM stamped ORDER BY sla_due_at, id
     """
 )

@@ -15,6 +15,13 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import (
+    REFUND_APPROVE,
+    REFUND_EXECUTE,
+    REFUND_FAIL,
+    REFUND_REJECT,
+    REFUND_REQUEST,
+)
 from ops_domain.audit.log import record_audit
 from ops_domain.cases.service import insert_case, lock_case, require_text, write_case_notes
 from ops_domain.clock import as_utc, utc_now
@@ -38,6 +45,12 @@ REFUND_COLUMNS = tuple(RefundRequest.__table__.c)
 REFUND_CASE_TEAMS = ("customer_service", "risk")
 SPENT_STATUSES = sorted(REFUND_STATES.states - {"rejected", "failed"})
 VERBS = {"approved": "approve", "rejected": "reject", "executed": "execute", "failed": "fail"}
+DECISION_ACTIONS = {
+    "approved": REFUND_APPROVE,
+    "rejected": REFUND_REJECT,
+    "executed": REFUND_EXECUTE,
+    "failed": REFUND_FAIL,
+}
 CHECKER_DECISIONS = ("approved", "rejected")
 # Serialises refund requests per source event without row-locking the event itself, which
 # the settlement job must be free to claim (it skips locked events).
@@ -110,7 +123,7 @@ def request_refund(
         record_audit(
             session,
             actor_id=actor.id,
-            action="refund.request",
+            action=REFUND_REQUEST,
             target_type="refund_request",
             target_id=refund["id"],
             after=refund,
@@ -258,7 +271,7 @@ def _move(
     record_audit(
         session,
         actor_id=actor.id,
-        action=f"refund.{VERBS[to_status]}",
+        action=DECISION_ACTIONS[to_status],
         target_type="refund_request",
         target_id=refund["id"],
         before={"status": refund["status"]},

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import PAYOUT_CREATE, in_sql
+from ops_domain.audit.log import AuditRows, insert_audit_rows
 from ops_domain.jobs import JobContext, JobResult
 from ops_domain.payouts.freezes import active_freeze_sql
 from ops_domain.settlements.run import SettlementRun
@@ -48,6 +50,18 @@ _NEXT_PAYABLE = text(
     """
 )
 
+_AUDIT_CREATED = insert_audit_rows(
+    AuditRows(
+        in_sql(PAYOUT_CREATE),
+        "payout",
+        source="created c",
+        target_id="c.id",
+        after="jsonb_build_object('status', 'pending', 'amount', c.amount::text,"
+        " 'settlement_id', c.settlement_id)",
+        details="jsonb_build_object('job_run_id', :job_run_id)",
+    )
+)
+
 _CREATE_PAYOUTS = text(
     f"""
     WITH payable AS (
@@ -72,14 +86,7 @@ _CREATE_PAYOUTS = text(
         ON CONFLICT (settlement_id) DO NOTHING
         RETURNING id, payout_reference, settlement_id, amount
     ),
-    audited AS (
-        INSERT INTO audit_log (action, actor_id, target_type, target_id, after, details)
-        SELECT 'payout.create', :actor_id, 'payout', c.id::text,
-               jsonb_build_object('status', 'pending', 'amount', c.amount::text,
-                                  'settlement_id', c.settlement_id),
-               jsonb_build_object('job_run_id', :job_run_id)
-          FROM created c
-    )
+    audited AS ({_AUDIT_CREATED})
     SELECT c.id, c.payout_reference, p.settlement_id, p.settlement_no, p.merchant_code,
            p.currency, p.period_start, p.period_end, p.sequence, p.net_amount AS amount,
            p.freeze_id, p.freeze_scope, p.freeze_reason, c.id IS NOT NULL AS created,

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import PAYOUT_FREEZE, PAYOUT_FREEZE_LIFT
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import transaction
@@ -104,7 +105,7 @@ def freeze_payouts(
             record_audit(
                 session,
                 actor_id=actor.id,
-                action="payout.freeze",
+                action=PAYOUT_FREEZE,
                 target_type="payout_freeze",
                 target_id=new_id,
                 after={"scope": scope, "merchant_code": merchant_code, "reason": reason.strip()},
@@ -159,7 +160,7 @@ def lift_payout_freeze(
         record_audit(
             session,
             actor_id=actor.id,
-            action="payout.freeze_lift",
+            action=PAYOUT_FREEZE_LIFT,
             target_type="payout_freeze",
             target_id=freeze_id,
             before={"active": True},

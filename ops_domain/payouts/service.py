@@ -17,6 +17,14 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import (
+    PAYOUT_APPROVE,
+    PAYOUT_FAIL,
+    PAYOUT_RESUBMIT,
+    PAYOUT_SEND,
+    PAYOUT_SETTLE,
+    SETTLEMENT_PAY,
+)
 from ops_domain.audit.history import check_move
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import as_utc, utc_now
@@ -42,16 +50,16 @@ class PayoutDecision:
     stamp_column: str | None
 
 
-SEND = PayoutDecision("payouts send", "payout.send", "sent", "payouts.decide", True, "sent_at")
+SEND = PayoutDecision("payouts send", PAYOUT_SEND, "sent", "payouts.decide", True, "sent_at")
 SETTLE = PayoutDecision(
-    "payouts settle", "payout.settle", "settled", "payouts.decide", True, "settled_at"
+    "payouts settle", PAYOUT_SETTLE, "settled", "payouts.decide", True, "settled_at"
 )
-FAIL = PayoutDecision("payouts fail", "payout.fail", "failed", "payouts.decide", False, "failed_at")
+FAIL = PayoutDecision("payouts fail", PAYOUT_FAIL, "failed", "payouts.decide", False, "failed_at")
 RESUBMIT = PayoutDecision(
-    "payouts resubmit", "payout.resubmit", "pending", "payouts.resubmit", False, None
+    "payouts resubmit", PAYOUT_RESUBMIT, "pending", "payouts.resubmit", False, None
 )
 APPROVE = PayoutDecision(
-    "payouts approve", "payout.approve", None, "payouts.decide", False, "approved_at"
+    "payouts approve", PAYOUT_APPROVE, None, "payouts.decide", False, "approved_at"
 )
 
 
@@ -366,7 +374,7 @@ def _mark_settlement_paid(
     record_audit(
         session,
         actor_id=actor.id,
-        action="settlement.pay",
+        action=SETTLEMENT_PAY,
         target_type="settlement",
         target_id=settlement_id,
         before={"status": status},

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import USER_BOOTSTRAP, USER_CREATE, USER_DEACTIVATE, USER_SET_ROLES
 from ops_domain.audit.log import record_audit
 from ops_domain.db import transaction
 from ops_domain.errors import ActorNotAllowed, InvalidInput, MakerCheckerViolation, NotFound
@@ -121,7 +122,7 @@ def bootstrap_admin(
             full_name=full_name,
             email=email,
             service_account=False,
-            action="user.bootstrap",
+            action=USER_BOOTSTRAP,
         )
 
 
@@ -147,7 +148,7 @@ def deactivate_user(engine: Engine, username: str, *, actor_username: str) -> bo
         record_audit(
             session,
             actor_id=actor.id,
-            action="user.deactivate",
+            action=USER_DEACTIVATE,
             target_type="user",
             target_id=user.id,
             before={"username": username, "active": True},
@@ -229,7 +230,7 @@ def store_user(
     record_audit(
         session,
         actor_id=actor_id,
-        action=action or ("user.create" if before is None else "user.set_roles"),
+        action=action or (USER_CREATE if before is None else USER_SET_ROLES),
         target_type="user",
         target_id=user.id,
         before=before,

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import RELEASE_GATE_EVALUATED, RELEASE_RELEASED
 from ops_domain.audit.log import record_audit
 from ops_domain.checks import CheckResult
 from ops_domain.clock import utc_now
@@ -191,7 +192,7 @@ def record_gate_verdict(
         record_audit(
             session,
             actor_id=actor.id,
-            action="release.gate_evaluated",
+            action=RELEASE_GATE_EVALUATED,
             target_type="release",
             target_id=release_id,
             after={"snapshot_id": snapshot.id, "verdict": verdict, "failed_checks": failed},
@@ -293,7 +294,7 @@ def _mark_released(
         record_audit(
             session,
             actor_id=actor.id,
-            action="release.released",
+            action=RELEASE_RELEASED,
             target_type="release",
             target_id=release_id,
             after={"status": "released", "released_snapshot_id": snapshot_id},

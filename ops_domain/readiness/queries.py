@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import RELEASE_GATE_EVALUATED, in_sql
 from ops_domain.listing import DEFAULT_LIMIT, fetch_list, require_filter
 from ops_domain.readiness.environments import require_environment
 from ops_domain.readiness.models import READINESS_COUNTERS, WAIVER_STATES
@@ -52,7 +53,7 @@ def list_waivers(
 # The gate's audit row names the channel and reference it was evaluated through: for a DAG
 # run, the Airflow run id, which is how a snapshot links back to the run that produced it.
 _SNAPSHOTS = text(
-    """
+    f"""
     SELECT s.id, s.release_id, s.environment, actor.username AS evaluated_by, s.verdict,
            s.checks, s.counters, s.waivers_applied, s.created_at,
            evaluation.channel, evaluation.principal_ref AS run_id
@@ -60,7 +61,7 @@ _SNAPSHOTS = text(
       JOIN users actor ON actor.id = s.actor_id
       LEFT JOIN LATERAL (SELECT a.channel, a.principal_ref FROM audit_log a
                           WHERE a.target_type = 'release' AND a.target_id = s.release_id
-                            AND a.action = 'release.gate_evaluated'
+                            AND a.action = {in_sql(RELEASE_GATE_EVALUATED)}
                             AND a.after ->> 'snapshot_id' = s.id::text
                           ORDER BY a.id LIMIT 1) evaluation ON true
      WHERE (CAST(:release_id AS text) IS NULL OR s.release_id = :release_id)

@@ -21,6 +21,13 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import (
+    WAIVER_APPROVE,
+    WAIVER_APPROVE_REFUSED,
+    WAIVER_REJECT,
+    WAIVER_REJECT_REFUSED,
+    WAIVER_REQUEST,
+)
 from ops_domain.audit.log import record_audit, record_refusal
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import transaction
@@ -35,6 +42,11 @@ from ops_domain.readiness.snapshot import COUNTED_ITEMS, counted_items
 TARGET_TYPE = "readiness_waiver"
 REQUEST_PERMISSION = "waivers.request"
 DECISION_PERMISSION = "waivers.approve"  # approve or reject: a checker's
+# a decision's audit action, and the action recording its refusal by maker-checker
+DECISIONS = {
+    "approved": (WAIVER_APPROVE, WAIVER_APPROVE_REFUSED),
+    "rejected": (WAIVER_REJECT, WAIVER_REJECT_REFUSED),
+}
 MAX_DAYS_ENV = "OPS_WAIVER_MAX_DAYS"
 DEFAULT_MAX_DAYS = 14
 MAX_DAYS_CEILING = 365
@@ -128,7 +140,7 @@ def request_waiver(
         record_audit(
             session,
             actor_id=actor.id,
-            action="waiver.request",
+            action=WAIVER_REQUEST,
             target_type=TARGET_TYPE,
             target_id=waiver.id,
             after=record.to_dict(),
@@ -224,7 +236,7 @@ def _decide(
     engine: Engine, waiver_id: int, actor_username: str, note: str, to_state: str, *, now: datetime
 ) -> WaiverRecord:
     verb = "approve" if to_state == "approved" else "reject"
-    action = f"waiver.{verb}"
+    action, refused = DECISIONS[to_state]
     checker: Actor | None = None
     try:
         with transaction(engine) as session:
@@ -265,7 +277,7 @@ def _decide(
         record_refusal(
             engine,
             actor_id=checker.id if checker else None,
-            action=f"{action}_refused",
+            action=refused,
             target_type=TARGET_TYPE,
             target_id=waiver_id,
             details={"reason": str(exc)},

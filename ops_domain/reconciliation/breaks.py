@@ -13,6 +13,14 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import (
+    BREAK_RESOLUTION_APPROVE,
+    BREAK_RESOLUTION_PROPOSE,
+    BREAK_RESOLUTION_REJECT,
+    RECONCILIATION_BREAK_IN_REVIEW,
+    RECONCILIATION_BREAK_OPEN,
+    RECONCILIATION_BREAK_RESOLVED,
+)
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import utc_now
 from ops_domain.db import transaction
@@ -23,6 +31,12 @@ from ops_domain.reconciliation.models import BREAK_STATES, RESOLUTION_STATES
 
 PROPOSE_PERMISSION = "reconciliation.propose_resolution"
 APPROVE_PERMISSION = "reconciliation.approve_resolution"
+# The audit action of each move of a break (a rejected resolution sends it back to open).
+BREAK_MOVES = {
+    "in_review": RECONCILIATION_BREAK_IN_REVIEW,
+    "resolved": RECONCILIATION_BREAK_RESOLVED,
+    "open": RECONCILIATION_BREAK_OPEN,
+}
 
 _BREAK_COLUMNS = (
     "id, break_no, run_id, category, status, currency, merchant_id, business_date, difference,"
@@ -65,7 +79,7 @@ def propose_resolution(
             ._mapping
         )
         after = _move_break(session, maker, before, "in_review", moment)
-        _audit_resolution(session, maker, "break_resolution.propose", None, resolution)
+        _audit_resolution(session, maker, BREAK_RESOLUTION_PROPOSE, None, resolution)
         return name_actors(session, {"break": after, "resolution": resolution})
 
 
@@ -141,7 +155,7 @@ def _decide(
         _audit_resolution(
             session,
             checker,
-            f"break_resolution.{'approve' if approve else 'reject'}",
+            BREAK_RESOLUTION_APPROVE if approve else BREAK_RESOLUTION_REJECT,
             pending,
             resolution,
         )
@@ -193,7 +207,7 @@ def _move_break(
     record_audit(
         session,
         actor_id=actor.id,
-        action=f"reconciliation_break.{status}",
+        action=BREAK_MOVES[status],
         target_type="reconciliation_break",
         target_id=before["id"],
         before=before,

@@ -26,7 +26,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from ops_domain.accounting.periods import currency_lock_key
-from ops_domain.audit.log import record_audit
+from ops_domain.audit.actions import RECONCILIATION_BREAK_OPEN, RECONCILIATION_RUN, in_sql
+from ops_domain.audit.log import AuditRows, insert_audit_rows, record_audit
 from ops_domain.clock import day_window, require_window, utc_now
 from ops_domain.config import Settings
 from ops_domain.db import transaction, translate_db_errors
@@ -114,7 +115,18 @@ CREATE TEMP TABLE recon_candidates ON COMMIT DROP AS
       FROM recon_comparison c WHERE c.duplicate_lines > 0
 """
 
-_OPEN_BREAKS = """
+_AUDIT_OPENED = insert_audit_rows(
+    AuditRows(
+        in_sql(RECONCILIATION_BREAK_OPEN),
+        "reconciliation_break",
+        source="opened o",
+        target_id="o.id",
+        after="to_jsonb(o)",
+        details="jsonb_build_object('run_id', :run_id)",
+    )
+)
+
+_OPEN_BREAKS = f"""
 WITH fresh AS (
     SELECT * FROM recon_candidates c
      WHERE NOT EXISTS (
@@ -141,12 +153,7 @@ opened AS (
      ORDER BY f.business_date, f.merchant_code, f.category
     RETURNING id, break_no, category, status, merchant_id, business_date, difference, details
 ),
-audited AS (
-    INSERT INTO audit_log (actor_id, action, target_type, target_id, after, details)
-    SELECT :actor_id, 'reconciliation_break.open', 'reconciliation_break', o.id::text,
-           to_jsonb(o), jsonb_build_object('run_id', :run_id)
-      FROM opened o
-)
+audited AS ({_AUDIT_OPENED})
 SELECT * FROM opened ORDER BY id
 """
 
@@ -307,7 +314,7 @@ def _record_run(
     record_audit(
         session,
         actor_id=actor_id,
-        action="reconciliation.run",
+        action=RECONCILIATION_RUN,
         target_type="reconciliation_run",
         target_id=run["id"],
         after=run,

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import RELEASE_ROLLED_BACK
 from ops_domain.audit.log import record_audit
 from ops_domain.cases.service import insert_case, require_choice, require_text
 from ops_domain.clock import as_utc, utc_now
@@ -261,7 +262,7 @@ def _mark_rolled_back(
     record_audit(
         session,
         actor_id=actor.id,
-        action="release.rolled_back",
+        action=RELEASE_ROLLED_BACK,
         target_type="release",
         target_id=release["release_id"],
         before={"status": release["status"]},

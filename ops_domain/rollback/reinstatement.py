@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import RELEASE_REINSTATED
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import transaction
@@ -112,7 +113,7 @@ def _mark_reinstated(
     record_audit(
         session,
         actor_id=actor.id,
-        action="release.reinstated",
+        action=RELEASE_REINSTATED,
         target_type="release",
         target_id=release["release_id"],
         before={"status": release["status"], "watching_since": release["watching_since"]},

@@ -19,6 +19,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import (
+    CHARGEBACK_TRANSITION_REFUSED,
+    JOURNAL_POST_REFUSED,
+    PAYOUT_FAIL,
+    in_sql,
+)
 from ops_domain.disputes.models import CHARGEBACK_STATES
 from ops_domain.jsonable import jsonable
 from ops_domain.readiness.snapshot import COUNTED_ITEMS
@@ -53,25 +59,25 @@ _BREAKS_OPENED_SINCE = f"""
        AND b.created_at >= :since AND b.created_at <= :now
 """
 
-_PAYOUTS_FAILED = """
+_PAYOUTS_FAILED = f"""
     SELECT p.id, p.payout_reference AS reference, min(a.created_at) AS seen_at,
            jsonb_build_object('failures', count(*), 'status_now', p.status,
                               'attempt', p.attempt, 'amount', p.amount::text,
                               'currency', p.currency) AS detail
       FROM audit_log a
       JOIN payouts p ON p.id::text = a.target_id
-     WHERE a.action = 'payout.fail' AND a.target_type = 'payout'
+     WHERE a.action = {in_sql(PAYOUT_FAIL)} AND a.target_type = 'payout'
        AND a.created_at >= :since AND a.created_at <= :now
      GROUP BY p.id
 """
 
-_CHARGEBACK_REFUSALS = """
+_CHARGEBACK_REFUSALS = f"""
     SELECT c.id, c.chargeback_no AS reference, a.created_at AS seen_at,
            jsonb_build_object('kind', 'transition_refused', 'from', a.details->'from',
                               'to', a.details->'to', 'reason', a.details->'reason') AS detail
       FROM audit_log a
       JOIN chargebacks c ON c.id::text = a.target_id
-     WHERE a.action = 'chargeback.transition_refused' AND a.target_type = 'chargeback'
+     WHERE a.action = {in_sql(CHARGEBACK_TRANSITION_REFUSED)} AND a.target_type = 'chargeback'
        AND a.created_at >= :since AND a.created_at <= :now
 """
 
@@ -86,7 +92,7 @@ _CHARGEBACKS_PAST_DUE = """
        AND (c.last_transition_at IS NULL OR c.last_transition_at < :since)
 """
 
-_POSTINGS_REFUSED = """
+_POSTINGS_REFUSED = f"""
     SELECT a.id,
            coalesce(e.entry_no, 'new ' || (a.details->>'currency') || ' entry') AS reference,
            a.created_at AS seen_at,
@@ -96,7 +102,7 @@ _POSTINGS_REFUSED = """
                               'reason', a.details->'reason') AS detail
       FROM audit_log a
       LEFT JOIN journal_entries e ON e.id::text = a.target_id
-     WHERE a.action = 'journal.post_refused' AND a.target_type = 'journal_entry'
+     WHERE a.action = {in_sql(JOURNAL_POST_REFUSED)} AND a.target_type = 'journal_entry'
        AND a.created_at >= :since AND a.created_at <= :now
 """
 

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from ops_domain.alerts.service import AlertSpec, raise_alerts
+from ops_domain.audit.actions import RELEASE_ROLLBACK_RECOMMENDED
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.config import Settings
@@ -220,7 +221,7 @@ def _recommend_rollback(
         record_audit(
             session,
             actor_id=actor_id,
-            action="release.rollback_recommended",
+            action=RELEASE_ROLLBACK_RECOMMENDED,
             target_type="release",
             target_id=release.release_id,
             before={"status": release.status},

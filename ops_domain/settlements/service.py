@@ -25,8 +25,14 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.actions import (
+    SETTLEMENT_CREATE,
+    SETTLEMENT_EXCEPTION_OPEN,
+    SETTLEMENT_POST,
+    in_sql,
+)
 from ops_domain.audit.history import check_move
-from ops_domain.audit.log import record_audit
+from ops_domain.audit.log import AuditRows, insert_audit_rows, record_audit
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import transaction
 from ops_domain.errors import NotFound
@@ -107,6 +113,38 @@ _LOCK_MERCHANTS = text(
     """
 )
 
+_JOB_RUN = "jsonb_build_object('job_run_id', :job_run_id)"
+_AUDIT_SETTLED = insert_audit_rows(
+    AuditRows(
+        in_sql(SETTLEMENT_CREATE),
+        "settlement",
+        source="created c",
+        target_id="c.id",
+        after="jsonb_build_object('status', 'draft', 'net_amount', c.net_amount::text,"
+        " 'event_count', c.event_count, 'sequence', c.sequence)",
+        details=_JOB_RUN,
+    ),
+    AuditRows(
+        in_sql(SETTLEMENT_POST),
+        "settlement",
+        source="created c",
+        target_id="c.id",
+        where="c.status = 'posted'",
+        after="jsonb_build_object('status', 'posted', 'approval_source', 'policy:auto_post')",
+        details="jsonb_build_object('job_run_id', :job_run_id, 'auto_post_limit',"
+        f" CAST({auto_post_limit_sql('c.currency')} AS text))",
+    ),
+    AuditRows(
+        in_sql(SETTLEMENT_EXCEPTION_OPEN),
+        "settlement_exception",
+        source="exceptions x",
+        target_id="x.id",
+        after="jsonb_build_object('status', 'open', 'reason_code', 'negative_net',"
+        " 'settlement_id', x.settlement_id)",
+        details=_JOB_RUN,
+    ),
+)
+
 _SETTLE_BATCH = text(
     f"""
     WITH locked AS (
@@ -155,27 +193,7 @@ _SETTLE_BATCH = text(
           FROM created c WHERE c.net_amount < 0
         RETURNING id, settlement_id
     ),
-    audited AS (
-        INSERT INTO audit_log (action, actor_id, target_type, target_id, after, details)
-        SELECT 'settlement.create', :actor_id, 'settlement', c.id::text,
-               jsonb_build_object('status', 'draft', 'net_amount', c.net_amount::text,
-                                  'event_count', c.event_count, 'sequence', c.sequence),
-               jsonb_build_object('job_run_id', :job_run_id)
-          FROM created c
-        UNION ALL
-        SELECT 'settlement.post', :actor_id, 'settlement', c.id::text,
-               jsonb_build_object('status', 'posted', 'approval_source', 'policy:auto_post'),
-               jsonb_build_object('job_run_id', :job_run_id,
-                                  'auto_post_limit',
-                                  CAST({auto_post_limit_sql("c.currency")} AS text))
-          FROM created c WHERE c.status = 'posted'
-        UNION ALL
-        SELECT 'settlement_exception.open', :actor_id, 'settlement_exception', x.id::text,
-               jsonb_build_object('status', 'open', 'reason_code', 'negative_net',
-                                  'settlement_id', x.settlement_id),
-               jsonb_build_object('job_run_id', :job_run_id)
-          FROM exceptions x
-    )
+    audited AS ({_AUDIT_SETTLED})
     SELECT c.id, c.settlement_no, m.code AS merchant_code, c.currency, c.period_start,
            c.period_end, c.sequence, c.gross_amount, c.fee_amount, c.net_amount, c.event_count,
            c.status,
@@ -356,7 +374,7 @@ def approve_settlement(
         record_audit(
             session,
             actor_id=actor.id,
-            action="settlement.post",
+            action=SETTLEMENT_POST,
             target_type="settlement",
             target_id=settlement_id,
             before={"status": row.status},

@@ -1,0 +1,69 @@
+"""One audit vocabulary: writers, rollback triggers and completeness rules import the action
+names from ``ops_domain.audit.actions``; nobody else spells them."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from ops_domain.audit import actions
+from ops_domain.audit.log import AuditRows, insert_audit_rows
+from ops_domain.rbac.matrix import PERMISSION_ROLES
+
+PACKAGE = Path(actions.__file__).resolve().parent.parent
+NAMES = {
+    value
+    for name, value in vars(actions).items()
+    if name.isupper() and isinstance(value, str) and actions.ACTION_NAME.fullmatch(value)
+}
+
+
+def _spellings(path: Path) -> list[str]:
+    """Action names written as a Python string or as a quoted SQL literal inside one."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            text = node.value
+            if text in NAMES and text not in PERMISSION_ROLES:  # some permissions look alike
+                found.append(text)
+            found.extend(name for name in NAMES if f"'{name}'" in text)
+    return found
+
+
+def test_action_names_are_spelled_only_in_the_vocabulary() -> None:
+    spelled = {
+        str(path.relative_to(PACKAGE)): _spellings(path)
+        for path in PACKAGE.rglob("*.py")
+        if path.name != "actions.py" and "migrations" not in path.parts
+    }
+    assert {path: names for path, names in spelled.items() if names} == {}
+
+
+def test_the_rollback_triggers_count_what_the_writers_write() -> None:
+    from ops_domain.rollback import triggers
+
+    for sql, action in [
+        (triggers._PAYOUTS_FAILED, actions.PAYOUT_FAIL),
+        (triggers._CHARGEBACK_REFUSALS, actions.CHARGEBACK_TRANSITION_REFUSED),
+        (triggers._POSTINGS_REFUSED, actions.JOURNAL_POST_REFUSED),
+    ]:
+        assert f"a.action = {actions.in_sql(action)}" in sql
+
+
+def test_sql_takes_only_action_names() -> None:
+    assert actions.in_sql(actions.PAYOUT_FAIL) == "'payout.fail'"
+    with pytest.raises(ValueError, match="not an audit action name"):
+        actions.in_sql("payout.fail' OR true --")
+
+
+def test_set_based_rows_name_every_audit_column_once() -> None:
+    rows = AuditRows(actions.in_sql(actions.CASE_ESCALATE), "case", "moved m", "m.id")
+    sql = insert_audit_rows(rows, rows)
+    assert sql.startswith(
+        "INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, details)"
+    )
+    assert sql.count("UNION ALL") == 1
+    with pytest.raises(ValueError, match="not a target type"):
+        AuditRows("'x.y'", "case'; --", "moved m", "m.id").select()
