@@ -2,7 +2,9 @@
 
 Each capability owns one query function per list (``ops_domain/<capability>/queries.py``);
 this module holds what they share: who may read a list (``read_list``), the bound on rows and
-the check of a filter value.
+the check of a filter value. A list query runs only inside ``read_list``: ``fetch_list``
+refuses a session whose reader was not checked, so the CLI, a DAG and the Operations Center
+pages all get the same permission check, and none can forget it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ops_domain.rbac.actors import require_actor
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 LIST_PERMISSION = "reports.view"
+_CHECKED_READER = "ops_domain.listing.checked_reader"  # key in Session.info
 
 Query = Callable[..., list[dict[str, Any]]]
 
@@ -31,8 +34,16 @@ def read_list(
     transaction: a list never changes anything, whoever asks."""
     with transaction(engine) as session:
         session.execute(text("SET TRANSACTION READ ONLY"))
-        require_actor(session, actor_username, LIST_PERMISSION, f"{what} list")
-        return query(session, **filters)
+        actor = require_actor(session, actor_username, LIST_PERMISSION, f"{what} list")
+        session.info[_CHECKED_READER] = actor.username
+        try:
+            return query(session, **filters)
+        finally:
+            del session.info[_CHECKED_READER]
+
+
+class UncheckedRead(RuntimeError):
+    """A list query called outside ``read_list``: a defect of the caller, not a user mistake."""
 
 
 def require_limit(limit: int) -> int:
@@ -49,9 +60,18 @@ def require_filter(value: str | None, allowed: Collection[str], field: str) -> s
     return value
 
 
+def require_checked_reader(session: Session) -> None:
+    """Refuse to read a list for a reader ``read_list`` did not check (a list query that
+    does not go through ``fetch_list`` calls this first)."""
+    if _CHECKED_READER not in session.info:
+        raise UncheckedRead("a list is read through listing.read_list, which checks the reader")
+
+
 def fetch_list(
     session: Session, statement: TextClause, params: Mapping[str, Any], limit: int
 ) -> list[dict[str, Any]]:
-    """Run a list query (its SQL ends in ``LIMIT :limit``) and return plain dict rows."""
+    """Run a list query (its SQL ends in ``LIMIT :limit``) and return plain dict rows; only
+    for a reader ``read_list`` checked."""
+    require_checked_reader(session)
     rows = session.execute(statement, {**params, "limit": require_limit(limit)})
     return [dict(row) for row in rows.mappings()]

@@ -7,8 +7,9 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from ops_domain.db import transaction
 from ops_domain.errors import InactiveActor, UnknownActor
-from ops_domain.listing import read_list
+from ops_domain.listing import UncheckedRead, read_list
 from ops_domain.payouts.queries import list_payouts
 from tests.support.factories import Factory
 
@@ -37,3 +38,12 @@ def test_a_list_reads_in_a_read_only_transaction(engine: Engine, factory: Factor
 
     with pytest.raises(DBAPIError, match="read-only transaction"):
         read_list(engine, writes, actor_username="auditor", what="anything")
+
+
+def test_a_list_query_refuses_a_caller_who_skipped_the_check(
+    engine: Engine, factory: Factory
+) -> None:
+    factory.user("auditor", "sales")
+    with transaction(engine) as session, pytest.raises(UncheckedRead, match="read_list"):
+        list_payouts(session)
+    assert read_list(engine, list_payouts, actor_username="auditor", what="payouts") == []

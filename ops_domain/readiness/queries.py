@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import RELEASE_GATE_EVALUATED, in_sql
-from ops_domain.listing import DEFAULT_LIMIT, fetch_list, require_filter
+from ops_domain.listing import DEFAULT_LIMIT, fetch_list, require_checked_reader, require_filter
 from ops_domain.readiness.environments import require_environment
 from ops_domain.readiness.models import READINESS_COUNTERS, WAIVER_STATES
 from ops_domain.readiness.snapshot import COUNTED_ITEMS, take_snapshot
@@ -143,6 +143,7 @@ def list_counters(
 ) -> list[dict[str, Any]]:
     """The four counters now for a release in an environment: every counted item, those its
     approved waivers lift, and what still blocks (the gate's own snapshot, not stored)."""
+    require_checked_reader(session)
     snapshot = take_snapshot(
         session, release_id=release_id, environment=require_environment(environment), now=now
     )
