@@ -451,3 +451,12 @@ def test_an_incident_opens_for_a_release_never_gated_or_for_none(
     assert (second["release_id"], second["title"]) == (None, "Payout rail returns 5xx")
     assert untitled[0] == 2
     assert "needs a title" in untitled[2]
+
+
+def test_an_emergency_action_the_runbook_does_not_know_is_bad_input() -> None:
+    from ops_domain.errors import InvalidInput
+    from ops_domain.rollback.emergency_actions import emergency_permission
+
+    assert emergency_permission("lift_payout_freeze") == "emergency.lift_freeze"
+    with pytest.raises(InvalidInput, match="no emergency action 'shutdown'"):
+        emergency_permission("shutdown")

@@ -33,12 +33,12 @@ from ops_domain.cli.settlements import (
     run_settlement_job,
 )
 from ops_domain.rollback.emergency import (
-    EMERGENCY_PERMISSION,
     backfill_settlements,
     open_incident,
     record_rollback,
     targeted_reconciliation,
 )
+from ops_domain.rollback.emergency_actions import emergency_permission
 from ops_domain.rollback.policy import INCIDENT_SLA_HOURS, INCIDENT_TRIGGERS
 from ops_domain.rollback.reinstatement import reinstate_release
 from ops_domain.rollback.watch import WatchReport, rollback_watch
@@ -75,7 +75,7 @@ def _register_incident(actions: argparse._SubParsersAction) -> None:
         actions,
         "open_incident",
         "critical incident case for risk AND operation",
-        permission=EMERGENCY_PERMISSION,
+        permission=emergency_permission("open_incident"),
     )
     incident.add_argument(
         "--release-id", help="the release or hotfix concerned, if any (none: --title is required)"
@@ -98,7 +98,7 @@ def _register_reconciliation(actions: argparse._SubParsersAction) -> None:
         "targeted_reconciliation", help="reconcile a currency/merchant window against a statement"
     )
     recon.add_argument("--currency", help="default: the merchant's settlement currency")
-    add_reconciliation_flags(recon, permission=EMERGENCY_PERMISSION)
+    add_reconciliation_flags(recon, permission=emergency_permission("targeted_reconciliation"))
     recon.set_defaults(handler=run_targeted_reconciliation)
 
 
@@ -106,7 +106,9 @@ def _register_backfill(actions: argparse._SubParsersAction) -> None:
     backfill = actions.add_parser(
         "backfill_settlements", help="settle a past window with the settlement job (exactly once)"
     )
-    add_settlement_job_flags(backfill, window_required=True, permission=EMERGENCY_PERMISSION)
+    add_settlement_job_flags(
+        backfill, window_required=True, permission=emergency_permission("backfill_settlements")
+    )
     backfill.set_defaults(handler=run_backfill_settlements)
 
 
@@ -115,7 +117,7 @@ def _register_rollback(actions: argparse._SubParsersAction) -> None:
         actions,
         "record_rollback",
         "record the decision to restore the previous release",
-        permission=EMERGENCY_PERMISSION,
+        permission=emergency_permission("record_rollback"),
     )
     rollback.add_argument(
         "--release-id", required=True, help="the release, as recorded by the readiness report"
@@ -130,7 +132,7 @@ def _register_reinstatement(actions: argparse._SubParsersAction) -> None:
         actions,
         "reinstate_release",
         "checker (risk, admin, super_admin): keep a release after a false rollback alarm",
-        permission=EMERGENCY_PERMISSION,
+        permission=emergency_permission("reinstate_release"),
     )
     reinstate.add_argument(
         "--release-id", required=True, help="the release, as recorded by the readiness report"

@@ -33,8 +33,8 @@ from ops_domain.readiness.gate import require_release_id
 from ops_domain.readiness.models import RELEASE_STATES
 from ops_domain.reconciliation.runs import reconcile
 from ops_domain.reconciliation.statements import ExternalStatement
+from ops_domain.rollback.emergency_actions import emergency_permission
 from ops_domain.rollback.policy import (
-    EMERGENCY_PERMISSION,
     INCIDENT_SLA_HOURS,
     INCIDENT_TRIGGERS,
     MAX_INCIDENT_SLA_HOURS,
@@ -50,7 +50,9 @@ ROLLED_BACK = "rolled_back"
 
 
 def require_emergency_actor(session: Session, actor_username: str, action: str) -> Actor:
-    return require_actor(session, actor_username, EMERGENCY_PERMISSION, f"emergency {action}")
+    return require_actor(
+        session, actor_username, emergency_permission(action), f"emergency {action}"
+    )
 
 
 def open_incident(

@@ -1,5 +1,6 @@
-"""The emergency actions, one manual DAG each (``manual_action``): what each asks for, which
-permission it needs, and the domain function that performs it.
+"""The emergency actions, one manual DAG each (``manual_action``): what each asks for and the
+domain function that performs it; the permission each needs is the domain's
+(``ops_domain.rollback.emergency_actions``).
 
 Only ``targeted_reconciliation`` and ``backfill_settlements`` have a dry run, so only their
 forms offer one.
@@ -15,16 +16,15 @@ from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.jsonable import jsonable
-from ops_domain.payouts.freezes import FREEZE_PERMISSION, LIFT_PERMISSION
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
+from ops_domain.rollback.emergency_actions import emergency_permission
 from ops_domain.rollback.policy import (
-    EMERGENCY_PERMISSION,
     INCIDENT_SLA_HOURS,
     INCIDENT_TRIGGERS,
     MAX_INCIDENT_SLA_HOURS,
 )
 from wallet_ops_airflow.jobs import idempotency_key
-from wallet_ops_airflow.manual_action import ManualAction
+from wallet_ops_airflow.manual_action import Form, ManualAction, Perform
 from wallet_ops_airflow.params import (
     choice_param,
     chosen_currency,
@@ -174,10 +174,16 @@ def _statement(params: dict[str, Any]) -> Any:
     return ExternalStatement.from_csv(path) if path else ExternalStatement.from_totals(totals)
 
 
+def _emergency(action: str, summary: str, form: Form, perform: Perform) -> ManualAction:
+    """The DAG ``emergency_<action>``, needing the permission the domain says ``action`` needs."""
+    return ManualAction(
+        f"emergency_{action}", emergency_permission(action), summary, form, perform, TAGS
+    )
+
+
 _DECLARED = (
-    ManualAction(
-        "emergency_freeze_payouts",
-        FREEZE_PERMISSION,
+    _emergency(
+        "freeze_payouts",
         "Freeze payouts globally or for one merchant: while a freeze applies no payout is "
         "created, sent or settled in its scope. Risk, operation, admin, super_admin.",
         lambda _: {
@@ -185,11 +191,9 @@ _DECLARED = (
             "merchant_code": _merchant("Freeze only this merchant. Empty: a global freeze."),
         },
         _freeze,
-        TAGS,
     ),
-    ManualAction(
-        "emergency_lift_payout_freeze",
-        LIFT_PERMISSION,
+    _emergency(
+        "lift_payout_freeze",
         "Lift a payout freeze. Only a checker (admin, risk, super_admin) other than the login "
         "that set the freeze may lift it.",
         lambda _: {
@@ -199,11 +203,9 @@ _DECLARED = (
             "note": text_param(title="Note", description="The checker's note.", required=True),
         },
         _lift,
-        TAGS,
     ),
-    ManualAction(
-        "emergency_open_incident",
-        EMERGENCY_PERMISSION,
+    _emergency(
+        "open_incident",
         "Open a critical incident case for the teams risk and operation, for a release (once "
         "per release and trigger while active) or a titled event. Risk, operation, admin, "
         "super_admin.",
@@ -231,11 +233,9 @@ _DECLARED = (
             ),
         },
         _incident,
-        TAGS,
     ),
-    ManualAction(
-        "emergency_targeted_reconciliation",
-        EMERGENCY_PERMISSION,
+    _emergency(
+        "targeted_reconciliation",
         "Reconcile a window against an external statement (a CSV path or inline totals); "
         "opens a break per mismatch. Also needs the reconciliation rights.",
         lambda settings: {
@@ -257,11 +257,9 @@ _DECLARED = (
             "dry_run": dry_run_param(),
         },
         _reconcile,
-        TAGS,
     ),
-    ManualAction(
-        "emergency_backfill_settlements",
-        EMERGENCY_PERMISSION,
+    _emergency(
+        "backfill_settlements",
         "Run the settlement job over a window; every event is still settled once. Also needs "
         "the settlement rights.",
         lambda settings: {
@@ -274,11 +272,9 @@ _DECLARED = (
             "dry_run": dry_run_param(),
         },
         _backfill,
-        TAGS,
     ),
-    ManualAction(
-        "emergency_record_rollback",
-        EMERGENCY_PERMISSION,
+    _emergency(
+        "record_rollback",
         "Record the decision to restore the previous release: marks the release rolled_back "
         "and logs the next steps (the deploy happens outside this platform).",
         lambda _: {
@@ -292,7 +288,6 @@ _DECLARED = (
             "reason": _reason("Why the release is rolled back."),
         },
         _rollback,
-        TAGS,
     ),
 )
 EMERGENCY_ACTIONS: dict[str, ManualAction] = {action.dag_id: action for action in _DECLARED}

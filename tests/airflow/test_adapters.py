@@ -187,3 +187,14 @@ def test_the_summary_reads_as_one_paragraph(airflow_db: dict[str, str]) -> None:
         "  refunds: 2 listed, e.g. [{'id': 7}, {'id': 9}]\n"
         "  2 refunds past their SLA"
     )
+
+
+def test_each_emergency_dag_needs_the_permission_the_domain_gives_its_action() -> None:
+    from wallet_ops_airflow.emergency import EMERGENCY_ACTIONS
+
+    from ops_domain.rollback.emergency_actions import EMERGENCY_ACTION_PERMISSIONS
+
+    for dag_id, action in EMERGENCY_ACTIONS.items():
+        name = dag_id.removeprefix("emergency_")
+        assert action.permission == EMERGENCY_ACTION_PERMISSIONS[name], dag_id
+    assert len(EMERGENCY_ACTIONS) == len(EMERGENCY_ACTION_PERMISSIONS) - 1  # reinstate: CLI only
