@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.errors import DomainError
-from wallet_ops_airflow.operations_center import readiness
+from wallet_ops_airflow.operations_center import decisions, readiness
 from wallet_ops_airflow.operations_center.airflow_api import AirflowApi, own_base_url
 from wallet_ops_airflow.operations_center.login import NotLoggedIn, login_url
 from wallet_ops_airflow.operations_center.pages import PAGES, TEMPLATES, refusal_status, root
@@ -55,6 +55,7 @@ def create_app(
     app.state.airflow_api = airflow_api or AirflowApi(own_base_url())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(readiness.router)
+    app.include_router(decisions.router)
 
     @app.get("/")
     def home(request: Request) -> RedirectResponse:
