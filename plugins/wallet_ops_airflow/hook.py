@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from airflow.exceptions import AirflowNotFoundException
-from airflow.sdk import BaseHook, Connection
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from airflow.sdk import BaseHook
 from sqlalchemy import Engine
 
 from ops_domain.config import Settings
@@ -31,12 +32,12 @@ class OpsDatabaseHook(BaseHook):
         self.settings = settings or Settings.from_env()
 
     def database_url(self) -> str:
+        postgres = PostgresHook(postgres_conn_id=self.ops_db_conn_id)
         try:
-            connection = self.get_connection(self.ops_db_conn_id)
+            return connection_url(postgres)
         except AirflowNotFoundException:
             self.log.info("no %r connection; using the ops default database", self.ops_db_conn_id)
             return resolve_database_url(self.settings)
-        return connection_url(connection)
 
     def get_engine(self) -> Engine:
         return create_ops_engine(self.database_url(), pool_size=2)
@@ -45,11 +46,14 @@ class OpsDatabaseHook(BaseHook):
         return self.get_engine()
 
 
-def connection_url(connection: Connection) -> str:
-    """The Connection's own URI (extras such as the ``host`` socket directory or ``sslmode``
-    ride along as query parameters) with the driver this package uses.
-
-    Not ``PostgresHook.sqlalchemy_url``: it passes on only the ``sqlalchemy_query`` extra, so a
-    URI-style connection would lose its socket directory and its ``sslmode``.
-    """
-    return normalise_driver(connection.get_uri())
+def connection_url(postgres: PostgresHook) -> str:
+    """The provider's SQLAlchemy URL of the Connection, with the extras its own ``get_conn``
+    hands to the driver (the ``host`` socket directory, ``sslmode``, ...) as query parameters
+    (``sqlalchemy_url`` alone keeps only the ``sqlalchemy_query`` extra), on our driver."""
+    extras = {
+        name: str(value)
+        for name, value in postgres.connection.extra_dejson.items()
+        if name not in postgres.ignored_extra_options
+    }
+    url = postgres.sqlalchemy_url.update_query_dict(extras)
+    return normalise_driver(url.render_as_string(hide_password=False))
