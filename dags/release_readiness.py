@@ -4,23 +4,19 @@
 Manual: runs every check of the release runbook against the ops database and stores the
 verdict as a release snapshot.
 
-- `database`: `migrations` (head revision applied), `rbac` (matrix reseeded and verified),
-  `db_isolation`
-- `business_state`: `readiness_snapshot` (pending refunds, failed payouts, open recon
-  breaks, open high alerts, after approved waivers), `data_quality` (Great Expectations)
-- `platform`: `keycloak_hardening`, `metrics` (endpoint and Prometheus scrape)
-- `end_to_end`: `smoke_tests`
-
-Each check is its own task and fails on its own, so one failure never hides another. The
-`release_gate` task runs whatever happened upstream, records the verdict over all results
-(a check that reported nothing counts as an error: the gate fails closed) and fails the run
-unless every check passed or was waived. A ready verdict marks the release `released` and
+Each check is its own task, made from the runbook's registry (one task group per group, listed
+below), and fails on its own, so one failure never hides another. The `release_gate` task
+runs whatever happened upstream, records the verdict over all results (a check that reported
+nothing counts as an error: the gate fails closed) and fails the run unless every check
+passed or was waived. A ready verdict marks the release `released` and
 updates the Asset `release_readiness_passed`, which deployment DAGs can be scheduled on.
 
 *Runbook*: trigger with `release_id` and `environment`; the run acts as your login (roles
 operation, risk, finance, admin, super_admin). A blocking counter can be cleared by an
 approved waiver (`ops-domain waivers ...`); rerun the DAG afterwards: each run is stored as
 evidence.
+
+The checks, by task group:
 """
 
 from __future__ import annotations
@@ -29,8 +25,7 @@ from typing import Any
 
 from airflow.sdk import TaskGroup, TriggerRule, XComArg, dag, get_current_context, task
 from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
-from wallet_ops_airflow.checks import readiness_check_task, release_gate_task
-from wallet_ops_airflow.data_quality import DataQualityOperator
+from wallet_ops_airflow.checks import AUTHORISE_TASK_ID, ReleaseCheckOperator, release_gate_task
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import authorise
 from wallet_ops_airflow.params import choice_param, text_param
@@ -38,47 +33,45 @@ from wallet_ops_airflow.run_request import GateRequest
 
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.readiness.gate import GATE_PERMISSION
-from ops_domain.readiness.registry import check_groups
+from ops_domain.runbook.registry import ReleaseCheck, check_groups
 
 CHECK_GROUPS = check_groups()
 CHECK_TASK_IDS = {
-    name: f"{group}.{name}" for group, names in CHECK_GROUPS.items() for name in names
+    check.name: f"{group}.{check.name}"
+    for group, checks in CHECK_GROUPS.items()
+    for check in checks
 }
+CHECKS_DOC = "\n".join(
+    f"- `{group}`: {', '.join(f'`{check.name}`' for check in checks)}"
+    for group, checks in CHECK_GROUPS.items()
+)
 
 
-@task(task_id="authorise_run")
+@task(task_id=AUTHORISE_TASK_ID)
 def authorise_gate() -> dict[str, Any]:
     params = get_current_context()["params"]
     run = authorise(permission=GATE_PERMISSION, job="release gate")
     return GateRequest(run, params["release_id"].strip(), params["environment"]).to_xcom()
 
 
-@task
-def readiness_check(name: str, request: dict[str, Any]) -> dict[str, Any]:
-    return readiness_check_task(name, request)
-
-
-def check_group(group: str, names: tuple[str, ...], request: XComArg) -> TaskGroup:
-    with TaskGroup(group_id=group) as checks:
-        for name in names:
-            if name == "data_quality":
-                request >> DataQualityOperator(task_id=name)
-            else:
-                readiness_check.override(task_id=name)(name, request)
-    return checks
+def check_group(group: str, checks: tuple[ReleaseCheck, ...], request: XComArg) -> TaskGroup:
+    with TaskGroup(group_id=group) as tasks:
+        for check in checks:
+            request >> ReleaseCheckOperator(task_id=check.name, check_name=check.name)
+    return tasks
 
 
 @task(task_id="release_gate", trigger_rule=TriggerRule.ALL_DONE, outlets=[RELEASE_READINESS_PASSED])
 def release_gate() -> dict[str, Any]:
     """Runs whatever happened upstream; reads the request itself, since a failed
     authorisation leaves none to pass in."""
-    request = get_current_context()["ti"].xcom_pull(task_ids="authorise_run")
+    request = get_current_context()["ti"].xcom_pull(task_ids=AUTHORISE_TASK_ID)
     return release_gate_task(request, CHECK_TASK_IDS)
 
 
 @dag(
     dag_id="release_readiness",
-    doc_md=__doc__,
+    doc_md=f"{__doc__}\n{CHECKS_DOC}\n",
     schedule=None,
     start_date=None,
     catchup=False,
@@ -102,7 +95,7 @@ def release_gate() -> dict[str, Any]:
 )
 def release_readiness() -> None:
     request = authorise_gate()
-    groups = [check_group(group, names, request) for group, names in CHECK_GROUPS.items()]
+    groups = [check_group(group, checks, request) for group, checks in CHECK_GROUPS.items()]
     groups >> release_gate()
 
 

@@ -1,8 +1,9 @@
-"""The result every release-readiness check returns, and the fail-closed wrapper.
+"""The release check protocol: what a check judges, the result it returns, fail-closed.
 
 A ground-floor module: the checks of every capability (readiness, metrics, data quality)
-return a ``CheckResult`` and import only this, so no capability imports the release gate
-back.
+take an ``Evaluation`` and return a ``CheckResult``, importing only this, so no capability
+imports the runbook that lists them back. A check raises when it cannot judge; the
+runbook's registry runs it inside ``fail_closed``, once.
 """
 
 from __future__ import annotations
@@ -10,15 +11,38 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from ops_domain.errors import InfrastructureError
 from ops_domain.jsonable import jsonable
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ops_domain.config import Settings
 
 log = logging.getLogger(__name__)
 
 CheckStatus = Literal["pass", "fail", "error", "waived"]
 PASSING_STATUSES = frozenset({"pass", "waived"})
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation of a release: the ops database judged, the settings, the release and
+    its environment, and the instant every check judges at."""
+
+    engine: Engine
+    settings: Settings
+    release_id: str
+    environment: str
+    now: datetime
+
+    @property
+    def ops_database_url(self) -> str:
+        """The database the evaluation judges (the one the DAGs and the CLI act on)."""
+        return self.engine.url.render_as_string(hide_password=False)
 
 
 @dataclass

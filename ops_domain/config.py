@@ -16,6 +16,9 @@ from ops_domain.errors import InvalidInput
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 DATABASE_URL_ENV = "OPS_DATABASE_URL"
+DEFAULT_METRICS_URL = "http://127.0.0.1:9464/metrics"
+# The Keycloak hardening check reads these raw: a malformed one is a finding, never a crash.
+KEYCLOAK_PREFIX = "KEYCLOAK_"
 VAR_DIR_ENV = "OPS_VAR_DIR"
 # Written by the local stack (``make demo``, ``make airflow``): the settings it runs with, so a
 # CLI in a plain shell on the same embedded server agrees with them (e.g. enabled currencies).
@@ -77,13 +80,19 @@ def _env_decimal(env: dict[str, str], name: str, default: str) -> Decimal:
         raise InvalidInput(f"{name} must be a decimal amount, got {raw!r}") from None
 
 
-def _env_switch(env: dict[str, str], name: str) -> bool:
+def _env_switch(env: dict[str, str], name: str, default: bool = False) -> bool:
     raw = (env.get(name) or "").strip().lower()
-    if raw in {"", "0", "false", "no", "off"}:
+    if raw == "":
+        return default
+    if raw in {"0", "false", "no", "off"}:
         return False
     if raw in {"1", "true", "yes", "on"}:
         return True
     raise InvalidInput(f"{name} must be true or false, got {env[name]!r}")
+
+
+def _env_text(env: dict[str, str], name: str) -> str | None:
+    return (env.get(name) or "").strip() or None
 
 
 def _env_currencies(env: dict[str, str]) -> frozenset[str]:
@@ -131,9 +140,21 @@ class Settings:
     var_dir: Path = field(default=PROJECT_ROOT / "var")
     # how long a job waits for a row or advisory lock before it gives up (exit 3)
     lock_timeout_seconds: int = 30
+    # the ops database given explicitly (else the embedded server's), and its owner's login
+    ops_database_url: str | None = field(default=None, repr=False)
+    owner_database_url: str | None = field(default=None, repr=False)
     # the login that seals the audit log, and the audit export database its heads go to
     sealer_database_url: str | None = None
     audit_export_url: str | None = None
+    # the release checks' targets (SPEC 5): the databases kept apart, the scratch database
+    # of the smoke suite, the metrics endpoint and its Prometheus, the Keycloak settings
+    airflow_metadata_url: str | None = None
+    db_isolation_strict: bool = True
+    test_database_url: str | None = None
+    metrics_url: str = DEFAULT_METRICS_URL
+    prometheus_url: str | None = None
+    metrics_token: str | None = field(default=None, repr=False)
+    keycloak: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -156,8 +177,17 @@ class Settings:
             metrics_local_mode=_env_switch(env, "OPS_METRICS_LOCAL_MODE"),
             var_dir=Path(env.get(VAR_DIR_ENV) or PROJECT_ROOT / "var"),
             lock_timeout_seconds=max(1, _env_int(env, "OPS_LOCK_TIMEOUT_SECONDS", 30)),
-            sealer_database_url=(env.get("OPS_SEALER_DATABASE_URL") or "").strip() or None,
-            audit_export_url=(env.get("OPS_AUDIT_DATABASE_URL") or "").strip() or None,
+            ops_database_url=_env_text(env, DATABASE_URL_ENV),
+            owner_database_url=_env_text(env, "OPS_OWNER_DATABASE_URL"),
+            sealer_database_url=_env_text(env, "OPS_SEALER_DATABASE_URL"),
+            audit_export_url=_env_text(env, "OPS_AUDIT_DATABASE_URL"),
+            airflow_metadata_url=_env_text(env, "OPS_AIRFLOW_METADATA_URL"),
+            db_isolation_strict=_env_switch(env, "OPS_DB_ISOLATION_STRICT", default=True),
+            test_database_url=_env_text(env, "OPS_TEST_DATABASE_URL"),
+            metrics_url=_env_text(env, "OPS_METRICS_URL") or DEFAULT_METRICS_URL,
+            prometheus_url=_env_text(env, "OPS_PROMETHEUS_URL"),
+            metrics_token=_env_text(env, "OPS_METRICS_TOKEN"),
+            keycloak={k: v for k, v in env.items() if k.startswith(KEYCLOAK_PREFIX)},
         )
 
     def auto_post_limit_for(self, currency: str) -> Decimal:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import CheckConstraint, Engine, create_engine, text
 
+from ops_domain.checks import CheckResult
 from ops_domain.config import Settings
 from ops_domain.data_quality.rules import (
     SIGNED_AMOUNTS,
@@ -28,10 +29,17 @@ from ops_domain.data_quality.rules import (
     currency_columns,
     data_quality_rules,
 )
-from ops_domain.data_quality.service import data_quality_check, run_data_quality
+from ops_domain.data_quality.service import failed_expectations, run_data_quality
 from ops_domain.models import Base
+from ops_domain.runbook.registry import RELEASE_CHECKS_BY_NAME
+from tests.support.checks import run_registered
 from tests.support.database import wipe
 from tests.support.factories import DEFAULT_TIME, Factory
+
+
+def data_quality_check(engine: Engine, settings: Settings) -> CheckResult:
+    return run_registered("data_quality", engine, settings)
+
 
 RULE_NAMES = [
     "event_net_equals_amount_minus_fee",
@@ -632,6 +640,9 @@ def test_gate_check_fails_naming_the_broken_rule_and_its_count(
     assert result.status == "fail"
     assert result.summary == "1 of 10 rules failed: payout_requires_posted_settlement (1)"
     assert result.details["failed_rules"] == ["payout_requires_posted_settlement"]
+    [line] = RELEASE_CHECKS_BY_NAME["data_quality"].failure_lines(result)
+    assert line.startswith("payout_requires_posted_settlement: ")
+    assert line == failed_expectations(result)[0]
 
 
 def test_gate_check_errors_when_the_database_is_unreachable(settings: Settings) -> None:

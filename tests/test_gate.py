@@ -8,18 +8,20 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from ops_domain.checks import CheckResult
+from ops_domain.checks import CheckResult, Evaluation
 from ops_domain.config import Settings
 from ops_domain.errors import InvalidInput, ReadinessNotEvaluated, UnknownActor
 from ops_domain.readiness.gate import (
     GATE_JSON_KEYS,
-    RUNBOOK_CHECKS,
     decide_verdict,
     record_gate_verdict,
     release_readiness_gate,
 )
 from ops_domain.readiness.models import READINESS_COUNTERS
+from ops_domain.readiness.snapshot import GateEvidence
 from ops_domain.readiness.waivers import approve_waiver, request_waiver
+from ops_domain.runbook.registry import CHECK_NAMES
+from ops_domain.runbook.report import record_release_verdict
 from tests.support.factories import DEFAULT_TIME, Factory
 
 NOW = DEFAULT_TIME
@@ -58,21 +60,17 @@ def release_rows(engine: Engine) -> list[tuple]:
 
 
 def all_passing() -> list[CheckResult]:
-    return [CheckResult(name, "pass", "ok") for name in RUNBOOK_CHECKS]
+    return [CheckResult(name, "pass", "ok") for name in CHECK_NAMES]
 
 
 def record(engine: Engine, checks: list[CheckResult], **overrides):
-    arguments = {
-        "actor_username": "svc_airflow",
-        "release_id": RELEASE,
-        "environment": "production",
-        "checks": checks,
-        "counters": {},
-        "waivers": [],
-        "now": NOW,
-    }
-    arguments.update(overrides)
-    return record_gate_verdict(engine, **arguments)
+    """The release verdict over ``checks``, as the report and the DAG's gate task store it."""
+    arguments = {"release_id": RELEASE, "environment": "production", "now": NOW, **overrides}
+    evaluation = Evaluation(
+        engine, Settings(), arguments["release_id"], arguments["environment"], arguments["now"]
+    )
+    actor = arguments.get("actor_username", "svc_airflow")
+    return record_release_verdict(evaluation, actor_username=actor, checks=checks).verdict
 
 
 @pytest.mark.usefixtures("gatekeepers")
@@ -306,5 +304,15 @@ def test_evidence_that_is_not_the_registry_checks_is_refused_and_nothing_stored(
     for checks in (all_passing()[:-1], [*all_passing(), all_passing()[0]], renamed, []):
         with pytest.raises(InvalidInput, match="gate evidence names the checks"):
             record(engine, checks)
+    with pytest.raises(InvalidInput, match="gate evidence names the checks"):
+        record_gate_verdict(  # the counters-only gate takes the counters, never the runbook
+            engine,
+            actor_username="svc_airflow",
+            release_id=RELEASE,
+            environment="production",
+            checks=all_passing(),
+            evidence=GateEvidence(),
+            now=NOW,
+        )
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM release_snapshots")).scalar_one() == 0

@@ -18,7 +18,9 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from ops_domain.config import Settings
 from ops_domain.readiness.isolation import check_db_isolation, database_location
+from tests.support.checks import run_registered
 
 OPS_PASSWORD = "ops-secret-pw"
 
@@ -224,13 +226,14 @@ def test_strict_fails_when_the_ops_login_is_a_superuser(cluster: Cluster) -> Non
     assert check.status == "fail"
 
 
-def test_strict_errors_when_the_airflow_database_is_unreachable(cluster: Cluster) -> None:
+def test_the_gate_check_errors_when_the_airflow_database_is_unreachable(cluster: Cluster) -> None:
     env = {
         **cluster.env,
         "OPS_AIRFLOW_METADATA_URL": "postgresql://airflow@127.0.0.1:1/airflow",
     }
+    ops = create_engine(env["OPS_DATABASE_URL"])  # the evaluated database; strict by default
 
-    check = check_db_isolation(env, strict=True)
+    check = run_registered("db_isolation", ops, Settings.from_env(env))
 
     assert check.status == "error"
     assert "could not reach localhost:1/airflow" in check.summary

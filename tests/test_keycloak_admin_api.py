@@ -14,13 +14,15 @@ from typing import Any
 
 import pytest
 
+from ops_domain.checks import CheckResult
+from ops_domain.config import Settings
 from ops_domain.errors import KeycloakUnavailable
 from ops_domain.readiness.keycloak import (
     HardeningReport,
     check_keycloak_hardening,
-    check_keycloak_hardening_result,
     parse_settings,
 )
+from tests.support.checks import run_registered
 from tests.test_keycloak_hardening import GOOD_ENV
 
 RECORDED = Path(__file__).parent / "fixtures" / "keycloak" / "admin-api"
@@ -136,6 +138,11 @@ def keycloak() -> Iterator[tuple[FakeKeycloak, str]]:
         thread.join(timeout=10)
 
 
+def gate_check(env: dict[str, str]) -> CheckResult:
+    """The registered hardening check over ``env``'s settings, as the gate runs it."""
+    return run_registered("keycloak_hardening", settings=Settings.from_env(env))
+
+
 def live_env(admin_url: str, **changes: str) -> dict[str, str]:
     return {
         **GOOD_ENV,
@@ -245,7 +252,7 @@ def test_refused_admin_credentials_are_an_error_that_never_shows_the_secret(
     assert message.startswith(f"Keycloak admin API at {url}/: reading the realm failed:")
     assert "401" in message
     assert wrong not in message
-    result = check_keycloak_hardening_result(live_env(url, KEYCLOAK_ADMIN_CLIENT_SECRET=wrong))
+    result = gate_check(live_env(url, KEYCLOAK_ADMIN_CLIENT_SECRET=wrong))
     assert result.status == "error"
     assert wrong not in json.dumps(result.to_dict())
     assert fake.token_form["client_secret"] == [wrong]
@@ -259,7 +266,7 @@ def _closed_port() -> int:
 
 def test_unreachable_admin_api_is_an_error_for_the_gate() -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
-    result = check_keycloak_hardening_result(live_env(url))
+    result = gate_check(live_env(url))
     assert result.status == "error"
     assert result.summary.startswith(
         f"KeycloakUnavailable: Keycloak admin API at {url}/: reading the realm failed:"

@@ -7,10 +7,18 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from ops_domain.readiness.migrations_check import check_migrations
-from ops_domain.readiness.rbac_check import check_rbac
+from ops_domain.checks import CheckResult
 from ops_domain.schema import head_revision
+from tests.support.checks import run_registered
 from tests.support.factories import Factory
+
+
+def check_migrations(engine: Engine) -> CheckResult:
+    return run_registered("migrations", engine)
+
+
+def check_rbac(engine: Engine) -> CheckResult:
+    return run_registered("rbac", engine)
 
 
 @pytest.fixture
@@ -56,7 +64,7 @@ def test_migrations_error_when_the_database_is_unreachable(unreachable: Engine) 
     assert check.summary.startswith("DatabaseUnavailable: database unavailable at 127.0.0.1:1/ops")
 
 
-def test_rbac_reseeds_a_removed_grant_then_passes(engine: Engine) -> None:
+def test_rbac_reports_the_drift_it_found_fails_and_the_reseed_repairs_it(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -64,13 +72,28 @@ def test_rbac_reseeds_a_removed_grant_then_passes(engine: Engine) -> None:
                 " AND role_id = (SELECT id FROM roles WHERE name = 'risk')"
             )
         )
+        conn.execute(
+            text(
+                "INSERT INTO role_permissions (role_id, permission)"
+                " SELECT id, 'payouts.decide' FROM roles WHERE name = 'sales'"
+            )
+        )
 
     check = check_rbac(engine)
 
-    assert check.status == "pass"
-    assert check.details["reseeded"]["added_grants"] == ["risk:waivers.approve"]
+    assert check.status == "fail"
+    assert check.details["drift_found"] == {
+        "missing_roles": [],
+        "missing_grants": ["risk:waivers.approve"],
+        "extra_grants": ["sales:payouts.decide"],
+    }
+    assert check.summary == (
+        "database had drifted from the matrix (now reseeded):"
+        " grant risk:waivers.approve missing, grant sales:payouts.decide extra"
+    )
     assert check.details["missing_grants"] == check.details["extra_grants"] == []
-    assert check.summary == "matrix matches (1 grant(s) fixed by reseeding)"
+    again = check_rbac(engine)
+    assert (again.status, again.summary) == ("pass", "matrix matches")
 
 
 def test_rbac_warns_about_users_holding_maker_and_checker_roles(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,15 +12,16 @@ from sqlalchemy.engine import make_url
 
 from ops_domain.config import Settings
 from ops_domain.errors import ReadinessNotEvaluated, UnknownActor
+from ops_domain.metrics import check as metrics_check
 from ops_domain.metrics.exporter import MetricsServer
-from ops_domain.readiness.gate import RUNBOOK_CHECKS
-from ops_domain.readiness.report import release_readiness_report
+from ops_domain.runbook.registry import CHECK_NAMES
+from ops_domain.runbook.report import release_readiness_report
 from tests.support.factories import DEFAULT_TIME, Factory
 from tests.support.prometheus import scraping_prometheus
 
 NOW = DEFAULT_TIME
 RELEASE = "2026.11.20-1"
-CHECK_ORDER = list(RUNBOOK_CHECKS)
+CHECK_ORDER = list(CHECK_NAMES)
 KEYCLOAK_FIXTURES = Path(__file__).parent / "fixtures" / "keycloak"
 KEYCLOAK_ENV = {
     "KEYCLOAK_BASE_URL": "https://sso.wallet-ops.example.com",
@@ -46,6 +46,11 @@ def gatekeeper(factory: Factory) -> None:
     factory.user("olga", "operation")
 
 
+def configured(env: dict[str, str]) -> Settings:
+    """The test settings (three currencies) plus ``env``, read as the process reads them."""
+    return Settings.from_env({"OPS_ENABLED_CURRENCIES": "USD,EUR,IDR", **env})
+
+
 @pytest.fixture
 def broken_env() -> dict[str, str]:
     """Nothing around the database configured: metrics and the smoke target unreachable."""
@@ -53,6 +58,11 @@ def broken_env() -> dict[str, str]:
         "OPS_METRICS_URL": "http://127.0.0.1:1/metrics",
         "OPS_TEST_DATABASE_URL": UNREACHABLE,
     }
+
+
+@pytest.fixture
+def broken(broken_env: dict[str, str]) -> Settings:
+    return configured(broken_env)
 
 
 METRICS_TOKEN = "report-metrics-token"
@@ -82,10 +92,10 @@ def stored_checks(engine: Engine) -> list[tuple[str, str]]:
 
 @pytest.mark.usefixtures("gatekeeper")
 def test_every_check_runs_in_order_and_errors_keep_it_from_ready(
-    engine: Engine, settings: Settings, broken_env: dict[str, str]
+    engine: Engine, broken: Settings
 ) -> None:
     result = release_readiness_report(
-        engine, settings, broken_env, release_id=RELEASE, environment="staging", now=NOW
+        engine, broken, release_id=RELEASE, environment="staging", now=NOW
     )
 
     statuses = {check.name: check.status for check in result.checks}
@@ -114,27 +124,25 @@ def test_every_check_runs_in_order_and_errors_keep_it_from_ready(
 
 
 @pytest.mark.usefixtures("gatekeeper")
-def test_a_missing_check_module_is_an_error_never_a_pass(
-    engine: Engine, settings: Settings, broken_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+def test_a_check_that_raises_is_an_error_never_a_pass(
+    engine: Engine, broken: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "ops_domain.metrics.check", None)
+    def broken_check(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("scrape parser crashed\nsecret detail on line two")
 
-    result = release_readiness_report(engine, settings, broken_env, release_id=RELEASE, now=NOW)
+    monkeypatch.setattr(metrics_check, "check_metrics", broken_check)
+
+    result = release_readiness_report(engine, broken, release_id=RELEASE, now=NOW)
 
     [metrics] = [check for check in result.checks if check.name == "metrics"]
-    assert metrics.status == "error"
-    assert metrics.summary.startswith("ModuleNotFoundError")
+    assert (metrics.status, metrics.summary) == ("error", "RuntimeError: scrape parser crashed")
 
 
 @pytest.mark.usefixtures("gatekeeper")
-def test_table_has_one_row_per_check(
-    engine: Engine, settings: Settings, factory: Factory, broken_env: dict[str, str]
-) -> None:
+def test_table_has_one_row_per_check(engine: Engine, broken: Settings, factory: Factory) -> None:
     factory.alert(severity="critical")
 
-    table = release_readiness_report(
-        engine, settings, broken_env, release_id=RELEASE, now=NOW
-    ).table()
+    table = release_readiness_report(engine, broken, release_id=RELEASE, now=NOW).table()
 
     lines = table.splitlines()
     assert lines[0].startswith(f"release {RELEASE} (production): NOT READY [snapshot #1,")
@@ -146,13 +154,11 @@ def test_table_has_one_row_per_check(
 
 @pytest.mark.usefixtures("gatekeeper")
 def test_report_json_names_failed_checks_by_check_and_failed_counters_by_counter(
-    engine: Engine, settings: Settings, factory: Factory, broken_env: dict[str, str]
+    engine: Engine, broken: Settings, factory: Factory
 ) -> None:
     factory.alert(severity="critical")
 
-    report = release_readiness_report(
-        engine, settings, broken_env, release_id=RELEASE, now=NOW
-    ).to_dict()
+    report = release_readiness_report(engine, broken, release_id=RELEASE, now=NOW).to_dict()
 
     assert "readiness_snapshot" in report["failed_checks"]
     assert "open_high_alerts" not in report["failed_checks"]
@@ -160,13 +166,11 @@ def test_report_json_names_failed_checks_by_check_and_failed_counters_by_counter
     assert report["open_high_alerts"] == 1
 
 
-def test_unreachable_database_could_not_be_evaluated(
-    settings: Settings, broken_env: dict[str, str]
-) -> None:
+def test_unreachable_database_could_not_be_evaluated(broken: Settings) -> None:
     unreachable = create_engine(UNREACHABLE, connect_args={"connect_timeout": 2})
 
     with pytest.raises(ReadinessNotEvaluated):
-        release_readiness_report(unreachable, settings, broken_env, release_id=RELEASE)
+        release_readiness_report(unreachable, broken, release_id=RELEASE)
 
 
 @pytest.mark.usefixtures("gatekeeper")
@@ -190,7 +194,6 @@ def test_cli_report_that_could_not_evaluate_exits_2_with_verdict_error(
 @pytest.mark.usefixtures("gatekeeper")
 def test_everything_configured_and_healthy_is_ready(
     engine: Engine,
-    settings: Settings,
     database_url: str,
     metrics_env: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
@@ -210,7 +213,7 @@ def test_everything_configured_and_healthy_is_ready(
         **metrics_env,
     }
 
-    result = release_readiness_report(engine, settings, env, release_id=RELEASE, now=NOW)
+    result = release_readiness_report(engine, configured(env), release_id=RELEASE, now=NOW)
 
     assert [(c.name, c.status) for c in result.checks] == [(n, "pass") for n in CHECK_ORDER]
     assert result.is_ready
@@ -220,15 +223,13 @@ def test_everything_configured_and_healthy_is_ready(
 
 
 def test_a_wrong_actor_is_refused_before_any_check_runs(
-    engine: Engine, settings: Settings, factory: Factory, broken_env: dict[str, str]
+    engine: Engine, broken: Settings, factory: Factory
 ) -> None:
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM role_permissions WHERE permission = 'rbac.manage'"))
     before = factory.table_checksums()
 
     with pytest.raises(UnknownActor):
-        release_readiness_report(
-            engine, settings, broken_env, actor_username="ghost", release_id=RELEASE
-        )
+        release_readiness_report(engine, broken, actor_username="ghost", release_id=RELEASE)
 
     assert factory.table_checksums() == before

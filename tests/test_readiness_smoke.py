@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ops_domain.checks import fail_closed
 from ops_domain.readiness.smoke import run_smoke_tests
 
 PASSING = """
@@ -96,7 +97,10 @@ def test_a_suite_over_its_time_budget_is_an_error(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_target_database_is_an_error(tmp_path: Path) -> None:
-    check = run_smoke_tests("postgresql://ops@127.0.0.1:1/scratch", suite=suite(tmp_path, PASSING))
+    scratch = "postgresql://ops@127.0.0.1:1/scratch"
+    check = fail_closed(
+        "smoke_tests", lambda: run_smoke_tests(scratch, suite=suite(tmp_path, PASSING))
+    )
 
     assert check.status == "error"
     assert "DatabaseUnavailable" in check.summary

@@ -12,11 +12,12 @@ from ops_domain.disputes.refunds import approve_refund
 from ops_domain.readiness.models import READINESS_COUNTERS
 from ops_domain.readiness.snapshot import (
     SNAPSHOT_SQL,
+    GateEvidence,
     ReadinessSnapshot,
-    check_readiness_snapshot,
     take_snapshot,
 )
 from ops_domain.readiness.waivers import approve_waiver, reject_waiver, request_waiver
+from tests.support.checks import run_registered
 from tests.support.factories import DEFAULT_TIME, Factory
 
 NOW = DEFAULT_TIME
@@ -92,7 +93,7 @@ def test_counters_count_only_items_that_block_a_release(
 
 
 def test_empty_database_passes_with_every_counter_at_zero(engine: Engine) -> None:
-    check = check_readiness_snapshot(engine, release_id=RELEASE, environment="production", now=NOW)
+    check = run_registered("readiness_snapshot", engine)
 
     assert check.status == "pass"
     assert check.details["counted"] == dict.fromkeys(check.details["counted"], 0)
@@ -215,9 +216,7 @@ def test_unreachable_database_is_an_error_never_a_pass() -> None:
         "postgresql+psycopg2://ops@127.0.0.1:1/ops", connect_args={"connect_timeout": 2}
     )
 
-    check = check_readiness_snapshot(
-        unreachable, release_id=RELEASE, environment="production", now=NOW
-    )
+    check = run_registered("readiness_snapshot", unreachable)
 
     assert check.status == "error"
     assert check.name == "readiness_snapshot"
@@ -279,24 +278,23 @@ def test_a_count_waiver_covers_only_the_items_blocking_when_it_was_approved(
     assert newcomer not in coverage
 
 
-def test_the_gate_evidence_is_what_the_snapshot_check_measured() -> None:
+def test_the_gate_evidence_is_what_the_snapshot_check_measured(
+    engine: Engine, factory: Factory, people: dict[str, int]
+) -> None:
+    """One typed path: the evidence read back from the check's (XCom-serialised) result is
+    the evidence the snapshot measured."""
     from ops_domain.checks import CheckResult
-    from ops_domain.readiness.snapshot import gate_evidence
 
-    waiver = {"id": 3, "counter": "failed_payouts"}
-    details = {
-        "counted": {"failed_payouts": 1},
-        "blocking": {"failed_payouts": 0},
-        "waivers": [waiver],
-    }
-    checks = [
-        CheckResult("migrations", "pass", "head", {"blocking": {"ignored": 9}}),
-        CheckResult("readiness_snapshot", "waived", "cleared", details),
-    ]
+    pending_refunds(factory, people["maker"], 2)
+    approved_waiver(engine, "pending_refunds", max_count=2)
+    snapshot = snapshot_of(engine)
+    published = CheckResult(**snapshot.as_check().to_dict())
+    checks = [CheckResult("migrations", "pass", "head", {"blocking": {"ignored": 9}}), published]
 
-    assert gate_evidence(checks) == (
-        {"failed_payouts": 0, "counted": {"failed_payouts": 1}},
-        [waiver],
-    )
-    assert gate_evidence(checks[:1]) == ({}, [])
-    assert gate_evidence([CheckResult("readiness_snapshot", "error", "lost", {})]) == ({}, [])
+    evidence, measured = GateEvidence.of(checks), snapshot.evidence()
+    assert (evidence.blocking, evidence.counted) == (measured.blocking, measured.counted)
+    assert (evidence.failed_counters, evidence.waived_counters) == ([], ["pending_refunds"])
+    assert [w["id"] for w in evidence.waivers] == [w["id"] for w in measured.waivers] != []
+    assert evidence.stored_counters() == {**measured.blocking, "counted": measured.counted}
+    assert GateEvidence.of(checks[:1]) == GateEvidence()
+    assert GateEvidence.of([CheckResult("readiness_snapshot", "error", "lost", {})]).waivers == []

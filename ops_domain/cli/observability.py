@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import urllib.parse
 from pathlib import Path
 
@@ -17,16 +16,13 @@ from ops_domain.cli.runtime import (
     emit,
     whole_number_arg,
 )
-from ops_domain.config import process_environment
 from ops_domain.db import describe_url, resolve_database_url
 from ops_domain.errors import InfrastructureError, InvalidInput
 from ops_domain.metrics.check import NOT_CONFIGURED, UNREACHABLE, check_metrics
 from ops_domain.metrics.collector import MetricRules
 from ops_domain.metrics.exporter import DEFAULT_HOST, DEFAULT_PORT, MetricsServer, metrics_engine
 from ops_domain.readiness.keycloak import check_keycloak_hardening
-from ops_domain.readiness.report import PROMETHEUS_URL_ENV
 
-METRICS_TOKEN_ENV = "OPS_METRICS_TOKEN"  # noqa: S105 (a variable name, not a secret)
 # no realm to check (export file missing or unreadable, nothing configured): bad input, exit 2
 NO_REALM_SOURCE = frozenset({"realm_export_unreadable", "realm_not_readable"})
 
@@ -81,8 +77,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument(
         "--prometheus-url",
         type=http_url,
-        default=os.environ.get(PROMETHEUS_URL_ENV) or None,
-        help=f"the Prometheus that must report the target up (default ${PROMETHEUS_URL_ENV};"
+        help="the Prometheus that must report the target up (default $OPS_PROMETHEUS_URL;"
         " none configured: the check fails, exit 2)",
     )
     add_json_flag(check)
@@ -90,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_check_keycloak_hardening(args: argparse.Namespace, runtime: Runtime) -> int:
-    report = check_keycloak_hardening(process_environment(), args.realm_export)
+    report = check_keycloak_hardening(runtime.settings.keycloak, args.realm_export)
     verdict = "hardened" if report.ok else "NOT hardened"
     headline = (
         f"keycloak ({report.source or 'no realm source'}): {verdict}, "
@@ -108,7 +103,7 @@ def run_serve_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
             engine,
             host=args.host,
             port=args.port,
-            token=os.environ.get(METRICS_TOKEN_ENV) or None,
+            token=runtime.settings.metrics_token,
             local_mode=runtime.settings.metrics_local_mode,
             cache_seconds=args.cache_seconds,
             rules=MetricRules(
@@ -141,11 +136,11 @@ def http_url(raw: str) -> str:
 
 
 def run_check_metrics(args: argparse.Namespace, runtime: Runtime) -> int:
-    report = check_metrics(
-        args.url, args.prometheus_url, token=os.environ.get(METRICS_TOKEN_ENV) or None
-    )
+    configured = runtime.settings.prometheus_url
+    prometheus_url = args.prometheus_url or (http_url(configured) if configured else None)
+    report = check_metrics(args.url, prometheus_url, token=runtime.settings.metrics_token)
     verdict = "healthy" if report.ok else "NOT healthy"
-    scraped = f", scraped by {args.prometheus_url}" if args.prometheus_url and report.ok else ""
+    scraped = f", scraped by {prometheus_url}" if prometheus_url and report.ok else ""
     headline = f"metrics {args.url}: {verdict}, {len(report.families)} families{scraped}"
     emit(report.to_dict(), as_json=args.json, text=report.lines(headline))
     return check_exit(

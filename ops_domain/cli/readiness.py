@@ -14,7 +14,7 @@ import sys
 
 from sqlalchemy import Engine
 
-from ops_domain.checks import CheckResult
+from ops_domain.checks import CheckResult, fail_closed
 from ops_domain.cli.runtime import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
@@ -29,21 +29,18 @@ from ops_domain.cli.runtime import (
     timestamp_arg,
     whole_number_arg,
 )
-from ops_domain.config import process_environment
-from ops_domain.db import OPS_DATABASE_ENV
 from ops_domain.errors import ReadinessNotEvaluated
+from ops_domain.readiness import isolation, smoke
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT
 from ops_domain.readiness.gate import GateReport, could_not_evaluate, release_readiness_gate
-from ops_domain.readiness.isolation import check_db_isolation
 from ops_domain.readiness.models import READINESS_COUNTERS
-from ops_domain.readiness.report import release_readiness_report
-from ops_domain.readiness.smoke import TEST_DATABASE_ENV, run_smoke_tests
 from ops_domain.readiness.waivers import (
     WaiverRecord,
     approve_waiver,
     reject_waiver,
     request_waiver,
 )
+from ops_domain.runbook.report import release_readiness_report
 
 RELEASE_ID_ENV = "OPS_RELEASE_ID"
 ENVIRONMENT_ENV = "OPS_ENVIRONMENT"
@@ -74,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     isolation.set_defaults(handler=run_check_db_isolation)
 
     smoke = subparsers.add_parser(
-        "run_smoke_tests", help=f"run the smoke suite in the scratch database {TEST_DATABASE_ENV}"
+        "run_smoke_tests", help="run the smoke suite in the scratch database OPS_TEST_DATABASE_URL"
     )
     add_json_flag(smoke)
     smoke.set_defaults(handler=run_smoke)
@@ -165,7 +162,6 @@ def run_report(args: argparse.Namespace, runtime: Runtime) -> int:
         result = release_readiness_report(
             _evaluating_engine(runtime, args.release_id),
             runtime.settings,
-            process_environment(),
             actor_username=args.actor_username,
             release_id=args.release_id,
             environment=args.environment,
@@ -187,13 +183,21 @@ def _not_evaluated(exc: ReadinessNotEvaluated, args: argparse.Namespace) -> int:
 
 
 def run_check_db_isolation(args: argparse.Namespace, runtime: Runtime) -> int:
-    return _emit_check(check_db_isolation(process_environment(), strict=args.strict), args.json)
+    settings = runtime.settings
+    databases = isolation.configured_databases(settings, settings.ops_database_url)
+    result = fail_closed(
+        isolation.CHECK_NAME, lambda: isolation.check_db_isolation(databases, strict=args.strict)
+    )
+    return _emit_check(result, args.json)
 
 
 def run_smoke(args: argparse.Namespace, runtime: Runtime) -> int:
-    result = run_smoke_tests(
-        os.environ.get(TEST_DATABASE_ENV) or None,
-        ops_database_url=os.environ.get(OPS_DATABASE_ENV) or None,
+    settings = runtime.settings
+    result = fail_closed(
+        smoke.CHECK_NAME,
+        lambda: smoke.run_smoke_tests(
+            settings.test_database_url, ops_database_url=settings.ops_database_url
+        ),
     )
     return _emit_check(result, args.json)
 

@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import Engine
 
-from ops_domain.checks import CheckResult, fail_closed
+from ops_domain.checks import CheckResult, Evaluation
 from ops_domain.clock import utc_now
 from ops_domain.config import Settings
 from ops_domain.data_quality.report import CheckOutcome, DataQualityReport, RuleOutcome
@@ -43,9 +43,26 @@ def run_data_quality(engine_or_url: Engine | str, settings: Settings) -> DataQua
     )
 
 
-def data_quality_check(engine: Engine, settings: Settings) -> CheckResult:
+def data_quality_check(evaluation: Evaluation) -> CheckResult:
     """The gate's verdict: pass only when every rule holds; unevaluated rules are an error."""
-    return fail_closed(CHECK_NAME, lambda: judge(run_data_quality(engine, settings)))
+    return judge(run_data_quality(evaluation.engine, evaluation.settings))
+
+
+def failed_expectations(result: CheckResult) -> list[str]:
+    """One line per failed or unevaluated expectation of a data-quality result: rule, check,
+    count, a few offending keys (what a failing gate task names)."""
+    lines = []
+    for rule in result.details.get("rules", []):
+        for check in rule["checks"]:
+            if check["success"] and not check["error"]:
+                continue
+            problem = check["error"] or f"{check['unexpected_count']} unexpected"
+            examples = ", ".join(str(e) for e in check["example_ids"][:5])
+            lines.append(
+                f"{rule['name']}: {check['label']} ({check['expectation']}): {problem}"
+                + (f" e.g. {check['subject']} {examples}" if examples else "")
+            )
+    return lines
 
 
 def judge(report: DataQualityReport) -> CheckResult:

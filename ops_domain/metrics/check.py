@@ -16,7 +16,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from ops_domain.checks import CheckResult, fail_closed
+from ops_domain.checks import CheckResult, Evaluation
 from ops_domain.findings import FindingsReport
 from ops_domain.metrics.collector import BUSINESS_GAUGES, REQUIRED_FAMILIES
 from ops_domain.metrics.exporter import TOKEN_HEADER
@@ -169,21 +169,25 @@ def _reason(exc: BaseException) -> str:
     return f"{type(reason).__name__}: {reason}"[:200]
 
 
+def metrics_check(evaluation: Evaluation) -> CheckResult:
+    """The gate's form over the configured endpoint, Prometheus and token."""
+    settings = evaluation.settings
+    return check_metrics_result(
+        settings.metrics_url, settings.prometheus_url, token=settings.metrics_token
+    )
+
+
 def check_metrics_result(
     url: str, prometheus_url: str | None = None, token: str | None = None
 ) -> CheckResult:
-    """The gate's form: ``error`` when the endpoint or Prometheus cannot be reached, ``fail`` on
-    any other issue, ``pass`` otherwise."""
-
-    def run() -> CheckResult:
-        report = check_metrics(url, prometheus_url, token)
-        if report.ok:
-            status, summary = "pass", f"{len(report.families)} wallet_ops families exposed"
-            if prometheus_url:
-                summary += f", target up, {len(report.stored_series)} series stored"
-        else:
-            status = "error" if report.issue_codes & (UNREACHABLE | {NOT_CONFIGURED}) else "fail"
-            summary = "; ".join(f.message for f in report.issues)
-        return CheckResult(CHECK_NAME, status, summary[:300], report.to_dict())
-
-    return fail_closed(CHECK_NAME, run)
+    """``error`` when the endpoint or Prometheus cannot be reached, ``fail`` on any other
+    issue, ``pass`` otherwise."""
+    report = check_metrics(url, prometheus_url, token)
+    if report.ok:
+        status, summary = "pass", f"{len(report.families)} wallet_ops families exposed"
+        if prometheus_url:
+            summary += f", target up, {len(report.stored_series)} series stored"
+    else:
+        status = "error" if report.issue_codes & (UNREACHABLE | {NOT_CONFIGURED}) else "fail"
+        summary = "; ".join(f.message for f in report.issues)
+    return CheckResult(CHECK_NAME, status, summary[:300], report.to_dict())

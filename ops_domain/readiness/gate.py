@@ -3,8 +3,9 @@
 Ready only if every check passed or was waived; an ``error`` check (target unreachable, an
 exception) makes the verdict ``error``, which is never ready. Every evaluation is stored as a
 release snapshot (who, when, each check, the counters, the waivers applied). Only a ready
-verdict over every runbook check marks the release ``released`` in its environment (once): the
-counters-only gate is evidence, not a release decision. When the evaluation itself cannot run
+verdict over every runbook check (``runbook.report.record_release_verdict`` passes the
+registry's names) marks the release ``released`` in its environment (once): the counters-only
+gate is evidence, not a release decision. When the evaluation itself cannot run
 or be stored, the gate raises ``ReadinessNotEvaluated``: no answer is never a yes.
 """
 
@@ -31,11 +32,9 @@ from ops_domain.jsonable import jsonable
 from ops_domain.rbac.actors import Actor, require_actor
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.models import READINESS_COUNTERS, ReleaseSnapshot
-from ops_domain.readiness.registry import CHECK_NAMES
-from ops_domain.readiness.snapshot import take_snapshot
+from ops_domain.readiness.snapshot import GateEvidence, take_snapshot
 
 GATE_PERMISSION = "release.gate"
-RUNBOOK_CHECKS = CHECK_NAMES
 GATE_JSON_KEYS = (
     "is_ready",
     "failed_checks",
@@ -97,11 +96,19 @@ class GateReport:
     """
 
     verdict: GateVerdict
-    counters: dict[str, int]
-    waivers: list[dict[str, Any]]
-    failed_counters: list[str]
-    waived_counters: list[str]
-    counted: dict[str, int]
+    evidence: GateEvidence
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return self.evidence.blocking
+
+    @property
+    def counted(self) -> dict[str, int]:
+        return self.evidence.counted
+
+    @property
+    def waivers(self) -> list[dict[str, Any]]:
+        return self.evidence.waivers
 
     @property
     def waived(self) -> dict[str, int]:
@@ -127,8 +134,8 @@ class GateReport:
                 "waivers": self.waivers,
                 "release_id": self.verdict.release_id,
                 "generated_at": self.verdict.generated_at,
-                "failed_counters": self.failed_counters,
-                "waived_counters": self.waived_counters,
+                "failed_counters": self.evidence.failed_counters,
+                "waived_counters": self.evidence.waived_counters,
                 "verdict": self.verdict.verdict,
                 "counted": {name: self.counted.get(name, 0) for name in READINESS_COUNTERS},
                 "waived": self.waived,
@@ -136,19 +143,15 @@ class GateReport:
         )
 
 
-def require_known_evidence(checks: Sequence[CheckResult]) -> bool:
-    """Evidence names each registered check once (True: the release gate), or each readiness
-    counter once (False: the counters-only gate); any other set of names is refused, so a
-    gate that ran other checks than the registry's never stores a verdict."""
+def require_named_once(checks: Sequence[CheckResult], expected: Sequence[str]) -> None:
+    """Evidence names each expected check exactly once; any other set of names is refused,
+    so a gate that ran other checks than it should never stores a verdict."""
     names = sorted(check.name for check in checks)
-    if names == sorted(RUNBOOK_CHECKS):
-        return True
-    if names == sorted(READINESS_COUNTERS):
-        return False
-    raise InvalidInput(
-        f"gate evidence names the checks {', '.join(names) or 'none'}: it must name each of"
-        f" {', '.join(RUNBOOK_CHECKS)} once (or each readiness counter once)"
-    )
+    if names != sorted(expected):
+        raise InvalidInput(
+            f"gate evidence names the checks {', '.join(names) or 'none'}: it must name each"
+            f" of {', '.join(expected)} once"
+        )
 
 
 def decide_verdict(checks: Sequence[CheckResult]) -> tuple[str, list[str], list[str]]:
@@ -167,13 +170,15 @@ def record_gate_verdict(
     release_id: str,
     environment: str,
     checks: Sequence[CheckResult],
-    counters: dict[str, Any],
-    waivers: list[dict[str, Any]],
+    evidence: GateEvidence,
     now: datetime,
+    runbook: Sequence[str] = (),
 ) -> GateVerdict:
-    """Decide and store the snapshot (audited); a ready verdict over every runbook check marks
-    a candidate release released."""
-    covers_runbook = require_known_evidence(checks)
+    """Decide and store the snapshot (audited). ``runbook`` names the registry's checks when
+    ``checks`` are the full runbook's: then a ready verdict marks a candidate release
+    released. Without it the checks must be the readiness counters (the counters-only gate).
+    """
+    require_named_once(checks, runbook or READINESS_COUNTERS)
     verdict, failed, waived = decide_verdict(checks)
     with could_not_evaluate(release_id), transaction(engine) as session:
         actor = require_actor(session, actor_username, GATE_PERMISSION, "release gate")
@@ -182,8 +187,8 @@ def record_gate_verdict(
             environment=environment,
             actor_id=actor.id,
             checks=[check.to_dict() for check in checks],
-            counters=jsonable(counters),
-            waivers_applied=jsonable(waivers),
+            counters=jsonable(evidence.stored_counters()),
+            waivers_applied=jsonable(evidence.waivers),
             verdict=verdict,
             created_at=now,
         )
@@ -199,7 +204,7 @@ def record_gate_verdict(
             details={"environment": environment, "waived_checks": waived},
         )
         released = False
-        if verdict == "ready" and covers_runbook:
+        if verdict == "ready" and runbook:
             released = _mark_released(
                 session,
                 actor,
@@ -229,26 +234,17 @@ def release_readiness_gate(
     with could_not_evaluate(release_id), transaction(engine) as session:
         require_actor(session, actor_username, GATE_PERMISSION, "release gate")
         snapshot = take_snapshot(session, release_id=release_id, environment=environment, now=now)
-    counters = snapshot.blocking_counts()
-    waivers = snapshot.applied_waivers()
+    evidence = snapshot.evidence()
     verdict = record_gate_verdict(
         engine,
         actor_username=actor_username,
         release_id=release_id,
         environment=environment,
         checks=snapshot.counter_checks(),
-        counters={**counters, "counted": snapshot.counted()},
-        waivers=waivers,
+        evidence=evidence,
         now=now,
     )
-    return GateReport(
-        verdict,
-        counters,
-        waivers,
-        snapshot.counters_with("fail"),
-        snapshot.counters_with("waived"),
-        snapshot.counted(),
-    )
+    return GateReport(verdict, evidence)
 
 
 def require_release_id(release_id: str | None) -> str:

@@ -25,7 +25,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from ops_domain.checks import CheckResult, fail_closed
+from ops_domain.checks import CheckResult, Evaluation
+from ops_domain.config import Settings
 from ops_domain.errors import DatabaseUnavailable
 
 CHECK_NAME = "db_isolation"
@@ -96,14 +97,29 @@ def database_location(url: str) -> DatabaseLocation:
     return DatabaseLocation(host, port, parsed.database or parsed.username or "")
 
 
-def check_db_isolation(env: Mapping[str, str], *, strict: bool = False) -> CheckResult:
-    """Pass when the three databases are distinct (and, in strict mode, when the ops login
-    cannot read the Airflow metadata database). A missing or malformed URL is an error."""
-    return fail_closed(CHECK_NAME, lambda: _check(env, strict=strict))
+def isolation_check(evaluation: Evaluation) -> CheckResult:
+    """The gate's form: the evaluated ops database against the configured other two, strict
+    unless ``OPS_DB_ISOLATION_STRICT`` turns the login proof off."""
+    settings = evaluation.settings
+    databases = configured_databases(settings, evaluation.ops_database_url)
+    return check_db_isolation(databases, strict=settings.db_isolation_strict)
 
 
-def _check(env: Mapping[str, str], *, strict: bool) -> CheckResult:
-    locations, problems = _configured_locations(env)
+def configured_databases(settings: Settings, ops_database_url: str | None) -> dict[str, str]:
+    """Each database's URL under the setting that names it (unset ones left out)."""
+    urls = {
+        AIRFLOW_METADATA_ENV: settings.airflow_metadata_url,
+        DATABASE_SETTINGS["ops"]: ops_database_url,
+        DATABASE_SETTINGS["audit_export"]: settings.audit_export_url,
+    }
+    return {setting: url for setting, url in urls.items() if url}
+
+
+def check_db_isolation(urls: Mapping[str, str], *, strict: bool = False) -> CheckResult:
+    """Pass when the three databases (``urls``: by the setting that names each) are distinct
+    and, in strict mode, the ops login cannot read the Airflow metadata database. A missing
+    or malformed URL is an error; an unreachable server raises."""
+    locations, problems = _configured_locations(urls)
     details: dict[str, Any] = {
         "strict": strict,
         "databases": {role: str(where) for role, where in locations.items()},
@@ -119,7 +135,7 @@ def _check(env: Mapping[str, str], *, strict: bool) -> CheckResult:
     if not strict:
         return CheckResult(CHECK_NAME, "pass", summary, details)
     proof = ops_login_reach(
-        env[DATABASE_SETTINGS["airflow_metadata"]], env[DATABASE_SETTINGS["ops"]]
+        urls[DATABASE_SETTINGS["airflow_metadata"]], urls[DATABASE_SETTINGS["ops"]]
     )
     details["strict_proof"] = proof
     status = proof.pop("status")
@@ -127,12 +143,12 @@ def _check(env: Mapping[str, str], *, strict: bool) -> CheckResult:
 
 
 def _configured_locations(
-    env: Mapping[str, str],
+    urls: Mapping[str, str],
 ) -> tuple[dict[str, DatabaseLocation], list[str]]:
     locations: dict[str, DatabaseLocation] = {}
     problems: list[str] = []
     for role, setting in DATABASE_SETTINGS.items():
-        raw = (env.get(setting) or "").strip()
+        raw = (urls.get(setting) or "").strip()
         if not raw:
             problems.append(f"{setting} ({role}) is not set{MISSING_HINTS.get(setting, '')}")
             continue

@@ -1,9 +1,9 @@
 """Release check 5: the Keycloak realm and our OIDC settings are hardened (SPEC 5.5).
 
-Reads the settings from the environment and the realm from a realm export file or the live admin
-API, and reports ``{ok, issues, warnings}``. A malformed or missing setting is an issue, never a
-crash. Only an admin API that cannot be read raises (``KeycloakUnavailable``): the gate then
-records ``error``, which fails closed.
+Reads the ``KEYCLOAK_*`` settings (``Settings.keycloak``, raw) and the realm from a realm export
+file or the live admin API, and reports ``{ok, issues, warnings}``. A malformed or missing
+setting is an issue, never a crash. Only an admin API that cannot be read raises
+(``KeycloakUnavailable``): the gate then records ``error``, which fails closed.
 
 OTP rule for privileged roles (see docs/observability.md): in the browser flow the application
 client's users go through, every Keycloak role mapped to a privileged ops role must meet either
@@ -17,7 +17,6 @@ privileged role holds (itself or through composites) and which contains a REQUIR
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ops_domain.checks import CheckResult, fail_closed
+from ops_domain.checks import CheckResult, Evaluation
 from ops_domain.errors import InvalidInput
 from ops_domain.findings import FindingsReport
 from ops_domain.rbac.matrix import ROLES
@@ -447,7 +446,7 @@ def _role_conditioned_otp(subflow: FlowStep) -> frozenset[str] | None:
 
 
 def check_keycloak_hardening(
-    env: Mapping[str, str] | None = None, realm_export: Path | str | None = None
+    keycloak: Mapping[str, str], realm_export: Path | str | None = None
 ) -> HardeningReport:
     """Settings and realm checks of SPEC 5.5; the realm comes from ``realm_export`` (or the
     ``KEYCLOAK_REALM_EXPORT`` file) when given, else from the live admin API.
@@ -455,7 +454,7 @@ def check_keycloak_hardening(
     Raises ``KeycloakUnavailable`` only when the admin API cannot be read.
     """
     report = HardeningReport()
-    settings = parse_settings(dict(os.environ if env is None else env), report)
+    settings = parse_settings(keycloak, report)
     export = Path(realm_export) if realm_export else settings.realm_export
     if export is not None:
         report.source = f"realm export {export}"
@@ -480,22 +479,21 @@ def check_keycloak_hardening(
     return report
 
 
+def keycloak_check(evaluation: Evaluation) -> CheckResult:
+    """The gate's form over the configured ``KEYCLOAK_*`` settings."""
+    return check_keycloak_hardening_result(evaluation.settings.keycloak)
+
+
 def check_keycloak_hardening_result(
-    env: Mapping[str, str] | None = None, realm_export: Path | str | None = None
+    keycloak: Mapping[str, str], realm_export: Path | str | None = None
 ) -> CheckResult:
-    """The gate's form: ``pass`` when there is no issue, ``fail`` otherwise, ``error`` when the
-    admin API cannot be read."""
-
-    def run() -> CheckResult:
-        report = check_keycloak_hardening(env, realm_export)
-        summary = (
-            f"Keycloak hardened ({len(report.warnings)} warning(s))"
-            if report.ok
-            else f"{len(report.issues)} hardening issue(s): "
-            + "; ".join(dict.fromkeys(f.code for f in report.issues))
-        )
-        return CheckResult(
-            CHECK_NAME, "pass" if report.ok else "fail", summary[:300], report.to_dict()
-        )
-
-    return fail_closed(CHECK_NAME, run)
+    """``pass`` when there is no issue, ``fail`` otherwise; raises ``KeycloakUnavailable``
+    when the admin API cannot be read (the gate records ``error``)."""
+    report = check_keycloak_hardening(keycloak, realm_export)
+    summary = (
+        f"Keycloak hardened ({len(report.warnings)} warning(s))"
+        if report.ok
+        else f"{len(report.issues)} hardening issue(s): "
+        + "; ".join(dict.fromkeys(f.code for f in report.issues))
+    )
+    return CheckResult(CHECK_NAME, "pass" if report.ok else "fail", summary[:300], report.to_dict())

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-
-from ops_domain.checks import CheckResult, fail_closed
+from ops_domain.checks import CheckResult, Evaluation
 from ops_domain.schema import current_revision, head_revision
 
 CHECK_NAME = "migrations"
 
 
-def check_migrations(engine: Engine) -> CheckResult:
-    """Pass only when the database's revision equals the head; an unreachable database errors."""
-    return fail_closed(CHECK_NAME, lambda: _compare_revisions(engine))
-
-
-def _compare_revisions(engine: Engine) -> CheckResult:
-    current = current_revision(engine)
+def check_migrations(evaluation: Evaluation) -> CheckResult:
+    """Pass only when the database's revision equals the head."""
+    current = current_revision(evaluation.engine)
     head = head_revision()
     details = {"current": current, "head": head}
     if current == head:

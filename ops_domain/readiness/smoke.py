@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree
 
-from ops_domain.checks import CheckResult, fail_closed
+from ops_domain.checks import CheckResult, Evaluation
 from ops_domain.config import PROJECT_ROOT
 from ops_domain.db import create_ops_engine, describe_url
 from ops_domain.readiness.isolation import database_location
@@ -42,6 +42,13 @@ class SmokeOutcome:
         return self.tests - self.failures - self.errors - self.skipped
 
 
+def smoke_check(evaluation: Evaluation) -> CheckResult:
+    """The gate's form: the suite in the configured scratch database, never the evaluated one."""
+    return run_smoke_tests(
+        evaluation.settings.test_database_url, ops_database_url=evaluation.ops_database_url
+    )
+
+
 def run_smoke_tests(
     database_url: str | None,
     *,
@@ -50,16 +57,8 @@ def run_smoke_tests(
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS,
 ) -> CheckResult:
     """Pass only if at least one smoke test ran and every one passed. Tests that could not
-    run (unreachable database, fixture errors, timeout) make an ``error``; failures ``fail``."""
-    return fail_closed(
-        CHECK_NAME,
-        lambda: _run(database_url, ops_database_url, suite=suite, timeout_seconds=timeout_seconds),
-    )
-
-
-def _run(
-    database_url: str | None, ops_database_url: str | None, *, suite: Path, timeout_seconds: int
-) -> CheckResult:
+    run (fixture errors, timeout) make an ``error``; failures ``fail``; an unreachable scratch
+    database raises."""
     target = describe_url(database_url) if database_url else "a fresh embedded database"
     details: dict[str, object] = {"database": target, "suite": str(suite)}
     if not suite.is_dir():

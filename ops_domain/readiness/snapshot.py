@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ops_domain.checks import CheckResult, fail_closed
+from ops_domain.checks import CheckResult, Evaluation
 from ops_domain.db import transaction
 from ops_domain.readiness.models import READINESS_COUNTERS
 
@@ -92,6 +92,51 @@ SNAPSHOT_SQL = text(
       JOIN counted c ON c.counter = k.counter
     """
 )
+
+
+@dataclass(frozen=True)
+class GateEvidence:
+    """What a verdict rests on: the counters blocking after waivers, the counters before
+    them, the waivers applied, and which counters failed or were waived. The snapshot check
+    writes it into its details (``as_check``); the gate reads it back from there
+    (``of``), whether the check ran in this process or in another task."""
+
+    blocking: dict[str, int] = field(default_factory=dict)
+    counted: dict[str, int] = field(default_factory=dict)
+    waivers: list[dict[str, Any]] = field(default_factory=list)
+    failed_counters: list[str] = field(default_factory=list)
+    waived_counters: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, checks: Sequence[CheckResult]) -> GateEvidence:
+        """The evidence the snapshot check among ``checks`` measured; none without one (a
+        snapshot check that errored measured nothing)."""
+        snapshot = next(
+            (c for c in checks if c.name == CHECK_NAME and "blocking" in c.details), None
+        )
+        if snapshot is None:
+            return cls()
+        details = snapshot.details
+        return cls(
+            blocking=dict(details["blocking"]),
+            counted=dict(details["counted"]),
+            waivers=list(details["waivers"]),
+            failed_counters=list(details["failed_counters"]),
+            waived_counters=list(details["waived_counters"]),
+        )
+
+    def stored_counters(self) -> dict[str, Any]:
+        """The counters as a release snapshot stores them: blocking, and ``counted``."""
+        return {**self.blocking, "counted": self.counted} if self.blocking else {}
+
+    def as_details(self) -> dict[str, Any]:
+        return {
+            "counted": self.counted,
+            "blocking": self.blocking,
+            "failed_counters": self.failed_counters,
+            "waived_counters": self.waived_counters,
+            "waivers": self.waivers,
+        }
 
 
 @dataclass
@@ -183,17 +228,20 @@ class ReadinessSnapshot:
         """The counters whose check has ``status``: ``fail`` (blocking) or ``waived``."""
         return [c.name for c in self.counter_checks() if c.status == status]
 
+    def evidence(self) -> GateEvidence:
+        return GateEvidence(
+            blocking=self.blocking_counts(),
+            counted=self.counted(),
+            waivers=self.applied_waivers(),
+            failed_counters=self.counters_with("fail"),
+            waived_counters=self.counters_with("waived"),
+        )
+
     def as_check(self) -> CheckResult:
         """One check over the four counters: fail if any blocks, waived if waivers cleared."""
         checks = self.counter_checks()
         failed, waived = self.counters_with("fail"), self.counters_with("waived")
-        details = {
-            "counted": self.counted(),
-            "blocking": self.blocking_counts(),
-            "failed_counters": failed,
-            "waived_counters": waived,
-            "waivers": self.applied_waivers(),
-        }
+        details = self.evidence().as_details()
         if failed:
             summary = ", ".join(c.summary for c in checks if c.status == "fail")
             return CheckResult(CHECK_NAME, "fail", summary, details)
@@ -205,16 +253,6 @@ class ReadinessSnapshot:
                 details,
             )
         return CheckResult(CHECK_NAME, "pass", "all four counters are 0", details)
-
-
-def gate_evidence(checks: Sequence[CheckResult]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The counters (blocking, and ``counted`` before waivers) and the applied waivers that the
-    snapshot check among ``checks`` measured (``as_check`` writes them); none without one."""
-    snapshot = next((c for c in checks if c.name == CHECK_NAME and "blocking" in c.details), None)
-    if snapshot is None:
-        return {}, []
-    counters = {**snapshot.details["blocking"], "counted": snapshot.details["counted"]}
-    return counters, snapshot.details.get("waivers", [])
 
 
 def take_snapshot(
@@ -248,17 +286,13 @@ def counted_items(session: Session, counter: str, item_ids: list[int]) -> set[in
     return set(found.scalars())
 
 
-def check_readiness_snapshot(
-    engine: Engine, *, release_id: str, environment: str, now: datetime
-) -> CheckResult:
-    """The snapshot as one runbook check; an unreachable database is an error, never a pass."""
-    return fail_closed(CHECK_NAME, lambda: _snapshot_check(engine, release_id, environment, now))
-
-
-def _snapshot_check(
-    engine: Engine, release_id: str, environment: str, now: datetime
-) -> CheckResult:
-    with transaction(engine) as session:
-        return take_snapshot(
-            session, release_id=release_id, environment=environment, now=now
-        ).as_check()
+def snapshot_check(evaluation: Evaluation) -> CheckResult:
+    """Runbook check 4: the counters of the evaluated release, at the evaluation's instant."""
+    with transaction(evaluation.engine) as session:
+        snapshot = take_snapshot(
+            session,
+            release_id=evaluation.release_id,
+            environment=evaluation.environment,
+            now=evaluation.now,
+        )
+    return snapshot.as_check()

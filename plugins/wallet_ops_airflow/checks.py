@@ -1,26 +1,25 @@
 """Release-readiness checks as tasks, and the gate that turns their results into a verdict.
 
-Each check task runs one check of the domain's registry (``readiness_checks``) fail-closed,
-publishes its ``CheckResult`` as the XCom ``check_result`` and then fails unless the check
-passed or was waived, so the grid shows every failing check in red and none hides another.
-The gate task runs whatever its upstream outcome, reads every published result (a check
-task that published nothing counts as ``error``) and hands them to ``record_gate_verdict``,
-the one place that decides and stores the verdict.
+``ReleaseCheckOperator`` runs one check of the runbook's registry (``RELEASE_CHECKS``) through
+its entry (fail-closed), publishes its ``CheckResult`` as the XCom ``check_result`` and then
+fails unless the check passed or was waived, so the grid shows every failing check in red and
+none hides another. It is our own operator, so Great Expectations runs from it (decision
+0005) like every other check. The gate task runs whatever its upstream outcome, reads every
+published result (a check task that published nothing counts as ``error``) and hands them to
+``record_release_verdict``, the one place that decides and stores the verdict.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
-from airflow.sdk import get_current_context
+from airflow.sdk import BaseOperator, get_current_context
 from airflow.sdk.exceptions import AirflowFailException
 from sqlalchemy import Engine
 
-from ops_domain.checks import CheckResult
-from ops_domain.db import OPS_DATABASE_ENV
-from ops_domain.readiness.snapshot import gate_evidence
+from ops_domain.checks import CheckResult, Evaluation
+from ops_domain.runbook.registry import RELEASE_CHECKS_BY_NAME
 from wallet_ops_airflow.jobs import ops_engine, settings
 from wallet_ops_airflow.refusal import domain_refusals_refuse_the_run, refuse
 from wallet_ops_airflow.run_request import GateRequest
@@ -28,25 +27,31 @@ from wallet_ops_airflow.run_request import GateRequest
 log = logging.getLogger(__name__)
 
 CHECK_XCOM_KEY = "check_result"
+AUTHORISE_TASK_ID = "authorise_run"
 
 
-def check_environment(engine: Engine) -> dict[str, str]:
-    """The process environment, with ``OPS_DATABASE_URL`` pinned to the database the
-    ``ops_db`` connection reaches: every check judges the database the DAGs act on."""
-    return {
-        **os.environ,
-        OPS_DATABASE_ENV: engine.url.render_as_string(hide_password=False),
-    }
+def evaluation(request: GateRequest, engine: Engine) -> Evaluation:
+    """The run's evaluation: every check judges the database the ``ops_db`` connection
+    reaches, at the run's instant."""
+    return Evaluation(engine, settings(), request.release_id, request.environment, request.run.now)
 
 
-def run_check(name: str, request: GateRequest) -> CheckResult:
-    """One named check of the domain's registry, fail-closed, under that name."""
-    from ops_domain.readiness.report import SnapshotCheck, readiness_checks, run_registered
+class ReleaseCheckOperator(BaseOperator):
+    """Runs one registered release check for the authorised run's release."""
 
-    with ops_engine() as engine:
-        snapshot = SnapshotCheck(engine, request.release_id, request.environment, request.run.now)
-        registry = dict(readiness_checks(engine, settings(), check_environment(engine), snapshot))
-        return run_registered(name, registry[name])
+    ui_color = "#e8f4ea"
+
+    def __init__(self, *, check_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check_name = check_name
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        check = RELEASE_CHECKS_BY_NAME[self.check_name]
+        request = GateRequest.from_xcom(context["ti"].xcom_pull(task_ids=AUTHORISE_TASK_ID))
+        with ops_engine(context) as engine:
+            result = check.run(evaluation(request, engine))
+        detail = "".join(f"\n  - {line}" for line in check.failure_lines(result))
+        return publish_check(result, detail)
 
 
 def publish_check(result: CheckResult, failure_detail: str = "") -> dict[str, Any]:
@@ -61,10 +66,6 @@ def publish_check(result: CheckResult, failure_detail: str = "") -> dict[str, An
     if not result.passed:  # the check ran and found problems: the gate's answer, no incident
         raise refuse(f"check {result.name} {result.status}: {result.summary}", failure_detail)
     return outcome
-
-
-def readiness_check_task(name: str, request: dict[str, Any]) -> dict[str, Any]:
-    return publish_check(run_check(name, GateRequest.from_xcom(request)))
 
 
 def collected_checks(check_task_ids: dict[str, str]) -> list[CheckResult]:
@@ -84,24 +85,16 @@ def release_gate_task(
     request: dict[str, Any] | None, check_task_ids: dict[str, str]
 ) -> dict[str, Any]:
     """Record the verdict over all checks; fail the run unless the release is ready."""
-    from ops_domain.readiness.gate import record_gate_verdict
+    from ops_domain.runbook.report import record_release_verdict
 
     if request is None:
         raise refuse("the run was not authorised: no verdict recorded")
     gate = GateRequest.from_xcom(request)
     checks = collected_checks(check_task_ids)
-    counters, waivers = gate_evidence(checks)
     with domain_refusals_refuse_the_run(), ops_engine() as engine:
-        verdict = record_gate_verdict(
-            engine,
-            actor_username=gate.run.actor_username,
-            release_id=gate.release_id,
-            environment=gate.environment,
-            checks=checks,
-            counters=counters,
-            waivers=waivers,
-            now=gate.run.now,
-        )
+        verdict = record_release_verdict(
+            evaluation(gate, engine), actor_username=gate.run.actor_username, checks=checks
+        ).verdict
     table = "\n".join(f"  {c.name:<20} {c.status:<7} {c.summary}" for c in checks)
     log.info(
         "release %s (%s): %s [snapshot #%s]\n%s",

@@ -144,9 +144,9 @@ def test_each_dag_file_parses_within_budget_without_heavy_imports_or_io() -> Non
 def test_the_release_dag_runs_one_task_per_registered_check_in_its_group() -> None:
     """The gate's checks come from the one registry the CLI report and the verdict read, so a
     check added there cannot be missing from the Airflow gate."""
-    from ops_domain.readiness.registry import READINESS_CHECKS
+    from ops_domain.runbook.registry import RELEASE_CHECKS
 
     dag = dag_bag().dags["release_readiness"]
     checks = {t for t in dag.task_ids if t not in {"authorise_run", "release_gate"}}
 
-    assert checks == {f"{check.group}.{check.name}" for check in READINESS_CHECKS}
+    assert checks == {f"{check.group}.{check.name}" for check in RELEASE_CHECKS}

@@ -6,14 +6,16 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from ops_domain.checks import CheckResult
+from ops_domain.checks import CheckResult, Evaluation
+from ops_domain.config import Settings
 from ops_domain.db import transaction
-from ops_domain.readiness.gate import RUNBOOK_CHECKS, GateVerdict, record_gate_verdict
-from ops_domain.readiness.registry import READINESS_CHECKS
+from ops_domain.readiness.gate import GateVerdict
 from ops_domain.readiness.snapshot import CHECK_NAME, take_snapshot
+from ops_domain.runbook.registry import CHECK_NAMES, RELEASE_CHECKS
+from ops_domain.runbook.report import record_release_verdict
 
 # the release DAG's check tasks (group.check), as the registry declares them
-CHECK_TASKS = frozenset(f"{check.group}.{check.name}" for check in READINESS_CHECKS)
+CHECK_TASKS = frozenset(f"{check.group}.{check.name}" for check in RELEASE_CHECKS)
 
 
 def release_through_gate(
@@ -31,15 +33,7 @@ def release_through_gate(
         snapshot = take_snapshot(session, release_id=release_id, environment=environment, now=now)
     checks = [
         snapshot.as_check() if name == CHECK_NAME else CheckResult(name, "pass", f"{name} ok")
-        for name in RUNBOOK_CHECKS
+        for name in CHECK_NAMES
     ]
-    return record_gate_verdict(
-        engine,
-        actor_username=actor_username,
-        release_id=release_id,
-        environment=environment,
-        checks=checks,
-        counters={**snapshot.blocking_counts(), "counted": snapshot.counted()},
-        waivers=snapshot.applied_waivers(),
-        now=now,
-    )
+    evaluation = Evaluation(engine, Settings(), release_id, environment, now)
+    return record_release_verdict(evaluation, actor_username=actor_username, checks=checks).verdict
