@@ -7,9 +7,6 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "ops_domain"
-# Still both ways, being untied (issue 16 item 1): data quality reads the release states, the
-# readiness report runs the data-quality check. Nothing may join this set.
-UNTIED_YET = {("data_quality", "readiness")}
 
 
 def _room(module: str) -> str | None:
@@ -43,7 +40,7 @@ def package_arrows() -> set[tuple[str, str]]:
 def test_no_package_imports_a_package_that_imports_it_back() -> None:
     arrows = package_arrows()
     both_ways = {(min(pair), max(pair)) for pair in arrows if pair[::-1] in arrows}
-    assert both_ways <= UNTIED_YET
+    assert both_ways == set()
 
 
 def test_payouts_read_settlements_and_settlements_never_read_payouts() -> None:
