@@ -42,12 +42,12 @@ def test_action_names_are_spelled_only_in_the_vocabulary() -> None:
 
 
 def test_the_rollback_triggers_count_what_the_writers_write() -> None:
-    from ops_domain.rollback import triggers
+    from ops_domain.rollback.triggers import chargebacks_stalled, payouts_failed, posting_refusals
 
     for sql, action in [
-        (triggers._PAYOUTS_FAILED, actions.PAYOUT_FAIL),
-        (triggers._CHARGEBACK_REFUSALS, actions.CHARGEBACK_TRANSITION_REFUSED),
-        (triggers._POSTINGS_REFUSED, actions.JOURNAL_POST_REFUSED),
+        (payouts_failed._PAYOUTS_FAILED, actions.PAYOUT_FAIL),
+        (chargebacks_stalled._CHARGEBACK_REFUSALS, actions.CHARGEBACK_TRANSITION_REFUSED),
+        (posting_refusals._POSTINGS_REFUSED, actions.JOURNAL_POST_REFUSED),
     ]:
         assert f"a.action = {actions.in_sql(action)}" in sql
 

@@ -643,3 +643,27 @@ def test_one_release_id_is_gated_watched_and_rolled_back_per_environment(
         ("staging", "rolled_back", staging.snapshot_id),
         ("production", "released", production.snapshot_id),
     }
+
+
+def test_a_trigger_added_to_the_registry_is_watched_under_its_registered_name(
+    engine: Engine,
+    factory: Factory,
+    settings: Settings,
+    people: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ops_domain.rollback import registry
+    from ops_domain.rollback.evidence import Evidence, TriggerReading
+
+    def always_firing(*_: object) -> TriggerReading:
+        return TriggerReading("firing", "a test trigger always fires", Evidence(1, None))
+
+    monkeypatch.setitem(registry.TRIGGERS, "always_firing", always_firing)
+    release(engine, factory)
+
+    report = watch(engine, settings)
+
+    assert statuses(report) == {**ALL_OK, "always_firing": "firing"}
+    assert [reading.name for reading in report.firing] == ["always_firing"]
+    assert len(report.outcome.alerts_raised) == 1
+    assert release_status(factory) == "rollback_recommended"

@@ -39,7 +39,8 @@ from ops_domain.rollback.emergency import (
     targeted_reconciliation,
 )
 from ops_domain.rollback.emergency_actions import emergency_permission
-from ops_domain.rollback.policy import INCIDENT_SLA_HOURS, INCIDENT_TRIGGERS
+from ops_domain.rollback.policy import INCIDENT_SLA_HOURS
+from ops_domain.rollback.registry import INCIDENT_TRIGGERS
 from ops_domain.rollback.reinstatement import reinstate_release
 from ops_domain.rollback.watch import WatchReport, rollback_watch
 

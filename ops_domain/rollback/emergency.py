@@ -36,9 +36,9 @@ from ops_domain.reconciliation.statements import ExternalStatement
 from ops_domain.rollback.emergency_actions import emergency_permission
 from ops_domain.rollback.policy import (
     INCIDENT_SLA_HOURS,
-    INCIDENT_TRIGGERS,
     MAX_INCIDENT_SLA_HOURS,
 )
+from ops_domain.rollback.registry import INCIDENT_TRIGGERS
 from ops_domain.rollback.releases import load_release
 from ops_domain.settlement_automation import automate_settlements
 

@@ -21,10 +21,6 @@ from ops_domain.clock import require_hours
 from ops_domain.config import _env_decimal, _env_int
 from ops_domain.errors import InvalidInput
 
-# The runbook's rollback triggers, in its order (SPEC 1 and 7).
-TRIGGER_NAMES = ("recon_break_spike", "payouts_failed", "chargebacks_stalled", "posting_refusals")
-# An incident names the trigger behind it, or "manual" when a person saw the problem first.
-INCIDENT_TRIGGERS = (*TRIGGER_NAMES, "manual")
 INCIDENT_SLA_HOURS = 4
 # every emergency action after a bad release (incident, reconciliation, backfill, rollback)
 EMERGENCY_PERMISSION = "emergency.act"

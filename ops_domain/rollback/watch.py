@@ -29,9 +29,10 @@ from ops_domain.payouts.freezes import Freeze, freeze_payouts
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_environment
 from ops_domain.readiness.gate import require_release_id
 from ops_domain.readiness.models import RELEASE_STATES
+from ops_domain.rollback.evidence import TriggerReading
 from ops_domain.rollback.policy import EMERGENCY_PERMISSION, RollbackPolicy
+from ops_domain.rollback.registry import read_triggers
 from ops_domain.rollback.releases import WatchedRelease, watched_release
-from ops_domain.rollback.triggers import TriggerReading, read_triggers
 
 WATCH_JOB = JobSpec("rollback_watch", EMERGENCY_PERMISSION)
 ALERT_TYPE = "rollback_trigger"

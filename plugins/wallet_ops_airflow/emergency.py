@@ -20,9 +20,9 @@ from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.rollback.emergency_actions import emergency_permission
 from ops_domain.rollback.policy import (
     INCIDENT_SLA_HOURS,
-    INCIDENT_TRIGGERS,
     MAX_INCIDENT_SLA_HOURS,
 )
+from ops_domain.rollback.registry import INCIDENT_TRIGGERS
 from wallet_ops_airflow.jobs import idempotency_key
 from wallet_ops_airflow.manual_action import Form, ManualAction, Perform
 from wallet_ops_airflow.params import (
