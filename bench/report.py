@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.databases import server_settings
+from bench.operations_center_pages import page_lines, page_targets
 
 OURS = "automate_settlements"
 OURS_SETTLE_ONLY = "automate_settlements (no payouts)"
@@ -201,7 +202,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
             all(item["seconds"] < 1 for item in results["dag_parse"].values()),
         )
     )
-    return checks
+    return checks + page_targets(runs)
 
 
 def render(results: dict[str, Any]) -> str:
@@ -259,6 +260,7 @@ def render(results: dict[str, Any]) -> str:
             f"| {name} | {item['seconds']:.3f} | {', '.join(item['dags'])} |"
             for name, item in results["dag_parse"].items()
         ),
+        *page_lines(runs),
         "",
         "## Targets",
         "",

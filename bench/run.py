@@ -20,6 +20,7 @@ from sqlalchemy import text
 from bench import databases
 from bench.dataset import BenchClock, Sizes, generate
 from bench.operations import BENCH_ACTOR
+from bench.operations_center_pages import measure_pages, page_summary
 from bench.report import machine_description, render, write_results
 from ops_domain.clock import utc_now
 from ops_domain.config import PROJECT_ROOT
@@ -122,7 +123,9 @@ def bench_scale(server: str, scale: int, clock: BenchClock, naive_events: int) -
     url = databases.database_url(server, base)
     for operation in ON_LOADED_DATA:
         results[operation] = measure(operation, url, clock, options)
-    return {"scale": scale, "load": load, "results": results, "database": base}
+    pages = measure_pages(server, url)
+    log(f"  Operations Center pages: {page_summary(pages)}")
+    return {"scale": scale, "load": load, "results": results, "pages": pages, "database": base}
 
 
 def measure_on_copy(
