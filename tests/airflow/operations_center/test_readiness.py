@@ -9,6 +9,7 @@ from sqlalchemy import Engine, text
 from ops_domain.checks import CheckResult
 from ops_domain.principal import AIRFLOW, Principal, acting_as
 from ops_domain.readiness.gate import record_gate_verdict
+from ops_domain.readiness.snapshot import GateEvidence
 from tests.airflow.operations_center.conftest import Center, csrf_of, mint_token, shown
 from tests.support.factories import Factory
 
@@ -81,8 +82,7 @@ def test_the_page_shows_verdicts_linked_to_their_run_counters_items_and_waivers(
             release_id=RELEASE,
             environment="production",
             checks=checks,
-            counters={},
-            waivers=[],
+            evidence=GateEvidence(),
             now=factory.now(),
         )
     page = center.client("oscar").get(PAGE)
