@@ -21,7 +21,7 @@ the drafts, decide the approvals, resolve the breaks) and clear the failed task 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
@@ -37,7 +37,7 @@ from wallet_ops_airflow.params import (
 )
 from wallet_ops_airflow.periods import requested_period
 from wallet_ops_airflow.refusal import refuse
-from wallet_ops_airflow.run_request import RunRequest
+from wallet_ops_airflow.run_request import PeriodRequest, RunRequest
 
 from ops_domain.accounting.period_choice import period_action_permission
 from ops_domain.accounting.periods import ACTIONS
@@ -80,47 +80,44 @@ def accounting_period_governance() -> None:
         return authorise_run(permission=period_action_permission(action), job=JOB)
 
     @task
-    def plan_periods(request: dict[str, Any]) -> list[dict[str, str]]:
+    def plan_periods(request: dict[str, Any]) -> list[dict[str, Any]]:
         params = get_current_context()["params"]
         first, last = requested_period(params, RunRequest.from_xcom(request))
         chosen = chosen_currency(params["currency"])
         currencies = [chosen] if chosen else sorted(Settings.from_env().enabled_currencies)
-        return [
-            {"currency": code, "period_start": first.isoformat(), "period_end": last.isoformat()}
-            for code in currencies
-        ]
+        return [PeriodRequest(code, first, last).to_xcom() for code in currencies]
 
-    def manage(request: RunRequest, period: dict[str, str], *, dry_run: bool) -> dict[str, Any]:
+    def manage(request: RunRequest, period: PeriodRequest, *, dry_run: bool) -> dict[str, Any]:
         from ops_domain.accounting.periods import manage_accounting_period
 
         params = get_current_context()["params"]
         return run_service(
             manage_accounting_period,
             replace(request, dry_run=dry_run),
-            period_start=date.fromisoformat(period["period_start"]),
-            period_end=date.fromisoformat(period["period_end"]),
-            currency=period["currency"],
+            period_start=period.period_start,
+            period_end=period.period_end,
+            currency=period.currency,
             action=params["action"],
             reason=params["reason"],
             now=request.now,
         )
 
     @task(map_index_template="{{ task.op_kwargs['period']['currency'] }}")
-    def list_blockers(request: dict[str, Any], period: dict[str, str]) -> dict[str, Any]:
-        preview = manage(RunRequest.from_xcom(request), period, dry_run=True)
+    def list_blockers(request: dict[str, Any], period: dict[str, Any]) -> dict[str, Any]:
+        planned = PeriodRequest.from_xcom(period)
+        preview = manage(RunRequest.from_xcom(request), planned, dry_run=True)
         blockers = preview["counts"].get("blockers", 0)
         if blockers:
             raise refuse(
-                f"{period['currency']} {period['period_start']}..{period['period_end']}:"
-                f" {blockers} blocker(s), listed below",
+                f"{planned.describe()}: {blockers} blocker(s), listed below",
                 "\n".join(f"  - {line}" for line in preview["messages"]),
             )
         return preview
 
     @task(map_index_template="{{ task.op_kwargs['period']['currency'] }}")
-    def apply(request: dict[str, Any], period: dict[str, str]) -> dict[str, Any]:
+    def apply(request: dict[str, Any], period: dict[str, Any]) -> dict[str, Any]:
         run = RunRequest.from_xcom(request)
-        return manage(run, period, dry_run=run.dry_run)
+        return manage(run, PeriodRequest.from_xcom(period), dry_run=run.dry_run)
 
     request = authorise()
     periods = plan_periods(request)

@@ -35,7 +35,7 @@ from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import authorise_run, ops_engine, run_service
 from wallet_ops_airflow.params import choice_param, count_param, dry_run_param, text_param
-from wallet_ops_airflow.run_request import RunRequest
+from wallet_ops_airflow.run_request import ReleaseRequest, RunRequest
 
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.rollback.policy import EMERGENCY_PERMISSION, RollbackPolicy
@@ -82,15 +82,12 @@ def rollback_watch() -> None:
     request = task(task_id="authorise_run")(authorise_run)(permission=EMERGENCY_PERMISSION, job=JOB)
 
     @task
-    def find_release(request: dict[str, Any]) -> dict[str, str]:
+    def find_release(request: dict[str, Any]) -> dict[str, Any]:
         from ops_domain.rollback.releases import release_under_watch
 
         params = get_current_context()["params"]
         if params["release_id"] and params["release_id"].strip():
-            return {
-                "release_id": params["release_id"].strip(),
-                "environment": params["environment"],
-            }
+            return ReleaseRequest(params["release_id"].strip(), params["environment"]).to_xcom()
         with ops_engine() as engine:
             found = release_under_watch(
                 engine,
@@ -101,18 +98,19 @@ def rollback_watch() -> None:
             raise AirflowSkipException(
                 f"no release in the last {params['window_hours']} h: nothing to watch"
             )
-        return {"release_id": found[0], "environment": found[1]}
+        return ReleaseRequest(*found).to_xcom()
 
     @task
-    def watch(request: dict[str, Any], release: dict[str, str]) -> dict[str, Any]:
+    def watch(request: dict[str, Any], release: dict[str, Any]) -> dict[str, Any]:
         from ops_domain.rollback.watch import rollback_watch
 
-        release_id, run = release["release_id"], RunRequest.from_xcom(request)
+        watched, run = ReleaseRequest.from_xcom(release), RunRequest.from_xcom(request)
+        release_id = watched.release_id
         report = run_service(
             rollback_watch,
             run,
             release_id=release_id,
-            environment=release["environment"],
+            environment=watched.environment,
             now=run.now,
         )
         get_current_context()["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report)

@@ -59,3 +59,45 @@ class GateRequest:
     @classmethod
     def from_xcom(cls, value: dict[str, Any]) -> GateRequest:
         return cls(RunRequest.from_xcom(value), value["release_id"], value["environment"])
+
+
+@dataclass(frozen=True)
+class PeriodRequest:
+    """One (currency, accounting period) a governance run acts on, planned once."""
+
+    currency: str
+    period_start: date
+    period_end: date
+
+    def describe(self) -> str:
+        return f"{self.currency} {self.period_start}..{self.period_end}"
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {
+            "currency": self.currency,
+            "period_start": self.period_start.isoformat(),
+            "period_end": self.period_end.isoformat(),
+        }
+
+    @classmethod
+    def from_xcom(cls, value: dict[str, Any]) -> PeriodRequest:
+        return cls(
+            value["currency"],
+            date.fromisoformat(value["period_start"]),
+            date.fromisoformat(value["period_end"]),
+        )
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    """The release a watch run looks at, named by a person or found under watch."""
+
+    release_id: str
+    environment: str
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {"release_id": self.release_id, "environment": self.environment}
+
+    @classmethod
+    def from_xcom(cls, value: dict[str, Any]) -> ReleaseRequest:
+        return cls(value["release_id"], value["environment"])

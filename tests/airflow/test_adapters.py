@@ -124,6 +124,19 @@ def test_the_run_request_travels_as_plain_json_and_comes_back_equal(
     assert GateRequest.from_xcom(json.loads(json.dumps(gate.to_xcom()))) == gate
 
 
+def test_a_planned_period_and_a_watched_release_travel_typed_between_tasks() -> None:
+    from wallet_ops_airflow.run_request import PeriodRequest, ReleaseRequest
+
+    period = PeriodRequest("EUR", date(2026, 11, 1), date(2026, 11, 30))
+    release = ReleaseRequest("2026.11.24-1", "production")
+
+    as_json = json.loads(json.dumps(period.to_xcom()))
+    assert as_json == {"currency": "EUR", "period_start": "2026-11-01", "period_end": "2026-11-30"}
+    assert PeriodRequest.from_xcom(as_json) == period
+    assert period.describe() == "EUR 2026-11-01..2026-11-30"
+    assert ReleaseRequest.from_xcom(json.loads(json.dumps(release.to_xcom()))) == release
+
+
 def test_a_socket_directory_and_sslmode_of_the_connection_reach_the_engine_url(
     airflow_db: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
