@@ -135,6 +135,7 @@ def test_break_spike_fires_only_above_the_absolute_threshold_over_a_zero_baselin
         6,
         6,
     )
+    assert (fired.figures["value"], fired.figures["threshold"]) == (6, "rise > +5 and > +50%")
     assert fired.evidence.count == 6
     assert [item["reference"].startswith("BRK-") for item in fired.evidence.items] == [True] * 6
     assert fired.evidence.first_seen == fired.evidence.items[0]["seen_at"]
@@ -251,6 +252,9 @@ def test_refused_chargeback_transitions_fire_above_the_tolerated_number(
         "refused_transitions": 3,
         "past_due_without_transition": 0,
         "refusals_tolerated": 2,
+        "value": "3 refused, 0 past due",
+        "baseline": 0,
+        "threshold": "> 2 refused or > 0 past due",
     }
     assert reading(strict, "chargebacks_stalled").status == "firing"
     item = stalled.evidence.items[0]
@@ -281,6 +285,9 @@ def test_an_operator_input_mistake_on_a_chargeback_does_not_fire(
         "refused_transitions": 0,
         "past_due_without_transition": 0,
         "refusals_tolerated": 2,
+        "value": "0 refused, 0 past due",
+        "baseline": 0,
+        "threshold": "> 2 refused or > 0 past due",
     }
     assert release_status(factory) == "released"
 
@@ -313,6 +320,9 @@ def test_a_chargeback_passing_its_due_time_without_a_transition_fires(
         "refused_transitions": 0,
         "past_due_without_transition": 1,
         "refusals_tolerated": 2,
+        "value": "0 refused, 1 past due",
+        "baseline": 0,
+        "threshold": "> 2 refused or > 0 past due",
     }
     assert [item["id"] for item in stalled.evidence.items] == [stuck]
     assert stalled.evidence.first_seen == released_at + timedelta(minutes=30)

@@ -55,3 +55,19 @@ def list_freezes(
 ) -> list[dict[str, Any]]:
     """Payout freezes, newest first; ``active=True`` keeps those not lifted yet."""
     return fetch_list(session, _FREEZES, {"active": active}, limit)
+
+
+_TOTALS = text(
+    """
+    SELECT status, currency, count(*) AS payouts, sum(amount) AS amount
+      FROM payouts
+     GROUP BY status, currency
+     ORDER BY status, currency
+     LIMIT :limit
+    """
+)
+
+
+def list_payout_totals(session: Session, *, limit: int = DEFAULT_LIMIT) -> list[dict[str, Any]]:
+    """How many payouts, and how much, in each status and currency."""
+    return fetch_list(session, _TOTALS, {}, limit)

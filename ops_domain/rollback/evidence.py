@@ -74,6 +74,12 @@ class TriggerReading:
         )
 
 
+def gauge(value: Any, baseline: Any, fires_when: str) -> dict[str, Any]:
+    """The three figures a person compares for every trigger: where it stands now, where it
+    stood at the release, and when it fires."""
+    return {"value": value, "baseline": baseline, "threshold": fires_when}
+
+
 def read_evidence(session: Session, sql: str, params: dict[str, Any]) -> Evidence:
     rows = session.execute(
         text(_EVIDENCE.format(sql=sql)), {**params, "limit": EVIDENCE_LIMIT}

@@ -14,6 +14,7 @@ from ops_domain.rollback.evidence import (
     EVIDENCE_LIMIT,
     Evidence,
     TriggerReading,
+    gauge,
     read_evidence,
     status_of,
 )
@@ -73,5 +74,10 @@ def chargebacks_stalled(
             "refused_transitions": refused.count,
             "past_due_without_transition": past_due.count,
             "refusals_tolerated": policy.chargeback_refusals,
+            **gauge(
+                f"{refused.count} refused, {past_due.count} past due",
+                0,
+                f"> {policy.chargeback_refusals} refused or > 0 past due",
+            ),
         },
     )

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import PAYOUT_FAIL, in_sql
-from ops_domain.rollback.evidence import TriggerReading, read_evidence, status_of
+from ops_domain.rollback.evidence import TriggerReading, gauge, read_evidence, status_of
 from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import WatchedRelease
 
@@ -36,4 +36,5 @@ def payouts_failed(
         status_of(evidence.count > 0),
         f"{evidence.count} payout(s) moved to failed since the release",
         evidence,
+        gauge(evidence.count, 0, "> 0 since the release"),
     )

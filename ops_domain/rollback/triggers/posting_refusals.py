@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import JOURNAL_POST_REFUSED, in_sql
-from ops_domain.rollback.evidence import TriggerReading, read_evidence, status_of
+from ops_domain.rollback.evidence import TriggerReading, gauge, read_evidence, status_of
 from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import WatchedRelease
 
@@ -39,5 +39,5 @@ def posting_refusals(
         f"{evidence.count} posting(s) refused by period-close controls since the release"
         f" (tolerated: {policy.posting_refusals})",
         evidence,
-        {"threshold": policy.posting_refusals},
+        gauge(evidence.count, 0, f"> {policy.posting_refusals} since the release"),
     )

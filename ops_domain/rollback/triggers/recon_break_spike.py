@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ops_domain.readiness.snapshot import COUNTED_ITEMS
-from ops_domain.rollback.evidence import TriggerReading, read_evidence, status_of
+from ops_domain.rollback.evidence import TriggerReading, gauge, read_evidence, status_of
 from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import WatchedRelease
 
@@ -62,5 +62,10 @@ def recon_break_spike(
             "rise": rise,
             "abs_threshold": policy.breaks_abs,
             "rel_threshold": policy.breaks_rel,
+            **gauge(
+                open_now,
+                baseline,
+                f"rise > +{policy.breaks_abs} and > +{policy.breaks_rel * 100:.0f}%",
+            ),
         },
     )
