@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from ops_domain.listing import DEFAULT_LIMIT, require_checked_reader, require_limit
 from ops_domain.rollback.policy import RollbackPolicy
-from ops_domain.rollback.releases import WATCHED_STATES, watched_release
 from ops_domain.rollback.registry import read_triggers
+from ops_domain.rollback.releases import WATCHED_STATES, watched_release
 
 _WATCHED = text(
     """
