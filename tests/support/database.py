@@ -15,6 +15,11 @@ from ops_domain.models import Base
 TEST_DATABASE_ENV = "OPS_TEST_DATABASE_URL"
 # Tables whose rows a test may leave behind; everything is wiped before the next test.
 ALL_TABLES = tuple(table.name for table in Base.metadata.sorted_tables)
+# every sequence a test has drawn from starts again where a fresh database's does
+RESTART_SEQUENCES = (
+    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false)"
+    " FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+)
 
 
 def create_test_database() -> tuple[str, str | None]:
@@ -41,10 +46,18 @@ def drop_test_database(url: str, name: str) -> None:
 
 
 def wipe(engine: Engine) -> None:
-    """Empty every table. The audit log refuses TRUNCATE, so its guard is lifted for this
-    one statement by the owner (the tests' login), inside one transaction."""
-    tables = ", ".join(ALL_TABLES)
+    """Empty every table and restart every id sequence, as in a freshly migrated database.
+
+    A superuser (the embedded server's login) deletes the rows with triggers and foreign keys
+    off for the one transaction: a test leaves a few rows, and deleting them takes
+    milliseconds where truncating every table took a third of a second, before every test.
+    Another login truncates, lifting the audit log's TRUNCATE guard as the owner it is."""
     with engine.begin() as conn:
-        conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate"))
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate"))
+        if conn.execute(text("SELECT current_setting('is_superuser')")).scalar_one() == "on":
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text("; ".join(f"DELETE FROM {table}" for table in ALL_TABLES)))
+            conn.execute(text(RESTART_SEQUENCES))
+        else:
+            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate"))
+            conn.execute(text(f"TRUNCATE {', '.join(ALL_TABLES)} RESTART IDENTITY CASCADE"))
+            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate"))
