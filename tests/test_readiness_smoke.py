@@ -87,6 +87,17 @@ def test_no_smoke_test_at_all_fails(tmp_path: Path) -> None:
     assert check.details["tests"] == 0
 
 
+def test_the_suite_runs_without_installed_plugins(tmp_path: Path) -> None:
+    body = (
+        "import pytest\n\n@pytest.mark.smoke\ndef test_bare(request):\n"
+        "    assert request.config.pluginmanager.get_plugin('hypothesispytest') is None\n"
+    )
+
+    check = run_smoke_tests(None, suite=suite(tmp_path, body))
+
+    assert check.status == "pass", check.details["not_passed"]
+
+
 def test_a_suite_over_its_time_budget_is_an_error(tmp_path: Path) -> None:
     slow = "import time, pytest\n\n@pytest.mark.smoke\ndef test_slow():\n    time.sleep(30)\n"
 

@@ -1,7 +1,9 @@
 """Runbook check 7: the smoke-marked end-to-end scenarios pass against the target server.
 
 The suite runs in a pytest subprocess with a bounded timeout, its results read from a JUnit
-XML report (never scraped from text). The suite empties the database it runs in, so it is
+XML report (never scraped from text). The subprocess loads no installed pytest plugin (the
+scenarios need none, and importing Hypothesis's alone cost more CPU than the scenarios on
+the gate's critical path). The suite empties the database it runs in, so it is
 pointed at a scratch database (``OPS_TEST_DATABASE_URL``; without one, a fresh database on the
 embedded server) and refuses outright to run in the ops database itself.
 """
@@ -125,6 +127,7 @@ def _pytest_command(suite: Path, report: Path) -> list[str]:
 
 def _subprocess_env(database_url: str | None) -> dict[str, str]:
     env = dict(os.environ)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.pop(TEST_DATABASE_ENV, None)
     if database_url:
         env[TEST_DATABASE_ENV] = database_url
