@@ -5,11 +5,12 @@ sequence, trigger and function. The application role owns nothing and may only:
 
 - SELECT, INSERT, UPDATE the business tables (no DELETE, no TRUNCATE: nothing is deleted);
 - SELECT and INSERT ``audit_log`` (append-only even without the triggers);
-- SELECT ``audit_chain`` (it may check the chain, never extend it) and ``alembic_version``
-  (the readiness gate reads the revision);
+- SELECT ``audit_chain`` and ``audit_chain_epochs`` (it may check the chain, never extend or
+  restart it) and ``alembic_version`` (the readiness gate reads the revision);
 - use the sequences (ids and reference numbers).
 
-The sealing role may only read ``audit_log`` and append to ``audit_chain``: the application
+The sealing role may only read ``audit_log`` (and the chain's epochs) and append to
+``audit_chain``: the application
 login can neither forge nor poison the chain, and takes no lock a seal needs.
 
 Not being owners, they can neither ALTER nor DROP anything, nor disable a trigger. Grants are
@@ -34,9 +35,10 @@ DEFAULT_APP_ROLE = APPLICATION_ROLE
 DEFAULT_SEALER_ROLE = SEALER_ROLE
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 CHAIN_TABLE = "audit_chain"
+EPOCHS_TABLE = "audit_chain_epochs"
 APPEND_ONLY_TABLES = ("audit_log",)
-READ_ONLY_TABLES = ("alembic_version", CHAIN_TABLE)
-SEALER_READS = ("audit_log",)
+READ_ONLY_TABLES = ("alembic_version", CHAIN_TABLE, EPOCHS_TABLE)
+SEALER_READS = ("audit_log", EPOCHS_TABLE)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ published outside the ops database (``ops_domain.audit.published``) catch that.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Row, insert, text
@@ -30,6 +31,7 @@ from ops_domain.db import transaction
 
 GENESIS_HASH = "0" * 64
 CHUNK = 5_000
+CHECK_CHUNK = 50_000  # links hashed per statement by verify_chain
 SEAL_ATTEMPTS = 3
 # jsonb text output is canonical (sorted keys, fixed spacing); created_at always in UTC.
 # The principal columns (migration 0004) join the text only when the row has them: rows
@@ -72,6 +74,10 @@ _LINK_RANGE = text(
 
 _LINK_HASH = text("SELECT chain_hash FROM audit_chain WHERE link_no = :link_no")
 
+_LINK_COUNT = text("SELECT count(*) FROM audit_chain WHERE link_no > :after AND link_no <= :last")
+
+_LINK_BEFORE = text("SELECT coalesce(max(link_no), 0) FROM audit_chain WHERE link_no < :link_no")
+
 # The links of a range, in chain order, each with the text of its row (NULL: row deleted).
 _LINKS_AND_ROWS = text(
     f"""
@@ -81,7 +87,47 @@ _LINKS_AND_ROWS = text(
       LEFT JOIN audit_log a ON a.id = c.audit_id
      WHERE c.link_no > :after AND c.link_no <= :last
      ORDER BY c.link_no
-     LIMIT :chunk
+    """
+)
+
+# The next ``:chunk`` links after ``:after`` checked in the database: each must follow the
+# link before it (no gap), have its row (not deleted) and hash as the chain rule says (not
+# edited). Returns how many were checked, the last one, and the first broken one, which
+# ``_name_break`` then names.
+_CHECK_CHUNK = text(
+    f"""
+    WITH chunk AS MATERIALIZED (
+        SELECT link_no, audit_id, chain_hash,
+               coalesce(lag(chain_hash) OVER w, :previous) AS previous,
+               coalesce(lag(link_no) OVER w, :after) AS previous_link
+          FROM (SELECT * FROM audit_chain WHERE link_no > :after AND link_no <= :last
+                 ORDER BY link_no LIMIT :chunk) links
+        WINDOW w AS (ORDER BY link_no)
+    )
+    SELECT count(*) AS checked, max(c.link_no) AS last_link,
+           min(c.link_no) FILTER (
+               WHERE c.link_no <> c.previous_link + 1 OR a.id IS NULL
+                  OR encode(sha256(convert_to(c.previous || {CANONICAL_ROW_SQL}, 'UTF8')), 'hex')
+                     <> c.chain_hash
+           ) AS first_bad
+      FROM chunk c
+      LEFT JOIN audit_log a
+        ON a.id = c.audit_id
+       AND a.id BETWEEN (SELECT min(audit_id) FROM chunk) AND (SELECT max(audit_id) FROM chunk)
+    """
+)
+
+_WORK_MEM = text("SELECT set_config('work_mem', '64MB', true)")
+
+_CURRENT_EPOCH = text("SELECT coalesce(max(epoch), 1) FROM audit_chain_epochs")
+
+_EPOCHS = text("SELECT epoch, reason, started_by, started_at FROM audit_chain_epochs")
+
+_NEW_EPOCH = text(
+    """
+    INSERT INTO audit_chain_epochs (epoch, reason)
+    SELECT coalesce(max(epoch), 1) + 1, :reason FROM audit_chain_epochs
+    RETURNING epoch
     """
 )
 
@@ -99,6 +145,26 @@ class SealReport:
     head_id: int | None
     head_hash: str
     head_link: int | None = None
+    epoch: int = 1
+
+
+@dataclass(frozen=True)
+class ChainPosition:
+    """A link already verified: checking resumes after it (``audit verify`` checkpoints)."""
+
+    link_no: int
+    chain_hash: str
+    verified_at: datetime
+
+
+@dataclass(frozen=True)
+class Epoch:
+    """A recorded restart of the chain (``audit_chain_epochs``)."""
+
+    epoch: int
+    reason: str
+    started_by: str
+    started_at: datetime
 
 
 @dataclass(frozen=True)
@@ -108,6 +174,9 @@ class ChainReport:
     checked: int
     first_break_id: int | None
     problem: str | None
+    first_link: int | None = None  # where checking started (after a checkpoint: past it)
+    last_link: int | None = None
+    last_hash: str | None = None  # of ``last_link``, when the chain is intact
 
     @property
     def intact(self) -> bool:
@@ -128,6 +197,7 @@ def seal_audit_log(engine: Engine) -> SealReport:
 
 
 def _seal(session: Session) -> SealReport:
+    epoch = session.execute(_CURRENT_EPOCH).scalar_one()
     head = session.execute(_CHAIN_HEAD).first()
     link_no, audit_id, previous = (
         (head.link_no, head.audit_id, head.chain_hash) if head else (0, None, GENESIS_HASH)
@@ -142,30 +212,56 @@ def _seal(session: Session) -> SealReport:
             links.append({"link_no": link_no, "audit_id": row.id, "chain_hash": previous})
         session.execute(insert(AuditChainLink), links)
     return SealReport(
-        sealed=len(ids), head_id=audit_id, head_hash=previous, head_link=link_no or None
+        sealed=len(ids),
+        head_id=audit_id,
+        head_hash=previous,
+        head_link=link_no or None,
+        epoch=epoch,
     )
 
 
 def chain_head(engine: Engine) -> SealReport:
     """The chain's current head, sealing nothing."""
     with transaction(engine) as session:
+        epoch = session.execute(_CURRENT_EPOCH).scalar_one()
         head = session.execute(_CHAIN_HEAD).first()
     if head is None:
-        return SealReport(sealed=0, head_id=None, head_hash=GENESIS_HASH)
+        return SealReport(sealed=0, head_id=None, head_hash=GENESIS_HASH, epoch=epoch)
     return SealReport(
-        sealed=0, head_id=head.audit_id, head_hash=head.chain_hash, head_link=head.link_no
+        sealed=0,
+        head_id=head.audit_id,
+        head_hash=head.chain_hash,
+        head_link=head.link_no,
+        epoch=epoch,
     )
 
 
+def start_epoch(session: Session, reason: str) -> int:
+    """Record a deliberate restart of the chain, in the caller's transaction (the one that
+    empties ``audit_chain``); returns the new epoch."""
+    return session.execute(_NEW_EPOCH, {"reason": reason}).scalar_one()
+
+
+def chain_epochs(engine: Engine) -> dict[int, Epoch]:
+    """Every recorded epoch after the first, by number."""
+    with transaction(engine) as session:
+        return {row.epoch: Epoch(*row) for row in session.execute(_EPOCHS)}
+
+
 def verify_chain(
-    engine: Engine, *, first_id: int | None = None, last_id: int | None = None
+    engine: Engine,
+    *,
+    first_id: int | None = None,
+    last_id: int | None = None,
+    after: ChainPosition | None = None,
 ) -> ChainReport:
     """Recheck the links of the rows with audit ids ``first_id..last_id`` (default: every
-    link), in chain order.
+    link; ``after`` a checkpoint: every link past it), in chain order.
 
     A link is broken when its row no longer hashes to it (edited), when it has no row
     (deleted), or when the link before it is missing (a gap in ``link_no``). Rows without a
-    link are simply not sealed yet.
+    link are simply not sealed yet. A checkpoint's own link must still hash as it did when
+    it was verified: a chain rewritten before it (and recomputed since) is named there.
     """
     with transaction(engine) as session:
         head = session.execute(_CHAIN_HEAD).first()
@@ -179,28 +275,67 @@ def verify_chain(
             if window.first_link is None:
                 return ChainReport(checked=0, first_break_id=None, problem=None)
             first_link, last_link = window.first_link, window.last_link
+        elif after is not None:
+            first_link = after.link_no + 1
         previous = GENESIS_HASH
         if first_link > 1:
             previous = session.execute(_LINK_HASH, {"link_no": first_link - 1}).scalar()
             if previous is None:
                 return ChainReport(0, None, f"chain link {first_link - 1} is missing")
-        return _walk(session, first_link=first_link, last_link=last_link, previous=previous)
+            if after is not None and previous != after.chain_hash:
+                return ChainReport(0, None, _rewritten_before(after, previous))
+        report = _walk(session, first_link=first_link, last_link=last_link, previous=previous)
+        return replace(report, first_link=first_link, last_link=last_link)
+
+
+def _rewritten_before(checkpoint: ChainPosition, found: str) -> str:
+    return (
+        f"chain link {checkpoint.link_no} hashes {found[:12]}..., but audit verify checked it"
+        f" as {checkpoint.chain_hash[:12]}... at {checkpoint.verified_at:%Y-%m-%d %H:%M:%S %Z}:"
+        " the chain was rewritten before that checkpoint (audit verify --full names the row)"
+    )
 
 
 def _walk(session: Session, *, first_link: int, last_link: int, previous: str) -> ChainReport:
+    """Check links ``first_link..last_link`` in the database, a chunk at a time; name the
+    first broken one in Python."""
+    session.execute(_WORK_MEM)  # the chunk's rows hash in memory instead of spilling
     checked = 0
-    expected_link = first_link
-    params = {"after": first_link - 1, "last": last_link, "chunk": CHUNK}
-    while rows := session.execute(_LINKS_AND_ROWS, params).all():
-        for row in rows:
-            checked += 1
-            problem = _link_problem(row, expected_link, previous)
-            if problem is not None:
-                return ChainReport(checked=checked, first_break_id=row.id, problem=problem)
-            previous = row.chain_hash
-            expected_link += 1
-        params["after"] = rows[-1].link_no
-    return ChainReport(checked=checked, first_break_id=None, problem=None)
+    after = first_link - 1
+    while after < last_link:
+        chunk = session.execute(
+            _CHECK_CHUNK,
+            {"after": after, "last": last_link, "previous": previous, "chunk": CHECK_CHUNK},
+        ).one()
+        if chunk.first_bad is not None:
+            before = session.execute(_LINK_BEFORE, {"link_no": chunk.first_bad}).scalar_one()
+            report = _name_break(session, max(before, after), chunk.first_bad, previous, after)
+            upto = session.execute(_LINK_COUNT, {"after": after, "last": chunk.first_bad})
+            return replace(report, checked=checked + upto.scalar_one())
+        checked += chunk.checked
+        after = chunk.last_link
+        previous = session.execute(_LINK_HASH, {"link_no": after}).scalar_one()
+    return ChainReport(checked=checked, first_break_id=None, problem=None, last_hash=previous)
+
+
+def _name_break(
+    session: Session, before: int, bad: int, chunk_previous: str, chunk_after: int
+) -> ChainReport:
+    """The report on the first broken link ``bad``, whose predecessor is link ``before``
+    (the chunk started after link ``chunk_after``, chained to ``chunk_previous``)."""
+    previous = (
+        chunk_previous
+        if before == chunk_after
+        else session.execute(_LINK_HASH, {"link_no": before}).scalar_one()
+    )
+    expected_link = before + 1
+    for row in session.execute(_LINKS_AND_ROWS, {"after": before, "last": bad}):
+        problem = _link_problem(row, expected_link, previous)
+        if problem is not None:
+            return ChainReport(checked=0, first_break_id=row.id, problem=problem)
+        previous = row.chain_hash
+        expected_link += 1
+    raise AssertionError(f"chain link {bad} was found broken, then not")
 
 
 def _link_problem(row: Row[Any], expected_link: int, previous: str) -> str | None:

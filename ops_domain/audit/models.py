@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,6 +68,22 @@ class AuditChainLink(Base):
     link_no: Mapped[int] = mapped_column(BigInteger, nullable=False)
     chain_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     sealed_at: Mapped[datetime] = created_at_column()
+
+
+class AuditChainEpoch(Base):
+    """A deliberate restart of the chain (``seed_demo --reset`` empties the audit log and its
+    chain): links count from 1 again in the new epoch, and heads published in an earlier one
+    are no longer compared. Append-only; the first epoch (1) needs no row. A chain rewritten
+    without a new epoch still disagrees with the heads published in its epoch."""
+
+    __tablename__ = "audit_chain_epochs"
+
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    started_by: Mapped[str] = mapped_column(
+        String(255), nullable=False, server_default=text("session_user")
+    )
+    started_at: Mapped[datetime] = created_at_column()
 
 
 class JobRun(Base):

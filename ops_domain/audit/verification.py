@@ -9,9 +9,21 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
-from ops_domain.audit.chain import ChainReport, SealReport, chain_head, verify_chain
+from ops_domain.audit.chain import (
+    ChainPosition,
+    ChainReport,
+    SealReport,
+    chain_head,
+    verify_chain,
+)
 from ops_domain.audit.completeness import MissingLink, missing_audit_links, rule_count
-from ops_domain.audit.published import HeadComparison, compare_with_published
+from ops_domain.audit.published import (
+    HeadComparison,
+    compare_with_published,
+    last_checkpoint,
+    record_checkpoint,
+    source_of,
+)
 from ops_domain.audit.sealing import SealOutcome, seal_and_publish
 from ops_domain.clock import as_utc
 from ops_domain.db import transaction
@@ -36,6 +48,7 @@ class AuditVerdict:
     rules: int
     since: datetime | None
     until: datetime | None
+    checkpoint: ChainPosition | None = None  # the chain was checked past this link only
 
     @property
     def ok(self) -> bool:
@@ -65,9 +78,13 @@ class AuditVerdict:
                 "audit_id": self.seal.head_id,
                 "hash": self.seal.head_hash,
             },
+            "chain_epoch": self.seal.epoch,
             "chain_rows_checked": self.chain.checked,
+            "chain_checked_links": [self.chain.first_link, self.chain.last_link],
+            "chain_checked_after": vars(self.checkpoint) if self.checkpoint else None,
             "chain_first_break": self.chain.first_break_id,
             "published_heads_compared": self.heads.compared if self.heads else None,
+            "published_heads_of_earlier_epochs": self.heads.earlier_epochs if self.heads else None,
             "completeness_rules": self.rules,
             "missing": [vars(link) | {"description": link.describe()} for link in self.missing],
         }
@@ -80,11 +97,17 @@ def verify_audit_log(
     until: datetime | None = None,
     sealer: Engine | None = None,
     export: Engine | None = None,
+    full: bool = False,
 ) -> AuditVerdict:
     """Seal new rows (as ``sealer``, when given) and publish the head (to ``export``),
     recheck the chain over the window's audit rows (whole log without a window), compare it
-    with every head published to ``export``, and check the completeness rules for records
-    changed in the window."""
+    with every head published to ``export`` in the chain's epoch, and check the completeness
+    rules for records changed in the window.
+
+    Without a window, the chain is checked past the last checkpoint of a verify that found it
+    intact (kept in ``export``; ``full``: from the first link), and an intact chain moves the
+    checkpoint to its head. Without ``export`` there is nowhere safe to keep a checkpoint:
+    every link is checked."""
     since = as_utc(since) if since is not None else None
     until = as_utc(until) if until is not None else None
     if since is not None and until is not None and since >= until:
@@ -96,22 +119,37 @@ def verify_audit_log(
         if sealer is not None
         else SealOutcome(chain_head(engine), "not sealed: this login may not seal")
     )
-    chain = _verify_window(engine, since, until)
+    windowed = since is not None or until is not None
+    source = source_of(engine)
+    checkpoint = None
+    if export is not None and not windowed and not full:
+        checkpoint = last_checkpoint(export, source, sealed.seal.epoch)
+    chain = (
+        _verify_window(engine, since, until) if windowed else verify_chain(engine, after=checkpoint)
+    )
+    heads = compare_with_published(engine, export) if export is not None else None
+    if heads is not None and heads.problem is None and not windowed and chain.intact:
+        _move_checkpoint(export, source, sealed.seal.epoch, chain)
     return AuditVerdict(
         seal=sealed.seal,
         publication=sealed.publication,
         chain=chain,
-        heads=compare_with_published(engine, export) if export is not None else None,
+        heads=heads,
         missing=missing_audit_links(engine, since=since, until=until),
         rules=rule_count(),
         since=since,
         until=until,
+        checkpoint=checkpoint,
     )
 
 
+def _move_checkpoint(export: Engine | None, source: str, epoch: int, chain: ChainReport) -> None:
+    """An intact chain that agrees with its published heads is checkpointed at its head."""
+    if export is not None and chain.last_link is not None and chain.last_hash is not None:
+        record_checkpoint(export, source, epoch, chain.last_link, chain.last_hash)
+
+
 def _verify_window(engine: Engine, since: datetime | None, until: datetime | None) -> ChainReport:
-    if since is None and until is None:
-        return verify_chain(engine)
     with transaction(engine) as session:
         window = session.execute(_WINDOW_IDS, {"since": since, "until": until}).one()
     if window.first_id is None:

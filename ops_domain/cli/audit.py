@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     verify.add_argument("--since", type=timestamp_arg("--since"), help="window start (UTC)")
     verify.add_argument("--until", type=timestamp_arg("--until"), help="window end, exclusive")
+    verify.add_argument(
+        "--full",
+        action="store_true",
+        help="recheck every link of the chain, not only those after the last verify's"
+        " checkpoint (kept in the audit export database)",
+    )
     add_json_flag(verify)
     verify.set_defaults(handler=run_verify)
     seal = commands.add_parser(
@@ -55,7 +61,12 @@ def sealing_engines(runtime: Runtime) -> Iterator[tuple[Engine | None, Engine | 
 def run_verify(args: argparse.Namespace, runtime: Runtime) -> int:
     with sealing_engines(runtime) as (sealer, export):
         verdict = verify_audit_log(
-            runtime.engine, since=args.since, until=args.until, sealer=sealer, export=export
+            runtime.engine,
+            since=args.since,
+            until=args.until,
+            sealer=sealer,
+            export=export,
+            full=args.full,
         )
     emit(verdict.to_dict(), as_json=args.json, text=_verdict_lines(verdict))
     return EXIT_OK if verdict.ok else EXIT_CHECK_FAILED
@@ -72,7 +83,9 @@ def _verdict_lines(verdict: AuditVerdict) -> list[str]:
         f"window: {window}",
         f"sealed now: {head.sealed} row(s); chain head: link {head.head_link} (row"
         f" #{head.head_id}) {head.head_hash}; {verdict.publication}",
-        f"hash chain: {verdict.chain.checked} row(s) checked, "
+        f"hash chain (epoch {head.epoch}): {verdict.chain.checked} row(s) checked"
+        + _checked_after(verdict)
+        + ", "
         + ("intact" if verdict.chain.intact else f"BROKEN: {verdict.chain.problem}"),
         "published heads: "
         + (
@@ -80,6 +93,11 @@ def _verdict_lines(verdict: AuditVerdict) -> list[str]:
             if heads is None
             else f"{heads.compared} compared, "
             + ("agree" if heads.problem is None else f"DISAGREE: {heads.problem}")
+            + (
+                f" ({heads.earlier_epochs} of earlier chain epochs not compared)"
+                if heads.earlier_epochs
+                else ""
+            )
         ),
         f"completeness: {verdict.rules} rule(s), "
         + (f"{len(verdict.missing)} broken" if verdict.missing else "every change audited"),
@@ -89,6 +107,16 @@ def _verdict_lines(verdict: AuditVerdict) -> list[str]:
         "audit verify: OK" if verdict.ok else f"audit verify: FAILED: {verdict.first_problem}"
     )
     return lines
+
+
+def _checked_after(verdict: AuditVerdict) -> str:
+    checkpoint = verdict.checkpoint
+    if checkpoint is None:
+        return ""
+    return (
+        f" after link {checkpoint.link_no}, verified"
+        f" {checkpoint.verified_at:%Y-%m-%d %H:%M:%S %Z} (--full rechecks from link 1)"
+    )
 
 
 def run_seal(args: argparse.Namespace, runtime: Runtime) -> int:

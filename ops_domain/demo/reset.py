@@ -1,11 +1,13 @@
 """Guarding the business database: seed only into an empty one, wipe only on purpose.
 
 ``--reset`` empties every business table (users and their roles included; the role matrix
-is kept and reseeded). The audit log is append-only and refuses TRUNCATE through a trigger:
-a reset disables that one trigger, truncates and re-enables it inside the seeding
-transaction, under ACCESS EXCLUSIVE locks, so no other session ever sees the guard lifted
-and a failed seed restores everything. Resetting is allowed only on the embedded development
-server under ``var/`` or when ``OPS_ALLOW_RESET=1``.
+is kept and reseeded) and starts a new, recorded epoch of the audit chain, so the heads
+published for the old chain are not mistaken for a rewrite of the new one. The audit log is
+append-only and refuses TRUNCATE through a trigger: a reset disables that one trigger,
+truncates and re-enables it inside the seeding transaction, under ACCESS EXCLUSIVE locks, so
+no other session ever sees the guard lifted and a failed seed restores everything. Resetting
+is allowed only on the embedded development server under ``var/`` or when
+``OPS_ALLOW_RESET=1``.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from ops_domain.audit.chain import start_epoch
 from ops_domain.config import Settings
 from ops_domain.db import describe_url
 from ops_domain.embedded import socket_dir_of
 from ops_domain.errors import DemoDataPresent, ResetRefused
 from ops_domain.models import Base
 
-KEPT_TABLES = frozenset({"roles", "role_permissions"})
+KEPT_TABLES = frozenset({"roles", "role_permissions", "audit_chain_epochs"})
+RESET_EPOCH_REASON = "seed_demo --reset emptied the audit log and its chain"
 ALLOW_RESET_ENV = "OPS_ALLOW_RESET"
 
 
@@ -61,6 +65,7 @@ def claim_empty_database(session: Session, *, reset: bool) -> None:
         session.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate"))
         session.execute(text(f"TRUNCATE {', '.join(tables)}"))
         session.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate"))
+        start_epoch(session, RESET_EPOCH_REASON)
     else:
         filled = [
             table

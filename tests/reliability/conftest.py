@@ -4,7 +4,7 @@ as them, and an audit export database under a login of its own."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -102,8 +102,23 @@ def export_engine(export_server: tuple[str, str]) -> Iterator[Engine]:
     url, superuser_url = export_server
     admin = create_engine(superuser_url)
     with admin.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS published_heads"))
+        conn.execute(text("DROP TABLE IF EXISTS published_heads, verified_heads"))
     admin.dispose()
     engine = create_ops_engine(url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def audit_cli(
+    cli: Callable[..., tuple[int, str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+    sealer_database_url: str,
+    export_engine: Engine,
+) -> Callable[..., tuple[int, str, str]]:
+    """The CLI with the sealing login and the audit export database configured."""
+    monkeypatch.setenv("OPS_SEALER_DATABASE_URL", sealer_database_url)
+    monkeypatch.setenv(
+        "OPS_AUDIT_DATABASE_URL", export_engine.url.render_as_string(hide_password=False)
+    )
+    return cli

@@ -41,21 +41,6 @@ def history(engine: Engine, app_engine: Engine, settings: Settings, factory: Fac
     return write_history(app_engine, settings, factory)
 
 
-@pytest.fixture
-def audit_cli(
-    cli: CLI,
-    monkeypatch: pytest.MonkeyPatch,
-    sealer_database_url: str,
-    export_engine: Engine,
-) -> CLI:
-    """The CLI with the sealing login and the audit export database configured."""
-    monkeypatch.setenv("OPS_SEALER_DATABASE_URL", sealer_database_url)
-    monkeypatch.setenv(
-        "OPS_AUDIT_DATABASE_URL", export_engine.url.render_as_string(hide_password=False)
-    )
-    return cli
-
-
 # finding 3 ---------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from ops_domain.app_role import APPEND_ONLY_TABLES, CHAIN_TABLE
+from ops_domain.app_role import APPEND_ONLY_TABLES, CHAIN_TABLE, EPOCHS_TABLE
 from ops_domain.audit.verification import verify_audit_log
 from ops_domain.config import PROJECT_ROOT, Settings
 from ops_domain.db import create_ops_engine
@@ -76,10 +76,11 @@ def test_the_app_role_is_refused(
 
 def test_grants_are_exactly_the_declared_set(engine: Engine, app_role: str) -> None:
     granted = privileges(engine, app_role)
-    business = set(ALL_TABLES) - set(APPEND_ONLY_TABLES) - {CHAIN_TABLE}
+    business = set(ALL_TABLES) - set(APPEND_ONLY_TABLES) - {CHAIN_TABLE, EPOCHS_TABLE}
     assert {t for t, p in granted.items() if p == {"SELECT", "INSERT", "UPDATE"}} == business
     assert {t: granted[t] for t in APPEND_ONLY_TABLES} == {"audit_log": {"SELECT", "INSERT"}}
-    assert granted[CHAIN_TABLE] == granted["alembic_version"] == {"SELECT"}
+    assert granted[CHAIN_TABLE] == granted[EPOCHS_TABLE] == granted["alembic_version"]
+    assert granted["alembic_version"] == {"SELECT"}
     assert set(granted) == set(ALL_TABLES) | {"alembic_version"}
 
 
