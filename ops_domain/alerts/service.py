@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Engine, func, text
 from sqlalchemy.orm import Session
 
-from ops_domain.audit.actions import ALERT_RAISE, ALERT_UPDATE
-from ops_domain.audit.log import audit_row, record_audit, record_audit_rows
+from ops_domain.audit.actions import ALERT_RAISE, ALERT_UPDATE, in_sql
+from ops_domain.audit.log import AuditRows, insert_audit_rows, record_audit
 from ops_domain.db import lock_row, transaction, update_row
 from ops_domain.errors import InvalidInput
 from ops_domain.rbac.actors import require_actor
@@ -30,22 +30,51 @@ class AlertSpec:
     merchant_id: int | None = None
     case_id: int | None = None
 
-    @property
-    def dedupe_key(self) -> str:
-        return f"{self.alert_type}:{self.target_type}:{self.target_id}"
 
-
-_INSERT = text(
+def raised_alerts_cte(source: str) -> str:
+    """``raised``: an open alert per row of ``source`` (``alert_type``, ``severity``,
+    ``title``, ``message``, ``merchant_id``, ``case_id``, ``target_type``, ``target_id``,
+    ``position``) unless a non-closed one of the same type and target exists; inserted in
+    ``position`` order. The partial unique index makes this safe when two runs raise the same
+    alert at once (the loser's row is skipped, not failed)."""
+    return f"""
+    raised AS (
+        INSERT INTO alerts (alert_type, severity, status, title, message, merchant_id, case_id,
+                            target_type, target_id, dedupe_key)
+        SELECT a.alert_type, a.severity, 'open', a.title, a.message, a.merchant_id, a.case_id,
+               a.target_type, a.target_id,
+               a.alert_type || ':' || a.target_type || ':' || a.target_id
+          FROM ({source}) a
+         ORDER BY a.position
+        ON CONFLICT (dedupe_key) WHERE status <> 'closed' DO NOTHING
+        RETURNING id, alert_type, severity, target_type, target_id, dedupe_key
+    )
     """
-    INSERT INTO alerts (alert_type, severity, status, title, message, merchant_id, case_id,
-                        target_type, target_id, dedupe_key)
-    SELECT a.alert_type, a.severity, 'open', a.title, a.message, a.merchant_id, a.case_id,
-           a.target_type, a.target_id, a.dedupe_key
-      FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS a(
-           alert_type text, severity text, title text, message text, merchant_id bigint,
-           case_id bigint, target_type text, target_id text, dedupe_key text)
-    ON CONFLICT (dedupe_key) WHERE status <> 'closed' DO NOTHING
-    RETURNING id, alert_type, severity, target_type, target_id, dedupe_key
+
+
+# The ``alert.raise`` audit rows of ``raised``.
+ALERT_RAISE_ROWS = AuditRows(
+    in_sql(ALERT_RAISE),
+    "alert",
+    source="raised r",
+    target_id="r.id",
+    after="to_jsonb(r)",
+    order_by="r.id",
+)
+
+_RAISE = text(
+    f"""
+    WITH {
+        raised_alerts_cte(
+            "SELECT * FROM ROWS FROM (jsonb_to_recordset(CAST(:rows AS jsonb)) AS ("
+            " alert_type text, severity text, title text, message text, merchant_id bigint,"
+            " case_id bigint, target_type text, target_id text)) WITH ORDINALITY AS a("
+            " alert_type, severity, title, message, merchant_id, case_id, target_type,"
+            " target_id, position)"
+        )
+    },
+    audited AS ({insert_audit_rows(ALERT_RAISE_ROWS)})
+    SELECT * FROM raised ORDER BY id
     """
 )
 
@@ -73,25 +102,15 @@ def raise_alerts(
             "case_id": s.case_id,
             "target_type": s.target_type,
             "target_id": str(s.target_id),
-            "dedupe_key": s.dedupe_key,
         }
         for s in specs
     ]
-    opened = [dict(row._mapping) for row in session.execute(_INSERT, {"rows": json.dumps(rows)})]
-    record_audit_rows(
-        session,
-        [
-            audit_row(
-                actor_id=actor_id,
-                action=ALERT_RAISE,
-                target_type="alert",
-                target_id=alert["id"],
-                after=alert,
-            )
-            for alert in opened
-        ],
-    )
-    return opened
+    return [
+        dict(row)
+        for row in session.execute(
+            _RAISE, {"rows": json.dumps(rows), "actor_id": actor_id}
+        ).mappings()
+    ]
 
 
 def update_alert(

@@ -14,34 +14,90 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from ops_domain.alerts.service import AlertSpec, raise_alerts
+from ops_domain.alerts.service import ALERT_RAISE_ROWS, raised_alerts_cte
+from ops_domain.audit.log import insert_audit_rows
 from ops_domain.clock import as_utc, require_hours, utc_now
 from ops_domain.config import Settings
 from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 
 from .models import CASE_STATES
-from .service import escalate_cases, write_case_notes
+from .service import (
+    CASE_ESCALATE_ROWS,
+    CASE_NOTE_ROWS,
+    moved_case_sql,
+    moved_cases_cte,
+    noted_cte,
+    split_moved_case,
+)
 
 ESCALATE_OPERATION_CASES = JobSpec("escalate_operation_cases", "cases.escalate")
 SERIOUS_LEVELS = frozenset({"high", "critical"})
 
-_LOCK_OVERDUE = text(
-    """
-    SELECT id FROM cases
-     WHERE status = ANY(CAST(:sources AS text[]))
-       AND (sla_due_at < :now OR (sla_due_at IS NULL AND created_at < :fallback_cutoff))
-       AND id > :after
-     ORDER BY id
-     LIMIT :batch
-     FOR UPDATE SKIP LOCKED
+
+def breach_severity_sql(level: str) -> str:
+    """An SLA breach on something high or critical (``level``: case priority,
+    settlement-exception severity) is a ``high`` alert, anything else ``medium``."""
+    serious = ", ".join(f"'{name}'" for name in sorted(SERIOUS_LEVELS))
+    return f"CASE WHEN {level} IN ({serious}) THEN 'high' ELSE 'medium' END"
+
+
+def iso_utc_sql(moment: str) -> str:
+    """``moment`` as Python's ``isoformat()`` writes a UTC instant (microseconds when any)."""
+    return (
+        f"to_char({moment} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        f" || CASE WHEN extract(microseconds FROM {moment})::int % 1000000 = 0 THEN ''"
+        f" ELSE to_char({moment} AT TIME ZONE 'UTC', '.US') END || '+00:00'"
+    )
+
+
+_BREACH_NOTE = f"""
+    CASE WHEN m.sla_due_at IS NOT NULL
+         THEN 'Escalated: SLA due ' || {iso_utc_sql("m.sla_due_at")} || ' has passed.'
+         ELSE 'Escalated: no SLA set and open since ' || {iso_utc_sql("m.created_at")}
+              || ', past the fallback SLA.'
+    END
+"""
+
+_AUDIT_ROWS = insert_audit_rows(CASE_ESCALATE_ROWS, CASE_NOTE_ROWS, ALERT_RAISE_ROWS)
+
+# One statement per batch: claim overdue cases, escalate them, note each and raise its
+# case_sla_breach alert, with the audit rows of all three.
+_ESCALATE_OVERDUE = text(
+    f"""
+    WITH claimed AS (
+        SELECT id, status FROM cases
+         WHERE status = ANY(CAST(:sources AS text[]))
+           AND (sla_due_at < :now OR (sla_due_at IS NULL AND created_at < :fallback_cutoff))
+           AND id > :after
+         ORDER BY id
+         LIMIT :batch
+         FOR UPDATE SKIP LOCKED
+    ),
+    {moved_cases_cte("claimed")},
+    breaches AS (SELECT m.*, {_BREACH_NOTE} AS note FROM moved m),
+    {
+        noted_cte(
+            "SELECT b.id AS case_id, CAST(:actor_id AS bigint) AS author_id, b.note AS body,"
+            " true AS is_internal, b.id AS position FROM breaches b"
+        )
+    },
+    {
+        raised_alerts_cte(
+            "SELECT 'case_sla_breach' AS alert_type,"
+            f" {breach_severity_sql('b.priority')} AS severity,"
+            " 'Case ' || b.case_no || ' (' || b.priority || ') breached its SLA' AS title,"
+            " b.note AS message, b.merchant_id, b.id AS case_id, 'case' AS target_type,"
+            " b.id::text AS target_id, b.id AS position FROM breaches b"
+        )
+    },
+    audited AS ({_AUDIT_ROWS})
+    SELECT c.id AS claimed_id, {moved_case_sql("m")}, to_jsonb(r) AS alert
+      FROM claimed c
+      LEFT JOIN moved m ON m.id = c.id
+      LEFT JOIN raised r ON r.target_id = m.id::text
+     ORDER BY c.id
     """
 )
-
-
-def breach_severity(level: str) -> str:
-    """An SLA breach on something high or critical is a ``high`` alert, anything else
-    ``medium`` (case priority, settlement-exception severity)."""
-    return "high" if level in SERIOUS_LEVELS else "medium"
 
 
 def escalate_operation_cases(
@@ -91,43 +147,25 @@ def escalate_operation_cases(
 def _escalate_batch(
     session: Session, *, ctx: JobContext, now: datetime, cutoff: datetime, after: int
 ) -> tuple[list[int], list[dict[str, Any]], list[dict[str, Any]]]:
-    claimed = session.scalars(
-        _LOCK_OVERDUE,
+    rows = session.execute(
+        _ESCALATE_OVERDUE,
         {
             "sources": sorted(CASE_STATES.sources_of("escalated")),
             "now": now,
             "fallback_cutoff": cutoff,
             "after": after,
             "batch": ctx.settings.batch_size,
+            "actor_id": ctx.actor.id,
+            "reason": "operation case past its SLA",
         },
-    ).all()
-    cases = escalate_cases(
-        session, claimed, actor_id=ctx.actor.id, now=now, reason="operation case past its SLA"
-    )
-    write_case_notes(
-        session, [(case["id"], _breach_note(case)) for case in cases], author_id=ctx.actor.id
-    )
-    alerts = raise_alerts(session, [_breach_alert(case) for case in cases], actor_id=ctx.actor.id)
-    return list(claimed), cases, alerts
-
-
-def _breach_note(case: dict[str, Any]) -> str:
-    if case["sla_due_at"] is not None:
-        return f"Escalated: SLA due {case['sla_due_at'].isoformat()} has passed."
-    return (
-        f"Escalated: no SLA set and open since {case['created_at'].isoformat()},"
-        " past the fallback SLA."
-    )
-
-
-def _breach_alert(case: dict[str, Any]) -> AlertSpec:
-    return AlertSpec(
-        alert_type="case_sla_breach",
-        severity=breach_severity(case["priority"]),
-        target_type="case",
-        target_id=str(case["id"]),
-        title=f"Case {case['case_no']} ({case['priority']}) breached its SLA",
-        message=_breach_note(case),
-        merchant_id=case["merchant_id"],
-        case_id=case["id"],
-    )
+    ).mappings()
+    claimed, cases, alerts = [], [], []
+    for row in rows:
+        found = dict(row)
+        claimed.append(found["claimed_id"])
+        case = split_moved_case(found)
+        if case is not None:
+            cases.append(case)
+        if found["alert"] is not None:
+            alerts.append(found["alert"])
+    return claimed, cases, alerts

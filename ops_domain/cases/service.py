@@ -17,10 +17,8 @@ from sqlalchemy.orm import Session
 from ops_domain.audit.actions import CASE_ESCALATE, CASE_NOTE, CASE_OPEN, CASE_TRANSITION, in_sql
 from ops_domain.audit.log import (
     AuditRows,
-    audit_row,
     insert_audit_rows,
     record_audit,
-    record_audit_rows,
 )
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.db import lock_row, transaction, update_row
@@ -30,22 +28,80 @@ from ops_domain.rbac.actors import load_actor, require_actor
 from ops_domain.rbac.models import Role
 from ops_domain.rbac.names import name_actors
 
-from .models import CASE_STATES, CASE_TYPES, PRIORITIES, Case, CaseAssignment, CaseNote
+from .models import CASE_STATES, CASE_TYPES, PRIORITIES, Case, CaseAssignment
 
 MANAGE_PERMISSION = "cases.manage"
 CASE_COLUMNS = tuple(Case.__table__.c)
 
-_AUDIT_ESCALATED = insert_audit_rows(
-    AuditRows(
-        in_sql(CASE_ESCALATE),
-        "case",
-        source="moved m",
-        target_id="m.id",
-        before="jsonb_build_object('status', m.previous_status)",
-        after="jsonb_build_object('status', 'escalated')",
-        details="jsonb_build_object('reason', CAST(:reason AS text))",
-        order_by="m.id",
+
+def moved_cases_cte(locked: str) -> str:
+    """``moved``: the cases of the CTE ``locked`` (``id``, ``status``, rows already locked)
+    moved to ``escalated``, each with its ``previous_status``."""
+    return f"""
+    moved AS (
+        UPDATE cases c
+           SET status = 'escalated', updated_at = :now
+          FROM {locked} l
+         WHERE c.id = l.id
+        RETURNING c.id, c.case_no, c.priority, c.merchant_id, c.sla_due_at, c.created_at,
+                  l.status AS previous_status
     )
+    """
+
+
+MOVED_CASE_COLUMNS = (
+    "id",
+    "case_no",
+    "priority",
+    "merchant_id",
+    "sla_due_at",
+    "created_at",
+    "previous_status",
+)
+
+
+def moved_case_sql(alias: str) -> str:
+    """The columns of a ``moved`` row ``alias``, each named ``case.<column>``."""
+    return ", ".join(f'{alias}.{column} AS "case.{column}"' for column in MOVED_CASE_COLUMNS)
+
+
+def split_moved_case(row: dict[str, Any]) -> dict[str, Any] | None:
+    """Take the ``case.<column>`` values out of ``row``: the moved case (None: none moved)."""
+    case = {column: row.pop(f"case.{column}") for column in MOVED_CASE_COLUMNS}
+    return case if case["id"] is not None else None
+
+
+def noted_cte(source: str) -> str:
+    """``noted``: one case note per row of ``source`` (``case_id``, ``author_id``, ``body``,
+    ``is_internal``, ``position``), inserted in ``position`` order."""
+    return f"""
+    noted AS (
+        INSERT INTO case_notes (case_id, author_id, body, is_internal)
+        SELECT case_id, author_id, body, is_internal FROM ({source}) notes ORDER BY position
+        RETURNING id, case_id, author_id, body, is_internal
+    )
+    """
+
+
+# The audit rows of ``moved`` (``case.escalate``) and of ``noted`` (``case.note``).
+CASE_ESCALATE_ROWS = AuditRows(
+    in_sql(CASE_ESCALATE),
+    "case",
+    source="moved m",
+    target_id="m.id",
+    before="jsonb_build_object('status', m.previous_status)",
+    after="jsonb_build_object('status', 'escalated')",
+    details="jsonb_build_object('reason', CAST(:reason AS text))",
+    order_by="m.id",
+)
+CASE_NOTE_ROWS = AuditRows(
+    in_sql(CASE_NOTE),
+    "case",
+    source="noted n",
+    target_id="n.case_id",
+    actor_id="n.author_id",
+    after="jsonb_build_object('note_id', n.id, 'body', n.body, 'is_internal', n.is_internal)",
+    order_by="n.id",
 )
 
 _ESCALATE = text(
@@ -56,16 +112,24 @@ _ESCALATE = text(
          ORDER BY id
          FOR UPDATE
     ),
-    moved AS (
-        UPDATE cases c
-           SET status = 'escalated', updated_at = :now
-          FROM target
-         WHERE c.id = target.id
-        RETURNING c.id, c.case_no, c.priority, c.merchant_id, c.sla_due_at, c.created_at,
-                  target.status AS previous_status
-    ),
-    audited AS ({_AUDIT_ESCALATED})
+    {moved_cases_cte("target")},
+    audited AS ({insert_audit_rows(CASE_ESCALATE_ROWS)})
     SELECT * FROM moved ORDER BY id
+    """
+)
+
+_WRITE_NOTES = text(
+    f"""
+    WITH {
+        noted_cte(
+            "SELECT case_id, CAST(:author_id AS bigint) AS author_id, body,"
+            " CAST(:internal AS boolean) AS is_internal, position"
+            " FROM unnest(CAST(:case_ids AS bigint[]), CAST(:bodies AS text[]))"
+            " WITH ORDINALITY AS n(case_id, body, position)"
+        )
+    },
+    audited AS ({insert_audit_rows(CASE_NOTE_ROWS)})
+    SELECT id FROM noted ORDER BY id
     """
 )
 
@@ -256,30 +320,20 @@ def write_case_notes(
     author_id: int,
     internal: bool = True,
 ) -> list[int]:
-    """Insert (case_id, body) notes in one statement, each with a ``case.note`` audit row."""
+    """Insert (case_id, body) notes and their ``case.note`` audit rows in one statement."""
     if not notes:
         return []
-    rows = session.execute(
-        insert(CaseNote).returning(CaseNote.id, CaseNote.case_id, sort_by_parameter_order=True),
-        [
-            {"case_id": case_id, "author_id": author_id, "body": body, "is_internal": internal}
-            for case_id, body in notes
-        ],
-    ).all()
-    record_audit_rows(
-        session,
-        [
-            audit_row(
-                actor_id=author_id,
-                action=CASE_NOTE,
-                target_type="case",
-                target_id=case_id,
-                after={"note_id": note_id, "body": body, "is_internal": internal},
-            )
-            for (note_id, case_id), (_, body) in zip(rows, notes, strict=True)
-        ],
+    return list(
+        session.scalars(
+            _WRITE_NOTES,
+            {
+                "case_ids": [case_id for case_id, _ in notes],
+                "bodies": [body for _, body in notes],
+                "author_id": author_id,
+                "internal": internal,
+            },
+        )
     )
-    return [note_id for note_id, _ in rows]
 
 
 def escalate_cases(

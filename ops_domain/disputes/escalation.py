@@ -4,7 +4,7 @@ A refund is stamped with ``escalated_at`` and a reason; its case, if open or in 
 to ``escalated``; the case gets an internal note naming the refund. ``escalated_at IS NULL``
 is the once-only guard: a stamped refund never qualifies again, and concurrent runs claim
 disjoint refunds with ``FOR UPDATE SKIP LOCKED``. The stamp writes its ``refund.escalate``
-audit rows in the same statement.
+audit rows, its cases' escalation and notes and their audit rows in the same statement.
 """
 
 from __future__ import annotations
@@ -17,28 +17,38 @@ from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import REFUND_ESCALATE, in_sql
 from ops_domain.audit.log import AuditRows, insert_audit_rows
-from ops_domain.cases.service import escalate_cases, write_case_notes
+from ops_domain.cases.models import CASE_STATES
+from ops_domain.cases.service import (
+    CASE_ESCALATE_ROWS,
+    CASE_NOTE_ROWS,
+    moved_case_sql,
+    moved_cases_cte,
+    noted_cte,
+    split_moved_case,
+)
 from ops_domain.clock import as_utc, utc_now
 from ops_domain.config import Settings
 from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 
 ESCALATE_REFUND_DISPUTES = JobSpec("escalate_refund_disputes", "disputes.escalate")
 
-_AUDIT_STAMPED = insert_audit_rows(
-    AuditRows(
-        in_sql(REFUND_ESCALATE),
-        "refund_request",
-        source="stamped s",
-        target_id="s.id",
-        before="jsonb_build_object('escalated_at', NULL)",
-        after="jsonb_build_object('escalated_at', CAST(:now_iso AS text),"
-        " 'escalation_reason', s.escalation_reason)",
-        details="jsonb_build_object('job_run_id', CAST(:job_run_id AS bigint))",
-        order_by="s.sla_due_at, s.id",
-    )
+_REFUND_ESCALATE_ROWS = AuditRows(
+    in_sql(REFUND_ESCALATE),
+    "refund_request",
+    source="ordered o",
+    target_id="o.id",
+    before="jsonb_build_object('escalated_at', NULL)",
+    after="jsonb_build_object('escalated_at', CAST(:now_iso AS text),"
+    " 'escalation_reason', o.escalation_reason)",
+    details="jsonb_build_object('job_run_id', CAST(:job_run_id AS bigint))",
+    order_by="o.position",
 )
 
-_STAMP_OVERDUE = text(
+_AUDIT_ROWS = insert_audit_rows(_REFUND_ESCALATE_ROWS, CASE_ESCALATE_ROWS, CASE_NOTE_ROWS)
+
+# One statement per batch: stamp the refunds, escalate their cases, note each case, and write
+# the audit rows of all three (refund.escalate, case.escalate, case.note, in that order).
+_ESCALATE_OVERDUE = text(
     f"""
     WITH due AS (
         SELECT id FROM refund_requests
@@ -58,8 +68,29 @@ _STAMP_OVERDUE = text(
         RETURNING r.id, r.refund_no, r.case_id, r.merchant_id, r.amount, r.currency,
                   r.sla_due_at, r.escalated_at, r.escalation_reason
     ),
-    audited AS ({_AUDIT_STAMPED})
-    SELECT * FROM stamped ORDER BY sla_due_at, id
+    ordered AS (
+        SELECT s.*, row_number() OVER (ORDER BY s.sla_due_at, s.id) AS position FROM stamped s
+    ),
+    target AS (
+        SELECT id, status FROM cases
+         WHERE id IN (SELECT case_id FROM stamped) AND status = ANY(CAST(:sources AS text[]))
+         ORDER BY id
+         FOR UPDATE
+    ),
+    {moved_cases_cte("target")},
+    {
+        noted_cte(
+            "SELECT o.case_id, CAST(:actor_id AS bigint) AS author_id, 'Refund ' || o.refund_no"
+            " || ' (' || o.amount || ' ' || o.currency || ') escalated: '"
+            " || o.escalation_reason || '.' AS body, true AS is_internal, o.position"
+            " FROM ordered o WHERE o.case_id IS NOT NULL"
+        )
+    },
+    audited AS ({_AUDIT_ROWS})
+    SELECT o.id, o.refund_no, o.case_id, o.merchant_id, o.amount, o.currency, o.sla_due_at,
+           o.escalated_at, o.escalation_reason, {moved_case_sql("m")}
+      FROM ordered o LEFT JOIN moved m ON m.id = o.case_id
+     ORDER BY o.position
     """
 )
 
@@ -102,32 +133,23 @@ def escalate_refund_disputes(
 def _escalate_batch(
     session: Session, ctx: JobContext, now: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    stamp = {
-        "now": now,
-        "now_iso": now.isoformat(),
-        "batch": ctx.settings.batch_size,
-        "actor_id": ctx.actor.id,
-        "job_run_id": ctx.job_run_id,
-    }
-    refunds = [dict(row) for row in session.execute(_STAMP_OVERDUE, stamp).mappings()]
-    linked = [refund for refund in refunds if refund["case_id"] is not None]
-    cases = escalate_cases(
-        session,
-        {refund["case_id"] for refund in linked},
-        actor_id=ctx.actor.id,
-        now=now,
-        reason="refund dispute past its SLA",
-    )
-    write_case_notes(
-        session,
-        [(refund["case_id"], _escalation_note(refund)) for refund in linked],
-        author_id=ctx.actor.id,
-    )
-    return refunds, cases
-
-
-def _escalation_note(refund: dict[str, Any]) -> str:
-    return (
-        f"Refund {refund['refund_no']} ({refund['amount']} {refund['currency']}) escalated:"
-        f" {refund['escalation_reason']}."
-    )
+    rows = session.execute(
+        _ESCALATE_OVERDUE,
+        {
+            "now": now,
+            "now_iso": now.isoformat(),
+            "batch": ctx.settings.batch_size,
+            "actor_id": ctx.actor.id,
+            "job_run_id": ctx.job_run_id,
+            "sources": sorted(CASE_STATES.sources_of("escalated")),
+            "reason": "refund dispute past its SLA",
+        },
+    ).mappings()
+    refunds, cases = [], {}
+    for row in rows:
+        refund = dict(row)
+        moved = split_moved_case(refund)
+        if moved is not None:
+            cases[moved["id"]] = moved
+        refunds.append(refund)
+    return refunds, sorted(cases.values(), key=lambda case: case["id"])

@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Engine, TextClause, text
 from sqlalchemy.orm import Session
 
-from ops_domain.alerts.service import AlertSpec, raise_alerts
-from ops_domain.cases.escalation import breach_severity
+from ops_domain.alerts.service import ALERT_RAISE_ROWS, raised_alerts_cte
+from ops_domain.audit.log import insert_audit_rows
+from ops_domain.cases.escalation import breach_severity_sql, iso_utc_sql
 from ops_domain.clock import as_utc, require_hours, utc_now
 from ops_domain.config import Settings
 from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
@@ -32,12 +33,12 @@ UNRESOLVED = ["open", "in_review"]
 
 
 def _always_high(_level: str) -> str:
-    return "high"
+    return "'high'"
 
 
 def _break_severity(status: str) -> str:
     """A break someone is already reviewing and still unresolved is the louder one."""
-    return "high" if status == "in_review" else "medium"
+    return f"CASE WHEN {status} = 'in_review' THEN 'high' ELSE 'medium' END"
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,14 @@ class QueueRule:
     """One kind of waiting item: how to find the overdue ones and how loud their alert is.
 
     ``overdue`` selects ``id, level, merchant_id, title, since`` for items waiting since
-    before ``:cutoff``, keyset-paged by ``id > :after`` in batches of ``:batch``.
+    before ``:cutoff``, keyset-paged by ``id > :after`` in batches of ``:batch``;
+    ``severity`` turns the SQL of an item's ``level`` into the SQL of its alert's severity.
     """
 
     alert_type: str
     target_type: str
     counter: str
-    overdue: TextClause
+    overdue: str
     severity: Callable[[str], str]
 
 
@@ -60,7 +62,7 @@ RULES = (
         alert_type="journal_approval_sla",
         target_type="journal_approval",
         counter="overdue_journal_approvals",
-        overdue=text(
+        overdue=(
             """
             SELECT a.id, a.kind AS level, NULL::bigint AS merchant_id, a.requested_at AS since,
                    'Journal ' || a.kind || ' approval of ' || e.entry_no || ' is pending' AS title
@@ -76,7 +78,7 @@ RULES = (
         alert_type="settlement_exception_sla",
         target_type="settlement_exception",
         counter="overdue_settlement_exceptions",
-        overdue=text(
+        overdue=(
             """
             SELECT x.id, x.severity AS level, coalesce(s.merchant_id, p.merchant_id) AS merchant_id,
                    x.created_at AS since,
@@ -91,13 +93,13 @@ RULES = (
              LIMIT :batch
             """
         ),
-        severity=breach_severity,
+        severity=breach_severity_sql,
     ),
     QueueRule(
         alert_type="reconciliation_break_sla",
         target_type="reconciliation_break",
         counter="overdue_reconciliation_breaks",
-        overdue=text(
+        overdue=(
             """
             SELECT b.id, b.status AS level, b.merchant_id, b.created_at AS since,
                    'Reconciliation break ' || b.break_no || ' (' || b.category || ', '
@@ -175,7 +177,7 @@ def _alert_overdue(ctx: JobContext, rule: QueueRule, now: datetime, hours: float
         ctx.result.add_items(rule.alert_type, raised)
         if len(overdue) < ctx.settings.batch_size:
             return
-        after = overdue[-1]["id"]
+        after = overdue[-1]
 
 
 def _alert_batch(
@@ -186,29 +188,44 @@ def _alert_batch(
     cutoff: datetime,
     hours: float,
     after: int,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    overdue = [
-        dict(row)
-        for row in session.execute(
-            rule.overdue,
-            {
-                "cutoff": cutoff,
-                "after": after,
-                "batch": ctx.settings.batch_size,
-                "unresolved": UNRESOLVED,
-            },
-        ).mappings()
-    ]
-    specs = [
-        AlertSpec(
-            alert_type=rule.alert_type,
-            severity=rule.severity(item["level"]),
-            target_type=rule.target_type,
-            target_id=str(item["id"]),
-            title=item["title"],
-            message=f"waiting since {item['since'].isoformat()}, longer than the {hours:g}h SLA",
-            merchant_id=item["merchant_id"],
-        )
-        for item in overdue
-    ]
-    return overdue, raise_alerts(session, specs, actor_id=ctx.actor.id)
+) -> tuple[list[int], list[dict[str, Any]]]:
+    rows = session.execute(
+        _statement(rule),
+        {
+            "cutoff": cutoff,
+            "after": after,
+            "batch": ctx.settings.batch_size,
+            "unresolved": UNRESOLVED,
+            "alert_type": rule.alert_type,
+            "target_type": rule.target_type,
+            "sla": f"{hours:g}h",
+            "actor_id": ctx.actor.id,
+        },
+    ).all()
+    return [row.id for row in rows], [row.alert for row in rows if row.alert is not None]
+
+
+@cache
+def _statement(rule: QueueRule) -> TextClause:
+    """One statement per batch: find the overdue items, raise each one's alert (unless one is
+    open) and write the ``alert.raise`` audit rows."""
+    return text(
+        f"""
+        WITH overdue AS ({rule.overdue}),
+        {
+            raised_alerts_cte(
+                "SELECT CAST(:alert_type AS text) AS alert_type,"
+                f" {rule.severity('o.level')} AS severity, o.title,"
+                f" 'waiting since ' || {iso_utc_sql('o.since')} || ', longer than the '"
+                " || CAST(:sla AS text) || ' SLA' AS message,"
+                " o.merchant_id, NULL::bigint AS case_id,"
+                " CAST(:target_type AS text) AS target_type, o.id::text AS target_id,"
+                " o.id AS position FROM overdue o"
+            )
+        },
+        audited AS ({insert_audit_rows(ALERT_RAISE_ROWS)})
+        SELECT o.id, to_jsonb(r) AS alert
+          FROM overdue o LEFT JOIN raised r ON r.target_id = o.id::text
+         ORDER BY o.id
+        """
+    )
