@@ -3,17 +3,17 @@ driven by selenium through Airflow's own UI, as one login."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
+
+from scripts.headless_chromium import headless_chromium
 
 WAIT_SECONDS = 20
 TRIGGER_FORM = "//div[@role='dialog'][contains(., 'Run Parameters')]"
@@ -95,14 +95,5 @@ class Browser:
 @contextmanager
 def chromium(base_url: str) -> Iterator[Browser]:
     """A fresh headless Chromium session (its own cookies: a second person), always quit."""
-    options = webdriver.ChromeOptions()
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.add_argument("--window-size=1400,1000")
-    options.binary_location = shutil.which("chromium") or "chromium"
-    service = Service(shutil.which("chromedriver") or "chromedriver")
-    driver = webdriver.Chrome(service=service, options=options)
-    try:
+    with headless_chromium() as driver:
         yield Browser(driver, base_url)
-    finally:
-        driver.quit()
