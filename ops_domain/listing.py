@@ -10,6 +10,7 @@ pages all get the same permission check, and none can forget it.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, TextClause, text
@@ -21,6 +22,7 @@ from ops_domain.rbac.actors import require_actor
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+MAX_DAYS = 366  # a by-day series covers at most a year
 LIST_PERMISSION = "reports.view"
 _CHECKED_READER = "ops_domain.listing.checked_reader"  # key in Session.info
 
@@ -75,3 +77,12 @@ def fetch_list(
     require_checked_reader(session)
     rows = session.execute(statement, {**params, "limit": require_limit(limit)})
     return [dict(row) for row in rows.mappings()]
+
+
+def require_day_window(first_day: date, last_day: date) -> tuple[date, date]:
+    """A by-day series runs forward over at most ``MAX_DAYS`` days."""
+    if last_day < first_day:
+        raise InvalidInput(f"the window ends ({last_day}) before it starts ({first_day})")
+    if (last_day - first_day).days + 1 > MAX_DAYS:
+        raise InvalidInput(f"a by-day series covers at most {MAX_DAYS} days")
+    return first_day, last_day

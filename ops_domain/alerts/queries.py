@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ops_domain.alerts.models import ALERT_SEVERITIES, ALERT_STATES
-from ops_domain.listing import DEFAULT_LIMIT, fetch_list, require_filter
+from ops_domain.listing import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    fetch_list,
+    require_day_window,
+    require_filter,
+)
 
 _ALERTS = text(
     """
@@ -40,3 +47,28 @@ def list_alerts(
         "severity": require_filter(severity, ALERT_SEVERITIES, "severity"),
     }
     return fetch_list(session, _ALERTS, params, limit)
+
+
+_OPEN_BY_DAY = text(
+    """
+    SELECT CAST(d.day AS date) AS day,
+           count(a.id) FILTER (WHERE a.severity IN ('high', 'critical')) AS open_high,
+           count(a.id) AS open_all
+      FROM generate_series(CAST(:first_day AS date), CAST(:last_day AS date),
+                           interval '1 day') AS d(day)
+      LEFT JOIN alerts a
+        ON a.created_at < d.day + interval '1 day'
+       AND (a.closed_at IS NULL OR a.closed_at >= d.day + interval '1 day')
+     GROUP BY d.day
+     ORDER BY d.day
+     LIMIT :limit
+    """
+)
+
+
+def list_open_alerts_by_day(
+    session: Session, *, first_day: date, last_day: date, limit: int = MAX_LIMIT
+) -> list[dict[str, Any]]:
+    """How many alerts were open at the end of each UTC day: high or critical, and all."""
+    first_day, last_day = require_day_window(first_day, last_day)
+    return fetch_list(session, _OPEN_BY_DAY, {"first_day": first_day, "last_day": last_day}, limit)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ops_domain.listing import DEFAULT_LIMIT, fetch_list, require_filter
+from ops_domain.listing import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    fetch_list,
+    require_day_window,
+    require_filter,
+)
 from ops_domain.payouts.models import PAYOUT_STATES
 
 _PAYOUTS = text(
@@ -71,3 +78,27 @@ _TOTALS = text(
 def list_payout_totals(session: Session, *, limit: int = DEFAULT_LIMIT) -> list[dict[str, Any]]:
     """How many payouts, and how much, in each status and currency."""
     return fetch_list(session, _TOTALS, {}, limit)
+
+
+_PAYOUTS_BY_DAY = text(
+    """
+    SELECT CAST(p.created_at AT TIME ZONE 'UTC' AS date) AS day, p.status, p.currency,
+           count(*) AS payouts, sum(p.amount) AS amount
+      FROM payouts p
+     WHERE p.created_at >= CAST(:first_day AS date)
+       AND p.created_at < CAST(:last_day AS date) + 1
+     GROUP BY 1, p.status, p.currency
+     ORDER BY 1, p.status, p.currency
+     LIMIT :limit
+    """
+)
+
+
+def list_payouts_by_day(
+    session: Session, *, first_day: date, last_day: date, limit: int = MAX_LIMIT
+) -> list[dict[str, Any]]:
+    """Payouts created per UTC day, by their status now and currency."""
+    first_day, last_day = require_day_window(first_day, last_day)
+    return fetch_list(
+        session, _PAYOUTS_BY_DAY, {"first_day": first_day, "last_day": last_day}, limit
+    )

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ops_domain.listing import DEFAULT_LIMIT, fetch_list, require_filter
+from ops_domain.listing import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    fetch_list,
+    require_day_window,
+    require_filter,
+)
 from ops_domain.reconciliation.models import BREAK_STATES
 
 # The pending resolution (id, maker) is what `recon-breaks approve|reject` needs.
@@ -36,3 +43,28 @@ def list_breaks(
     """Reconciliation breaks, newest first, with their pending resolution if any."""
     params = {"status": require_filter(status, BREAK_STATES.states, "status")}
     return fetch_list(session, _BREAKS, params, limit)
+
+
+# A break is open at the end of a day from its creation until it is resolved (``updated_at``
+# of a resolved break is its resolution: resolved is final).
+_OPEN_BY_DAY = text(
+    """
+    SELECT CAST(d.day AS date) AS day, count(b.id) AS open_breaks
+      FROM generate_series(CAST(:first_day AS date), CAST(:last_day AS date),
+                           interval '1 day') AS d(day)
+      LEFT JOIN reconciliation_breaks b
+        ON b.created_at < d.day + interval '1 day'
+       AND NOT (b.status = 'resolved' AND b.updated_at < d.day + interval '1 day')
+     GROUP BY d.day
+     ORDER BY d.day
+     LIMIT :limit
+    """
+)
+
+
+def list_open_breaks_by_day(
+    session: Session, *, first_day: date, last_day: date, limit: int = MAX_LIMIT
+) -> list[dict[str, Any]]:
+    """How many reconciliation breaks were open (or in review) at the end of each UTC day."""
+    first_day, last_day = require_day_window(first_day, last_day)
+    return fetch_list(session, _OPEN_BY_DAY, {"first_day": first_day, "last_day": last_day}, limit)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from ops_domain.listing import DEFAULT_LIMIT, fetch_list, require_filter
+from ops_domain.listing import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    fetch_list,
+    require_day_window,
+    require_filter,
+)
 from ops_domain.settlements.models import SETTLEMENT_STATES
 
 _SETTLEMENTS = text(
@@ -44,3 +51,28 @@ def list_settlements(
         "currency": currency,
     }
     return fetch_list(session, _SETTLEMENTS, params, limit)
+
+
+# A settlement's volume belongs to the last business day of its window.
+_SETTLED_BY_DAY = text(
+    """
+    SELECT s.period_end AS day, s.currency, count(*) AS settlements,
+           sum(s.event_count) AS events, sum(s.gross_amount) AS gross_amount,
+           sum(s.net_amount) AS net_amount
+      FROM settlements s
+     WHERE s.period_end BETWEEN :first_day AND :last_day
+     GROUP BY s.period_end, s.currency
+     ORDER BY s.period_end, s.currency
+     LIMIT :limit
+    """
+)
+
+
+def list_settled_by_day(
+    session: Session, *, first_day: date, last_day: date, limit: int = MAX_LIMIT
+) -> list[dict[str, Any]]:
+    """Settled volume per business day and currency (settlements, events, gross, net)."""
+    first_day, last_day = require_day_window(first_day, last_day)
+    return fetch_list(
+        session, _SETTLED_BY_DAY, {"first_day": first_day, "last_day": last_day}, limit
+    )

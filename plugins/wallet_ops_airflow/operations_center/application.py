@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.errors import DomainError
-from wallet_ops_airflow.operations_center import decisions, payouts, readiness, rollback
+from wallet_ops_airflow.operations_center import charts, decisions, payouts, readiness, rollback
 from wallet_ops_airflow.operations_center.airflow_api import AirflowApi, own_base_url
 from wallet_ops_airflow.operations_center.login import NotLoggedIn, login_url
 from wallet_ops_airflow.operations_center.pages import PAGES, TEMPLATES, refusal_status, root
@@ -58,6 +58,7 @@ def create_app(
     app.include_router(decisions.router)
     app.include_router(payouts.router)
     app.include_router(rollback.router)
+    app.include_router(charts.router)
 
     @app.get("/")
     def home(request: Request) -> RedirectResponse:
