@@ -1,7 +1,9 @@
 """The Operations Center in real browsers (headless Chromium on the package's platform): a
 maker asks for a waiver of the demo's blocking alert on the Release readiness page, a checker
 approves it on the Decisions page in her own session, and the maker runs the gate from the
-page and sees it pass; a checker's approval of her own waiver request is refused on the page.
+page and sees it pass; a checker's approval of her own waiver request is refused on the page;
+a payout freeze set by an operator on the Payouts page is lifted there by a checker (the
+operator himself may not).
 
 The module seeds the demo back office once (the runbook done, but for the alert awaiting the
 card network) and keeps one logged-in browser per person for all its tests.
@@ -20,6 +22,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
+from ops_domain.demo.cast import CAFE
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT
 from scripts import demo_operator
 from scripts.airflow_platform import Platform
@@ -149,3 +152,26 @@ def test_a_checker_who_asked_for_a_waiver_cannot_approve_it_on_the_page(checker:
     assert checker.element(f"#decide-waivers-{waiver_id}")  # still waiting for a checker
     checker.open("readiness", release_id=release, environment=DEFAULT_ENVIRONMENT)
     assert "pending" in checker.text(f"#waiver-{waiver_id}")
+
+
+def test_a_freeze_is_set_by_one_login_and_lifted_by_another_on_the_payouts_page(
+    maker: OpsDesk, checker: OpsDesk
+) -> None:
+    reason = "card scheme incident drill"
+    maker.open("payouts")
+    notice = maker.submit(maker.element("#set-freeze"), "button", reason=reason, merchant_code=CAFE)
+    set_by = re.search(r"freeze #(\d+) set by oscar", notice)
+    assert set_by, notice
+    freeze = f"#freeze-{set_by.group(1)}"
+
+    assert reason in maker.text(freeze)
+    assert CAFE in maker.text(freeze)
+    refused = maker.submit(maker.element(f"{freeze} form"), "button", note="lifting my own")
+    assert refused.startswith("Refused: actor 'oscar' may not"), refused
+    assert maker.element(freeze)  # still active
+    checker.open("payouts")
+    lifted = checker.submit(checker.element(f"{freeze} form"), "button", note="drill over")
+
+    assert lifted == f"freeze #{set_by.group(1)} lifted by rita"
+    assert not checker.driver.find_elements(By.CSS_SELECTOR, freeze)
+    assert "rita" in checker.text(f"#lifted-{set_by.group(1)}")
