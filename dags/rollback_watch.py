@@ -33,12 +33,12 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_curr
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
 from wallet_ops_airflow.defaults import task_defaults
-from wallet_ops_airflow.jobs import authorise_run, ops_engine, run_service
+from wallet_ops_airflow.jobs import authorise_run, ops_engine, run_service, settings
 from wallet_ops_airflow.params import choice_param, count_param, dry_run_param, text_param
 from wallet_ops_airflow.run_request import ReleaseRequest, RunRequest
 
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
-from ops_domain.rollback.policy import EMERGENCY_PERMISSION, RollbackPolicy
+from ops_domain.rollback.policy import EMERGENCY_PERMISSION
 
 JOB = "rollback_watch"
 REPORT_XCOM_KEY = "watch_report"
@@ -71,7 +71,7 @@ REPORT_XCOM_KEY = "watch_report"
             description="The environment of the named release id.",
         ),
         "window_hours": count_param(
-            RollbackPolicy.from_env().watch_hours,
+            settings().rollback.watch_hours,
             title="Watch window (hours)",
             description="A release is watched this long after the gate released it.",
             maximum=24 * 30,

@@ -23,8 +23,7 @@ settled; `dry_run` reports what would be settled and writes nothing.
 from __future__ import annotations
 
 import logging
-import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
@@ -46,14 +45,14 @@ from ops_domain.settlement_automation import SETTLEMENT_JOB
 log = logging.getLogger(__name__)
 
 JOB = SETTLEMENT_JOB.name
-START_DATE = datetime.fromisoformat(os.environ.get("OPS_SETTLEMENT_START_DATE") or "2026-11-01")
+START_DATE = Settings.from_env().settlement_start_date
 
 
 @dag(
     dag_id="settlement_automation",
     doc_md=__doc__,
     schedule=CronDataIntervalTimetable("0 1 * * *", timezone="UTC"),
-    start_date=START_DATE.replace(tzinfo=UTC),
+    start_date=datetime.combine(START_DATE, time(), tzinfo=UTC),
     catchup=True,
     max_active_runs=1,
     default_args=task_defaults(),

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -17,6 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 DATABASE_URL_ENV = "OPS_DATABASE_URL"
 DEFAULT_METRICS_URL = "http://127.0.0.1:9464/metrics"
+WAIVER_MAX_DAYS_ENV = "OPS_WAIVER_MAX_DAYS"
+MAX_WAIVER_DAYS = 365
+DEFAULT_WAIVER_MAX_DAYS = 14
 # The Keycloak hardening check reads these raw: a malformed one is a finding, never a crash.
 KEYCLOAK_PREFIX = "KEYCLOAK_"
 VAR_DIR_ENV = "OPS_VAR_DIR"
@@ -95,6 +99,14 @@ def _env_text(env: dict[str, str], name: str) -> str | None:
     return (env.get(name) or "").strip() or None
 
 
+def _env_date(env: dict[str, str], name: str, default: date) -> date:
+    raw = _env_text(env, name)
+    try:
+        return date.fromisoformat(raw) if raw else default
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date like 2026-11-01, got {raw!r}") from None
+
+
 def _env_currencies(env: dict[str, str]) -> frozenset[str]:
     raw = env.get("OPS_ENABLED_CURRENCIES") or "USD"
     codes = [code.strip() for code in raw.split(",") if code.strip()]
@@ -117,6 +129,62 @@ def _env_limits(env: dict[str, str], name: str) -> dict[str, Decimal]:
             raise InvalidInput(f"{name}: {code!r} is not an upper-case 3-letter currency code")
         limits[code] = _env_decimal({name: amount.strip()}, name, "")
     return limits
+
+
+def _env_waiver_max_days(env: dict[str, str]) -> int:
+    """How many days ahead a waiver may expire (1..365, default 14); a malformed value is
+    refused by name, never read as the default."""
+    raw = (env.get(WAIVER_MAX_DAYS_ENV) or "").strip()
+    if not raw:
+        return DEFAULT_WAIVER_MAX_DAYS
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_WAIVER_DAYS:
+        raise InvalidInput(
+            f"{WAIVER_MAX_DAYS_ENV} must be a whole number of days 1..{MAX_WAIVER_DAYS},"
+            f" got {raw!r}"
+        )
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class RollbackPolicy:
+    """The rollback watch's thresholds and switches (SPEC 7).
+
+    ``OPS_ROLLBACK_BREAKS_ABS`` (default 5) and ``OPS_ROLLBACK_BREAKS_REL`` (default 0.5): the
+    reconciliation-break trigger fires only when the rise over the snapshot exceeds both.
+    ``OPS_ROLLBACK_POSTING_REFUSALS`` (default 0): postings refused by period-close controls
+    since the release that are tolerated (0: any refusal fires).
+    ``OPS_ROLLBACK_CHARGEBACK_REFUSALS`` (default 2): refused chargeback transitions tolerated
+    since the release, so one operator slip does not recommend a rollback (a chargeback past
+    due without a transition always fires). ``OPS_AUTO_FREEZE_ON_ROLLBACK`` (default false): a
+    firing trigger freezes payouts globally. ``OPS_ROLLBACK_WATCH_HOURS`` (default 24): how
+    long after its release the scheduled watch keeps looking at a release.
+    """
+
+    breaks_abs: int = 5
+    breaks_rel: Decimal = Decimal("0.5")
+    posting_refusals: int = 0
+    auto_freeze: bool = False
+    watch_hours: int = 24
+    chargeback_refusals: int = 2
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> RollbackPolicy:
+        relative = _env_decimal(env, "OPS_ROLLBACK_BREAKS_REL", "0.5")
+        if not relative.is_finite() or relative < 0:
+            raise InvalidInput(f"OPS_ROLLBACK_BREAKS_REL must be 0 or more, got {relative}")
+        return cls(
+            breaks_abs=_env_int(env, "OPS_ROLLBACK_BREAKS_ABS", 5),
+            breaks_rel=relative,
+            posting_refusals=_env_int(env, "OPS_ROLLBACK_POSTING_REFUSALS", 0),
+            chargeback_refusals=_env_int(env, "OPS_ROLLBACK_CHARGEBACK_REFUSALS", 2),
+            auto_freeze=_env_switch(env, "OPS_AUTO_FREEZE_ON_ROLLBACK"),
+            watch_hours=int(
+                require_hours(
+                    max(1, _env_int(env, "OPS_ROLLBACK_WATCH_HOURS", 24)),
+                    "OPS_ROLLBACK_WATCH_HOURS",
+                )
+            ),
+        )
 
 
 def _limits_json(limits: Mapping[str, Decimal]) -> str:
@@ -155,6 +223,17 @@ class Settings:
     prometheus_url: str | None = None
     metrics_token: str | None = field(default=None, repr=False)
     keycloak: Mapping[str, str] = field(default_factory=dict, repr=False)
+    waiver_max_days: int = DEFAULT_WAIVER_MAX_DAYS
+    rollback: RollbackPolicy = field(default_factory=RollbackPolicy)
+    # the release and environment a command acts on when none is named
+    release_id: str = "unversioned"
+    environment: str | None = None
+    # the first business day the settlement DAG's schedule covers
+    settlement_start_date: date = date(2026, 11, 1)
+    log_level: str = "WARNING"
+    debug: bool = False
+    # demo data may wipe a database other than the embedded one
+    allow_reset: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -188,6 +267,14 @@ class Settings:
             prometheus_url=_env_text(env, "OPS_PROMETHEUS_URL"),
             metrics_token=_env_text(env, "OPS_METRICS_TOKEN"),
             keycloak={k: v for k, v in env.items() if k.startswith(KEYCLOAK_PREFIX)},
+            waiver_max_days=_env_waiver_max_days(env),
+            rollback=RollbackPolicy.from_env(env),
+            release_id=_env_text(env, "OPS_RELEASE_ID") or "unversioned",
+            environment=_env_text(env, "OPS_ENVIRONMENT"),
+            settlement_start_date=_env_date(env, "OPS_SETTLEMENT_START_DATE", date(2026, 11, 1)),
+            log_level=_env_text(env, "OPS_LOG_LEVEL") or "WARNING",
+            debug=_env_switch(env, "OPS_DEBUG"),
+            allow_reset=env.get("OPS_ALLOW_RESET") == "1",
         )
 
     def auto_post_limit_for(self, currency: str) -> Decimal:

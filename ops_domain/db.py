@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,8 +15,6 @@ from ops_domain.config import Settings
 from ops_domain.errors import DatabaseUnavailable, InvalidInput, NotFound
 from ops_domain.principal import SETTINGS, current_principal
 
-OPS_DATABASE_ENV = "OPS_DATABASE_URL"
-OWNER_DATABASE_ENV = "OPS_OWNER_DATABASE_URL"
 APPLICATION_ROLE = "ops_app"  # the login the DAGs and the CLI work as (ops_domain.app_role)
 SEALER_ROLE = "ops_sealer"
 
@@ -34,19 +31,15 @@ def describe_url(url: str | URL) -> str:
     return f"{host}:{port}/{parsed.database or ''}"
 
 
-def resolve_database_url(
-    settings: Settings, env: dict[str, str] | None = None, *, owner: bool = False
-) -> str:
+def resolve_database_url(settings: Settings, *, owner: bool = False) -> str:
     """The database login of a command. ``owner`` commands (migrations, RBAC, demo data,
     grants) use ``OPS_OWNER_DATABASE_URL`` when set; every command uses ``OPS_DATABASE_URL``
     when given. Without it, the embedded server's ``ops`` database: the owner's commands as
     its superuser, all others as the application role, as in compose."""
-    env = dict(os.environ if env is None else env)
-    if owner and env.get(OWNER_DATABASE_ENV):
-        return normalise_driver(env[OWNER_DATABASE_ENV])
-    configured = env.get(OPS_DATABASE_ENV)
-    if configured:
-        return normalise_driver(configured)
+    if owner and settings.owner_database_url:
+        return normalise_driver(settings.owner_database_url)
+    if settings.ops_database_url:
+        return normalise_driver(settings.ops_database_url)
     from ops_domain.embedded import embedded_database_url
 
     superuser = embedded_database_url(settings.var_dir, "ops")
@@ -55,8 +48,8 @@ def resolve_database_url(
     return make_url(superuser).set(username=APPLICATION_ROLE).render_as_string(False)
 
 
-def uses_embedded_default(env: dict[str, str] | None = None) -> bool:
-    return not dict(os.environ if env is None else env).get(OPS_DATABASE_ENV)
+def uses_embedded_default(settings: Settings) -> bool:
+    return settings.ops_database_url is None
 
 
 def normalise_driver(url: str) -> str:
@@ -99,11 +92,6 @@ def tell_principal(connection: Connection) -> None:
     values = (principal.channel, principal.login, principal.reference or "")
     with connection.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(_SET_PRINCIPAL, values)
-
-
-def engine_from_env(settings: Settings | None = None) -> Engine:
-    settings = settings or Settings.from_env()
-    return create_ops_engine(resolve_database_url(settings))
 
 
 @contextmanager

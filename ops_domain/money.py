@@ -37,7 +37,3 @@ def positive_money(value: object, *, field: str = "amount") -> Decimal:
     if amount <= 0:
         raise InvalidInput(f"{field} must be greater than zero, got {amount}")
     return amount
-
-
-def round_half_even(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_EVEN)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, text
 
-from ops_domain.config import Settings
+from ops_domain.config import RollbackPolicy, Settings
 from ops_domain.disputes.chargebacks import transition_chargeback
 from ops_domain.errors import (
     ActorNotAllowed,
@@ -20,7 +20,6 @@ from ops_domain.errors import (
     UnknownActor,
 )
 from ops_domain.rollback.emergency import record_rollback
-from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.reinstatement import reinstate_release
 from ops_domain.rollback.watch import WatchReport, rollback_watch
 from tests.support.factories import Factory

@@ -14,7 +14,7 @@ from ops_domain.accounting.journals import (
     approve_journal_approval,
     create_journal,
 )
-from ops_domain.config import Settings
+from ops_domain.config import RollbackPolicy, Settings
 from ops_domain.disputes.chargebacks import transition_chargeback
 from ops_domain.errors import (
     ActorNotAllowed,
@@ -26,7 +26,6 @@ from ops_domain.errors import (
 from ops_domain.payouts.service import fail_payout, resubmit_payout, send_payout
 from ops_domain.readiness.waivers import approve_waiver, request_waiver
 from ops_domain.rollback.emergency import record_rollback
-from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import release_under_watch
 from ops_domain.rollback.watch import WatchReport, rollback_watch
 from ops_domain.settlement_automation import automate_settlements

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,13 @@ from tests.support.factories import Factory
 
 D = date(2026, 11, 23)
 AS_OF = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
-ALLOW = {"OPS_ALLOW_RESET": "1"}
+
+
+def allowing(settings: Settings) -> Settings:
+    """``OPS_ALLOW_RESET=1``: demo data may wipe a database off the embedded server."""
+    return replace(settings, allow_reset=True)
+
+
 Cli = Callable[..., tuple[int, str, str]]
 
 
@@ -109,7 +116,7 @@ def test_same_seed_date_and_scale_give_identical_business_content(
 ) -> None:
     seed_demo(engine, settings, seed=7, business_date=D)
     first = business_fingerprint(engine)
-    seed_demo(engine, settings, seed=7, business_date=D, reset=True, env=ALLOW)
+    seed_demo(engine, allowing(settings), seed=7, business_date=D, reset=True)
     assert business_fingerprint(engine) == first
     assert values(engine, "SELECT min(settlement_no) FROM settlements") == {"SETTLE-00000001"}
 
@@ -119,7 +126,7 @@ def test_another_seed_changes_the_volume_but_keeps_the_story(
 ) -> None:
     first = seed_demo(engine, settings, seed=7, business_date=D)
     volume = business_fingerprint(engine)
-    second = seed_demo(engine, settings, seed=8, business_date=D, reset=True, env=ALLOW)
+    second = seed_demo(engine, allowing(settings), seed=8, business_date=D, reset=True)
     changed = business_fingerprint(engine)
     assert changed["cashflow_events"] != volume["cashflow_events"]
     assert changed["settlements"] != volume["settlements"]
@@ -386,7 +393,7 @@ def test_reset_is_refused_off_the_embedded_server_and_changes_nothing(
     before = factory.table_checksums()
     elsewhere = Settings(enabled_currencies=frozenset({"USD", "EUR", "IDR"}), var_dir=tmp_path)
     with pytest.raises(ResetRefused, match="OPS_ALLOW_RESET=1"):
-        seed_demo(engine, elsewhere, business_date=D, reset=True, env={})
+        seed_demo(engine, elsewhere, business_date=D, reset=True)
     assert factory.table_checksums() == before
 
 
@@ -394,11 +401,11 @@ def test_reset_is_allowed_only_on_the_embedded_server_or_by_opt_in(tmp_path: Pat
     settings = Settings(var_dir=tmp_path)
     embedded = f"postgresql+psycopg2://postgres:@/ops?host={tmp_path}/pgdata"
     remote = "postgresql+psycopg2://ops:secret@db.prod.example:5432/ops"
-    assert reset_allowed(embedded, settings, {})
-    assert not reset_allowed(remote, settings, {})
-    assert not reset_allowed(remote, settings, {"OPS_ALLOW_RESET": "yes"})
-    assert reset_allowed(remote, settings, {"OPS_ALLOW_RESET": "1"})
-    assert not reset_allowed("postgresql+psycopg2://postgres:@/ops?host=/tmp", settings, {})
+    assert reset_allowed(embedded, settings)
+    assert not reset_allowed(remote, settings)
+    assert not reset_allowed(remote, Settings.from_env({"OPS_ALLOW_RESET": "yes"}))
+    assert reset_allowed(remote, Settings.from_env({"OPS_ALLOW_RESET": "1"}))
+    assert not reset_allowed("postgresql+psycopg2://postgres:@/ops?host=/tmp", settings)
 
 
 def test_reset_wipes_the_audit_log_and_records_the_new_seed(
@@ -407,7 +414,7 @@ def test_reset_wipes_the_audit_log_and_records_the_new_seed(
     factory.user("someone", "operation")
     with pytest.raises(DemoDataPresent):
         seed_demo(engine, settings, business_date=D)
-    seed_demo(engine, settings, business_date=D, reset=True, env=ALLOW)
+    seed_demo(engine, allowing(settings), business_date=D, reset=True)
     assert factory.audit_actions("user.") == ["user.create"] * 9
     assert factory.audit_actions()[-1] == "demo.seed"
     assert factory.count("audit_log", "details->>'source' IS DISTINCT FROM 'seed_demo'") == 10
@@ -486,7 +493,7 @@ def test_audit_verify_passes_again_after_a_reset_reseeds_a_sealed_log(
     seeded: Engine, settings: Settings
 ) -> None:
     assert verify_audit_log(seeded).ok
-    seed_demo(seeded, settings, seed=2, business_date=D, reset=True, env=ALLOW)
+    seed_demo(seeded, allowing(settings), seed=2, business_date=D, reset=True)
     verdict = verify_audit_log(seeded)
     assert verdict.first_problem is None
 

@@ -221,7 +221,7 @@ def test_a_plain_shell_works_as_the_application_role_and_migrates_as_the_owner(
             )
             assert done.returncode == 0, done.stderr
         assert make_url(done.stdout.strip()).username == "ops_app"
-        app_url = resolve_database_url(Settings(var_dir=tmp_path), env={})
+        app_url = resolve_database_url(Settings(var_dir=tmp_path))
         with pytest.raises(ProgrammingError, match="must be owner"):
             run(app_url, "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
     finally:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, text
 
+from ops_domain.config import Settings
 from ops_domain.errors import (
     ActorNotAllowed,
     IllegalTransition,
@@ -19,7 +20,6 @@ from ops_domain.readiness.waivers import (
     approve_waiver,
     reject_waiver,
     request_waiver,
-    waiver_max_days,
 )
 from tests.support.factories import DEFAULT_TIME, Factory
 
@@ -277,32 +277,33 @@ def test_a_count_waiver_larger_than_the_blockers_left_cannot_be_approved(
 
 @pytest.mark.usefixtures("refund_id")
 def test_a_waiver_expires_at_most_the_configured_number_of_days_ahead(
-    engine: Engine, factory: Factory, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, factory: Factory
 ) -> None:
     before = factory.table_checksums()
     too_late = NOW + timedelta(days=14, seconds=1)
 
     with pytest.raises(InvalidInput) as refused:
         ask(engine, expires_at=too_late)
-    monkeypatch.setenv("OPS_WAIVER_MAX_DAYS", "3")
+    three = Settings.from_env({"OPS_WAIVER_MAX_DAYS": "3"}).waiver_max_days
     with pytest.raises(InvalidInput, match="more than 3 day\\(s\\) ahead"):
-        ask(engine, expires_at=NOW + timedelta(days=4))
+        ask(engine, expires_at=NOW + timedelta(days=4), max_days=three)
 
     assert str(refused.value) == (
         f"expires_at {too_late.isoformat()} is more than 14 day(s) ahead (OPS_WAIVER_MAX_DAYS):"
         f" a waiver expires by {(NOW + timedelta(days=14)).isoformat()} at the latest"
     )
     assert factory.table_checksums() == before
-    assert ask(engine, expires_at=NOW + timedelta(days=3)).expires_at == NOW + timedelta(days=3)
-    monkeypatch.delenv("OPS_WAIVER_MAX_DAYS")
+    assert ask(engine, expires_at=NOW + timedelta(days=3), max_days=three).expires_at == (
+        NOW + timedelta(days=3)
+    )
     assert ask(engine, expires_at=NOW + timedelta(days=14)).status == "pending"
 
 
 @pytest.mark.parametrize("raw", ["abc", "0", "366", "-1", "1.5"])
 def test_a_malformed_waiver_day_limit_is_refused_by_name(raw: str) -> None:
     with pytest.raises(InvalidInput, match="OPS_WAIVER_MAX_DAYS must be a whole number of days"):
-        waiver_max_days({"OPS_WAIVER_MAX_DAYS": raw})
-    assert waiver_max_days({}) == 14
+        Settings.from_env({"OPS_WAIVER_MAX_DAYS": raw})
+    assert Settings.from_env({}).waiver_max_days == 14
 
 
 def test_cli_refuses_a_blanket_count_waiver_and_a_far_expiry_with_exit_2(

@@ -145,7 +145,9 @@ def run_migrate(args: argparse.Namespace, runtime: Runtime) -> int:
         )
         return EXIT_OK if ok else EXIT_CHECK_FAILED
     before, after = upgrade_to_head(runtime.engine)
-    if uses_embedded_default():  # its logins, as the local stack and compose have them
+    if uses_embedded_default(
+        runtime.settings
+    ):  # its logins, as the local stack and compose have them
         grant_app_role(runtime.engine, DEFAULT_APP_ROLE)
         grant_sealer_role(runtime.engine, DEFAULT_SEALER_ROLE)
     emit(
@@ -229,7 +231,7 @@ def run_users_sync(args: argparse.Namespace, runtime: Runtime) -> int:
 
     report = sync_users(
         runtime.engine,
-        directory_from_keycloak(dict(os.environ)),
+        directory_from_keycloak(runtime.settings.keycloak),
         actor_username=args.actor_username,
         dry_run=args.dry_run,
     )
@@ -285,6 +287,7 @@ def run_db_stop(args: argparse.Namespace, runtime: Runtime) -> int:
 def run_db_grant_role(args: argparse.Namespace, runtime: Runtime) -> int:
     password = None
     if args.password_env:
+        # a secret named on the command line, read from the process, never from a setting
         password = os.environ.get(args.password_env)
         if not password:
             raise InvalidInput(f"environment variable {args.password_env} is not set or empty")

@@ -40,6 +40,7 @@ from ops_domain.cli.runtime import EXIT_INFRASTRUCTURE, EXIT_REFUSED, Runtime
 from ops_domain.config import Settings
 from ops_domain.errors import InvalidInput, OpsError
 from ops_domain.principal import acting_as, cli_principal
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT
 
 COMMAND_MODULES = (
     admin,
@@ -133,8 +134,16 @@ def silence_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def default_from_settings(args: argparse.Namespace, settings: Settings) -> None:
+    """Flags whose default is a setting: the release (``OPS_RELEASE_ID``) and the environment
+    (``OPS_ENVIRONMENT``) a command acts on when it names none."""
+    if getattr(args, "environment", "") is None:
+        args.environment = settings.environment or DEFAULT_ENVIRONMENT
+    if getattr(args, "release_id", "") is None:
+        args.release_id = settings.release_id
+
+
 def run_command(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("OPS_LOG_LEVEL", "WARNING"), format="%(message)s")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -146,8 +155,13 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     runtime: Runtime | None = None
+    debug = False
     try:
-        runtime = Runtime(Settings.from_env(), owner=getattr(args, "owner", False))
+        settings = Settings.from_env()
+        debug = settings.debug
+        logging.basicConfig(level=settings.log_level, format="%(message)s")
+        default_from_settings(args, settings)
+        runtime = Runtime(settings, owner=getattr(args, "owner", False))
         with acting_as(cli_principal()):
             return args.handler(args, runtime)
     except BrokenPipeError:
@@ -160,7 +174,7 @@ def run_command(argv: Sequence[str] | None = None) -> int:
         print(f"error: refused by the database: {reason}", file=sys.stderr)
         return EXIT_REFUSED
     except Exception as exc:
-        if os.environ.get("OPS_DEBUG"):
+        if debug:
             raise
         first_line = str(exc).splitlines()[0] if str(exc) else ""
         print(

@@ -9,7 +9,6 @@ URL missing or malformed), 3 when a database it must reach is unreachable.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from sqlalchemy import Engine
@@ -41,9 +40,6 @@ from ops_domain.readiness.waivers import (
     request_waiver,
 )
 from ops_domain.runbook.report import release_readiness_report
-
-RELEASE_ID_ENV = "OPS_RELEASE_ID"
-ENVIRONMENT_ENV = "OPS_ENVIRONMENT"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -121,16 +117,14 @@ def add_environment_flag(parser: argparse.ArgumentParser) -> None:
     """A release is gated, waived, watched and rolled back per (release id, environment)."""
     parser.add_argument(
         "--environment",
-        default=os.environ.get(ENVIRONMENT_ENV) or DEFAULT_ENVIRONMENT,
-        help=f"target environment (default: ${ENVIRONMENT_ENV} or '{DEFAULT_ENVIRONMENT}')",
+        help=f"target environment (default: $OPS_ENVIRONMENT or '{DEFAULT_ENVIRONMENT}')",
     )
 
 
 def _add_verdict_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--release-id",
-        default=os.environ.get(RELEASE_ID_ENV) or "unversioned",
-        help=f"release evaluated (default: ${RELEASE_ID_ENV} or 'unversioned')",
+        help="release evaluated (default: $OPS_RELEASE_ID or 'unversioned')",
     )
     add_environment_flag(parser)
     parser.add_argument(

@@ -12,7 +12,6 @@ is allowed only on the embedded development server under ``var/`` or when
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -27,17 +26,16 @@ from ops_domain.models import Base
 
 KEPT_TABLES = frozenset({"roles", "role_permissions", "audit_chain_epochs"})
 RESET_EPOCH_REASON = "seed_demo --reset emptied the audit log and its chain"
-ALLOW_RESET_ENV = "OPS_ALLOW_RESET"
 
 
 def business_tables() -> list[str]:
     return [table.name for table in Base.metadata.sorted_tables if table.name not in KEPT_TABLES]
 
 
-def reset_allowed(url: str, settings: Settings, env: dict[str, str] | None = None) -> bool:
-    """True on the embedded server (its socket lives under ``var_dir``) or when opted in."""
-    env = dict(os.environ if env is None else env)
-    if env.get(ALLOW_RESET_ENV) == "1":
+def reset_allowed(url: str, settings: Settings) -> bool:
+    """True on the embedded server (its socket lives under ``var_dir``) or when opted in
+    (``OPS_ALLOW_RESET=1``)."""
+    if settings.allow_reset:
         return True
     socket_dir = socket_dir_of(url)
     if not socket_dir:
@@ -46,9 +44,9 @@ def reset_allowed(url: str, settings: Settings, env: dict[str, str] | None = Non
     return Path(socket_dir).resolve().is_relative_to(var_dir)
 
 
-def require_reset_allowed(engine: Engine, settings: Settings, env: dict[str, str] | None) -> None:
+def require_reset_allowed(engine: Engine, settings: Settings) -> None:
     url = engine.url.render_as_string(hide_password=False)
-    if not reset_allowed(url, settings, env):
+    if not reset_allowed(url, settings):
         raise ResetRefused(describe_url(engine.url))
 
 

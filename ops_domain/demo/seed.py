@@ -46,7 +46,6 @@ def seed_demo(
     seed: int = 1,
     business_date: date,
     reset: bool = False,
-    env: dict[str, str] | None = None,
 ) -> DemoSummary:
     """Seed the demo into an empty business database (or wipe it first with ``reset``).
 
@@ -62,7 +61,7 @@ def seed_demo(
             " (OPS_ENABLED_CURRENCIES=USD,EUR,IDR)"
         )
     if reset:
-        require_reset_allowed(engine, settings, env)
+        require_reset_allowed(engine, settings)
     started = time.monotonic()
     schema_before, _ = upgrade_to_head(engine)
     seed_rbac(engine)

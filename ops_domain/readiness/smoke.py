@@ -126,6 +126,7 @@ def _pytest_command(suite: Path, report: Path) -> list[str]:
 
 
 def _subprocess_env(database_url: str | None) -> dict[str, str]:
+    # the pytest child is this process's child: it inherits its environment (PATH, settings)
     env = dict(os.environ)
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env.pop(TEST_DATABASE_ENV, None)

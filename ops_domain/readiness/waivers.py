@@ -12,8 +12,6 @@ as evidence.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +28,7 @@ from ops_domain.audit.actions import (
 )
 from ops_domain.audit.log import record_audit, record_refusal
 from ops_domain.clock import as_utc, utc_now
+from ops_domain.config import DEFAULT_WAIVER_MAX_DAYS, WAIVER_MAX_DAYS_ENV
 from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput, MakerCheckerViolation, NotFound
 from ops_domain.jsonable import jsonable
@@ -47,22 +46,6 @@ DECISIONS = {
     "approved": (WAIVER_APPROVE, WAIVER_APPROVE_REFUSED),
     "rejected": (WAIVER_REJECT, WAIVER_REJECT_REFUSED),
 }
-MAX_DAYS_ENV = "OPS_WAIVER_MAX_DAYS"
-DEFAULT_MAX_DAYS = 14
-MAX_DAYS_CEILING = 365
-
-
-def waiver_max_days(env: Mapping[str, str] | None = None) -> int:
-    """How many days ahead a waiver may expire: ``OPS_WAIVER_MAX_DAYS`` (default 14, 1..365);
-    a malformed value is refused by name, never read as the default."""
-    raw = (os.environ if env is None else env).get(MAX_DAYS_ENV, "").strip()
-    if not raw:
-        return DEFAULT_MAX_DAYS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS_CEILING:
-        raise InvalidInput(
-            f"{MAX_DAYS_ENV} must be a whole number of days 1..{MAX_DAYS_CEILING}, got {raw!r}"
-        )
-    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -99,11 +82,12 @@ def request_waiver(
     item_ids: list[int] | None = None,
     max_count: int | None = None,
     now: datetime | None = None,
-    max_days: int | None = None,
+    max_days: int = DEFAULT_WAIVER_MAX_DAYS,
 ) -> WaiverRecord:
     """Record a pending waiver. Refused unless exactly one scope is given, the items all
     currently count toward ``counter`` (a count at most the items blocking it now), the reason
-    is stated and ``expires_at`` is ahead by at most ``max_days`` (``OPS_WAIVER_MAX_DAYS``)."""
+    is stated and ``expires_at`` is ahead by at most ``max_days`` (the adapters pass
+    ``Settings.waiver_max_days``, ``OPS_WAIVER_MAX_DAYS``)."""
     now = now or utc_now()
     environment = require_environment(environment)
     _validate_request(
@@ -114,7 +98,7 @@ def request_waiver(
         item_ids=item_ids,
         max_count=max_count,
         now=now,
-        max_days=max_days if max_days is not None else waiver_max_days(),
+        max_days=max_days,
     )
     with transaction(engine) as session:
         actor = require_actor(session, actor_username, REQUEST_PERMISSION, "waivers request")
@@ -203,7 +187,7 @@ def _validate_request(
     if as_utc(expires_at) > latest:
         raise InvalidInput(
             f"expires_at {expires_at.isoformat()} is more than {max_days} day(s) ahead"
-            f" ({MAX_DAYS_ENV}): a waiver expires by {latest.isoformat()} at the latest"
+            f" ({WAIVER_MAX_DAYS_ENV}): a waiver expires by {latest.isoformat()} at the latest"
         )
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ops_domain.config import RollbackPolicy
 from ops_domain.jsonable import jsonable
-from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import WatchedRelease
 
 EVIDENCE_LIMIT = 100

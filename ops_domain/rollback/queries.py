@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ops_domain.config import RollbackPolicy
 from ops_domain.listing import DEFAULT_LIMIT, require_checked_reader, require_limit
-from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.registry import read_triggers
 from ops_domain.rollback.releases import WATCHED_STATES, watched_release
 

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from ops_domain.config import RollbackPolicy
 from ops_domain.rollback.evidence import Trigger, TriggerReading
-from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import WatchedRelease
 from ops_domain.rollback.triggers.chargebacks_stalled import chargebacks_stalled
 from ops_domain.rollback.triggers.payouts_failed import payouts_failed

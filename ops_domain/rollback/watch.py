@@ -21,7 +21,7 @@ from ops_domain.alerts.service import AlertSpec, raise_alerts
 from ops_domain.audit.actions import RELEASE_ROLLBACK_RECOMMENDED
 from ops_domain.audit.log import record_audit
 from ops_domain.clock import as_utc, utc_now
-from ops_domain.config import Settings
+from ops_domain.config import RollbackPolicy, Settings
 from ops_domain.db import transaction
 from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 from ops_domain.jsonable import jsonable
@@ -30,7 +30,7 @@ from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, require_envir
 from ops_domain.readiness.gate import require_release_id
 from ops_domain.readiness.models import RELEASE_STATES
 from ops_domain.rollback.evidence import TriggerReading
-from ops_domain.rollback.policy import EMERGENCY_PERMISSION, RollbackPolicy
+from ops_domain.rollback.policy import EMERGENCY_PERMISSION
 from ops_domain.rollback.registry import read_triggers
 from ops_domain.rollback.releases import WatchedRelease, watched_release
 
@@ -105,7 +105,7 @@ def rollback_watch(
     the rollback and (when configured) freeze payouts. Rerun-safe: nothing is done twice."""
     release_id = require_release_id(release_id)
     environment = require_environment(environment)
-    policy = policy or RollbackPolicy.from_env()
+    policy = policy or settings.rollback
     moment = as_utc(now) if now is not None else utc_now()
     with transaction(engine) as session:
         release = watched_release(session, release_id, environment)

@@ -16,11 +16,7 @@ from sqlalchemy import Engine
 from ops_domain.config import Settings
 from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.readiness.models import READINESS_COUNTERS
-from ops_domain.readiness.waivers import (
-    DECISION_PERMISSION,
-    REQUEST_PERMISSION,
-    waiver_max_days,
-)
+from ops_domain.readiness.waivers import DECISION_PERMISSION, REQUEST_PERMISSION
 from wallet_ops_airflow.manual_action import ManualAction
 from wallet_ops_airflow.params import choice_param, count_param, text_param
 from wallet_ops_airflow.run_request import RunRequest
@@ -30,7 +26,9 @@ DECISIONS = ("approve", "reject")
 ITEM_IDS = r"^\s*[0-9]+(\s*,\s*[0-9]+)*\s*$"  # the form's list widget loses typed numbers
 
 
-def _request(engine: Engine, _: Settings, request: RunRequest, params: dict[str, Any]) -> Any:
+def _request(
+    engine: Engine, settings: Settings, request: RunRequest, params: dict[str, Any]
+) -> Any:
     from ops_domain.readiness.waivers import request_waiver
 
     return request_waiver(
@@ -43,6 +41,7 @@ def _request(engine: Engine, _: Settings, request: RunRequest, params: dict[str,
         environment=params["environment"],
         item_ids=[int(item) for item in params["item_ids"].split(",")],
         now=request.now,
+        max_days=settings.waiver_max_days,
     ).to_dict()
 
 
@@ -59,7 +58,7 @@ def _decide(engine: Engine, _: Settings, request: RunRequest, params: dict[str, 
     ).to_dict()
 
 
-def _request_form(_: Settings) -> dict[str, Param]:
+def _request_form(settings: Settings) -> dict[str, Param]:
     return {
         "release_id": text_param(
             title="Release id",
@@ -92,7 +91,7 @@ def _request_form(_: Settings) -> dict[str, Param]:
             3,
             title="Valid for (days)",
             description="The waiver expires this many days from now.",
-            maximum=waiver_max_days(),
+            maximum=settings.waiver_max_days,
         ),
     }
 

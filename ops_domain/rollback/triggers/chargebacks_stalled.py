@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import CHARGEBACK_TRANSITION_REFUSED, in_sql
+from ops_domain.config import RollbackPolicy
 from ops_domain.disputes.models import CHARGEBACK_STATES
 from ops_domain.rollback.evidence import (
     EVIDENCE_LIMIT,
@@ -18,7 +19,6 @@ from ops_domain.rollback.evidence import (
     read_evidence,
     status_of,
 )
-from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import WatchedRelease
 
 # A chargeback waiting for a decision: one from which it can still be won or lost.

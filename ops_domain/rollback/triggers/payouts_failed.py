@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import PAYOUT_FAIL, in_sql
+from ops_domain.config import RollbackPolicy
 from ops_domain.rollback.evidence import TriggerReading, gauge, read_evidence, status_of
-from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import WatchedRelease
 
 _PAYOUTS_FAILED = f"""

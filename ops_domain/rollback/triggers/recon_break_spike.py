@@ -10,9 +10,9 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ops_domain.config import RollbackPolicy
 from ops_domain.readiness.snapshot import COUNTED_ITEMS
 from ops_domain.rollback.evidence import TriggerReading, gauge, read_evidence, status_of
-from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.releases import WatchedRelease
 
 BREAK_COUNTER = "open_recon_breaks"

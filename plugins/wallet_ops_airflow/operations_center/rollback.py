@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, Response
 from ops_domain.alerts.queries import list_alerts
 from ops_domain.cases.queries import list_cases
 from ops_domain.errors import NotFound
-from ops_domain.rollback.policy import RollbackPolicy
 from ops_domain.rollback.queries import list_watched_releases
 from wallet_ops_airflow.emergency import EMERGENCY_ACTIONS
 from wallet_ops_airflow.operations_center.airflow_api import TriggerRefused
@@ -38,7 +37,7 @@ def rollback_context(desk: Desk) -> dict[str, Any]:
             list_watched_releases,
             "watched releases",
             now=desk.now,
-            policy=RollbackPolicy.from_env(),
+            policy=desk.settings.rollback,
             limit=WATCHED_SHOWN,
         ),
         "alerts": alerts,
