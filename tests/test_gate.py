@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from ops_domain.checks import CheckResult, Evaluation
-from ops_domain.config import Settings
+from ops_domain.config import DEFAULT_WAIVER_MAX_DAYS, Settings
 from ops_domain.errors import InvalidInput, ReadinessNotEvaluated, UnknownActor
 from ops_domain.readiness.gate import (
     GATE_JSON_KEYS,
@@ -166,6 +166,7 @@ def test_approved_waivers_make_it_ready_and_are_named_in_the_evidence(
     payout = factory.failed_payout(maker)
     waiver = request_waiver(
         engine,
+        max_days=DEFAULT_WAIVER_MAX_DAYS,
         actor_username="ops_maker",
         counter="failed_payouts",
         item_ids=[payout],

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from ops_domain.config import DEFAULT_WAIVER_MAX_DAYS
 from ops_domain.db import transaction
 from ops_domain.disputes.refunds import approve_refund
 from ops_domain.readiness.models import READINESS_COUNTERS
@@ -42,6 +43,7 @@ def snapshot_of(
 def approved_waiver(engine: Engine, counter: str, *, expires_in=timedelta(days=1), **scope) -> int:
     waiver = request_waiver(
         engine,
+        max_days=DEFAULT_WAIVER_MAX_DAYS,
         actor_username="ops_maker",
         counter=counter,
         reason="known issue, fixed in the next release",
@@ -150,6 +152,7 @@ def test_pending_rejected_and_other_release_waivers_never_apply(
         "expires_at": NOW + timedelta(days=1),
         "item_ids": [refund],
         "now": NOW,
+        "max_days": DEFAULT_WAIVER_MAX_DAYS,
     }
     request_waiver(engine, release_id=RELEASE, **scope)
     rejected = request_waiver(engine, release_id=RELEASE, **scope)

@@ -14,7 +14,7 @@ from ops_domain.accounting.journals import (
     approve_journal_approval,
     create_journal,
 )
-from ops_domain.config import RollbackPolicy, Settings
+from ops_domain.config import DEFAULT_WAIVER_MAX_DAYS, RollbackPolicy, Settings
 from ops_domain.disputes.chargebacks import transition_chargeback
 from ops_domain.errors import (
     ActorNotAllowed,
@@ -148,6 +148,7 @@ def test_break_spike_needs_the_relative_threshold_too_over_a_waived_baseline(
         factory.recon_break(people["olga"])
     waiver = request_waiver(
         engine,
+        max_days=DEFAULT_WAIVER_MAX_DAYS,
         actor_username="olga",
         counter="open_recon_breaks",
         reason="known statement delay",

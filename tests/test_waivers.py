@@ -43,6 +43,7 @@ def ask(engine: Engine, **overrides):
         "release_id": RELEASE,
         "max_count": 1,
         "now": NOW,
+        "max_days": Settings().waiver_max_days,
     }
     request.update(overrides)
     return request_waiver(engine, **request)
@@ -324,6 +325,22 @@ def test_cli_refuses_a_blanket_count_waiver_and_a_far_expiry_with_exit_2(
     assert far[:2] == (2, "")
     assert "is more than 14 day(s) ahead (OPS_WAIVER_MAX_DAYS)" in far[2]
     assert factory.table_checksums() == before
+
+
+def test_the_cli_holds_a_waiver_to_the_configured_day_limit(
+    cli, factory: Factory, refund_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPS_WAIVER_MAX_DAYS", "3")
+    four_days = (datetime.now(UTC) + timedelta(days=4)).isoformat()
+
+    code, _, err = cli(
+        *("waivers", "request", "--counter", "pending_refunds", "--reason", "r"),
+        *("--release-id", RELEASE, "--actor-username", "ops_maker"),
+        *("--max-count", "1", "--expires-at", four_days),
+    )
+
+    assert code == 2
+    assert "is more than 3 day(s) ahead (OPS_WAIVER_MAX_DAYS)" in err
 
 
 def test_cli_refuses_a_request_with_both_scopes(cli, refund_id: int) -> None:

@@ -207,6 +207,7 @@ def run_waiver_request(args: argparse.Namespace, runtime: Runtime) -> int:
         environment=args.environment,
         item_ids=args.item_ids,
         max_count=args.max_count,
+        max_days=runtime.settings.waiver_max_days,
     )
     emit(waiver.to_dict(), as_json=args.json, text=_waiver_text(waiver))
     return EXIT_OK

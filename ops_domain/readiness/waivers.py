@@ -28,7 +28,7 @@ from ops_domain.audit.actions import (
 )
 from ops_domain.audit.log import record_audit, record_refusal
 from ops_domain.clock import as_utc, utc_now
-from ops_domain.config import DEFAULT_WAIVER_MAX_DAYS, WAIVER_MAX_DAYS_ENV
+from ops_domain.config import WAIVER_MAX_DAYS_ENV
 from ops_domain.db import transaction
 from ops_domain.errors import InvalidInput, MakerCheckerViolation, NotFound
 from ops_domain.jsonable import jsonable
@@ -82,7 +82,7 @@ def request_waiver(
     item_ids: list[int] | None = None,
     max_count: int | None = None,
     now: datetime | None = None,
-    max_days: int = DEFAULT_WAIVER_MAX_DAYS,
+    max_days: int,
 ) -> WaiverRecord:
     """Record a pending waiver. Refused unless exactly one scope is given, the items all
     currently count toward ``counter`` (a count at most the items blocking it now), the reason

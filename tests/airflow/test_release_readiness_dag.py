@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from ops_domain.alerts.service import update_alert
+from ops_domain.config import DEFAULT_WAIVER_MAX_DAYS
 from ops_domain.metrics.exporter import MetricsServer
 from ops_domain.readiness.waivers import approve_waiver, request_waiver
 from tests.airflow.support import run_dag
@@ -141,6 +142,7 @@ def test_gate_fails_naming_every_failing_check_then_passes_once_blockers_are_cle
 
     waiver = request_waiver(
         engine,
+        max_days=DEFAULT_WAIVER_MAX_DAYS,
         actor_username="olga",
         counter="pending_refunds",
         reason="refund decided by the merchant after the cut-off",

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from ops_domain.accounting.accounts import add_account
 from ops_domain.accounting.journals import JournalLineInput, create_journal
 from ops_domain.accounting.periods import manage_accounting_period
-from ops_domain.config import Settings
+from ops_domain.config import DEFAULT_WAIVER_MAX_DAYS, Settings
 from ops_domain.disputes.refunds import approve_refund, request_refund
 from ops_domain.errors import MakerCheckerViolation, PeriodClosed
 from ops_domain.payouts.service import send_payout, settle_payout
@@ -186,6 +186,7 @@ def test_waiver_lifts_a_readiness_counter(
 
     waiver = request_waiver(
         engine,
+        max_days=DEFAULT_WAIVER_MAX_DAYS,
         actor_username="svc_airflow",
         counter="pending_refunds",
         item_ids=[refund],

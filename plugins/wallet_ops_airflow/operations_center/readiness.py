@@ -125,6 +125,7 @@ def ask_for_waiver(request: Request, form: CheckedForm, at: DeskDep) -> Response
             release_id=release_id,
             environment=environment,
             now=at.now,
+            max_days=at.settings.waiver_max_days,
         )
     except DomainError as exc:
         context = readiness_context(at, release_id or None, environment or None)

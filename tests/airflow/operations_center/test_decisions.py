@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, text
 
-from ops_domain.config import Settings
+from ops_domain.config import DEFAULT_WAIVER_MAX_DAYS, Settings
 from ops_domain.payouts.service import resubmit_payout
 from ops_domain.readiness.waivers import request_waiver
 from ops_domain.reconciliation.breaks import propose_resolution
@@ -32,6 +32,7 @@ def waiver_by(engine: Engine, factory: Factory, maker: str) -> int:
     alert_id = factory.alert("payout_spike", severity="critical")
     return request_waiver(
         engine,
+        max_days=DEFAULT_WAIVER_MAX_DAYS,
         actor_username=maker,
         counter="open_high_alerts",
         item_ids=[alert_id],
