@@ -32,6 +32,13 @@ GATE_DAG = "release_readiness"
 HISTORY = 20
 ITEMS_PER_COUNTER = 25
 WAIVER_DAYS = (1, 3, 7, 14)
+# Where each blocking item is listed with what can be done about it.
+ITEM_PAGES = {
+    "pending_refunds": "decisions",
+    "failed_payouts": "payouts?status=failed",
+    "open_recon_breaks": "decisions",
+    "open_high_alerts": "rollback",
+}
 
 router = APIRouter()
 
@@ -55,6 +62,7 @@ def readiness_context(
         "releases": desk.read(list_releases, "releases"),
         "environments": ENVIRONMENTS,
         "waiver_days": WAIVER_DAYS,
+        "item_pages": ITEM_PAGES,
         "gate_dag": GATE_DAG,
     }
     if not chosen["release_id"]:

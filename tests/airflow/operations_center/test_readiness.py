@@ -221,3 +221,33 @@ def test_a_forged_notice_is_not_shown(center: Center, factory: Factory) -> None:
     page = center.client("oscar").get(f"{PAGE}&notice=payouts+all+settled")
     assert page.status_code == 200
     assert "payouts all settled" not in page.text
+
+
+def test_reads_follow_the_permission_matrix(
+    center: Center, factory: Factory, engine: Engine
+) -> None:
+    """A login whose ops user holds no role may not read the lists a page is made of; a
+    sales login may read them (reports.view) but not act."""
+    nobody = factory.user("nobody", "sales")
+    with engine.begin() as conn:  # every role taken away
+        conn.execute(text("DELETE FROM user_roles WHERE user_id = :id"), {"id": nobody})
+    factory.user("sam", "sales")
+    refused = center.client("nobody").get(PAGE)
+    assert refused.status_code == 403
+    assert "'nobody' may not run releases list" in shown(refused)
+    for page in ("/readiness", "/decisions", "/payouts", "/rollback", "/charts"):
+        assert center.client("nobody").get(page).status_code == 403, page
+        assert center.client("sam").get(page).status_code == 200, page
+
+
+def test_each_blocking_item_links_to_the_page_that_lists_it(
+    center: Center, factory: Factory
+) -> None:
+    maker = factory.user("oscar", "operation")
+    payout_id = factory.failed_payout(maker)
+    alert_id = factory.alert("payout_spike", severity="critical")
+    page = center.client("oscar").get(PAGE).text
+    assert f'href="/payouts?status=failed#failed_payouts-{payout_id}"' in page
+    assert f'href="/rollback#open_high_alerts-{alert_id}"' in page
+    listed = center.client("oscar").get("/payouts?status=failed").text
+    assert f'id="failed_payouts-{payout_id}"' in listed
