@@ -86,6 +86,13 @@ class AuditChainEpoch(Base):
     started_at: Mapped[datetime] = created_at_column()
 
 
+JOB_RUN_KEY_COMMENT = (
+    "the caller's run reference (the Airflow run id, or the CLI's --idempotency-key),"
+    " recorded to trace a run back; reruns are made safe by each job's own guards,"
+    " not by this key"
+)
+
+
 class JobRun(Base):
     __tablename__ = "job_runs"
     __table_args__ = (
@@ -99,7 +106,10 @@ class JobRun(Base):
     actor_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id"), nullable=False)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     dry_run: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    idempotency_key: Mapped[str | None] = mapped_column(String(250))
+    # What the caller ran under (the Airflow run id, or the CLI's --idempotency-key), to trace
+    # a run back; a rerun under the same key runs again and is safe through each job's own
+    # set-based guards: nothing reads this key to skip work.
+    idempotency_key: Mapped[str | None] = mapped_column(String(250), comment=JOB_RUN_KEY_COMMENT)
     started_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(UTC_TIMESTAMP)
     outcome: Mapped[str] = mapped_column(String(20), nullable=False, server_default="running")
