@@ -13,11 +13,18 @@ from airflow.configuration import conf
 from wallet_ops_airflow.operations_center.login import Login
 
 TIMEOUT_SECONDS = 10
+EXECUTION_PATH = "/execution"
 
 
 def own_base_url() -> str:
-    """The api-server's address: ``[api] base_url``, else its port on this host."""
-    configured = conf.get("api", "base_url", fallback="")
+    """The api-server as the deployment reaches it from inside: the address the workers use
+    for the execution API (``[core] execution_api_server_url``, e.g.
+    ``http://airflow-apiserver:8080/execution/``) without its ``/execution/`` path, else
+    ``[api] base_url`` (the public address), else its port on this host."""
+    execution = conf.get("core", "execution_api_server_url", fallback="") or ""
+    if execution.rstrip("/").endswith(EXECUTION_PATH):
+        return execution.rstrip("/").removesuffix(EXECUTION_PATH)
+    configured = conf.get("api", "base_url", fallback="") or ""
     return configured.rstrip("/") or f"http://127.0.0.1:{conf.getint('api', 'port')}"
 
 

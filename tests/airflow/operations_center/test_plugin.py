@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.airflow.operations_center.conftest import mint_token
@@ -44,3 +45,17 @@ def test_the_plugin_loader_reads_only_the_plugin_entry_file() -> None:
     assert [p.name for p in plugins] == ["operations_center"]
     assert "operations_center_plugin" in sys.modules
     assert not {"hook", "jobs", "identity", "plugin", "application"} & set(sys.modules)
+
+
+def test_runs_are_triggered_on_the_api_server_as_the_deployment_reaches_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wallet_ops_airflow.operations_center.airflow_api import own_base_url
+
+    monkeypatch.setenv(
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "http://airflow-apiserver:8080/execution/"
+    )
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com")
+    assert own_base_url() == "http://airflow-apiserver:8080"
+    monkeypatch.delenv("AIRFLOW__CORE__EXECUTION_API_SERVER_URL")
+    assert own_base_url() == "https://airflow.example.com"
