@@ -78,6 +78,18 @@ def test_only_transient_database_errors_are_retried(
     assert TRANSIENT_ONLY.evaluate(error, try_number=1, max_tries=4).action.value == action
 
 
+def test_the_first_retry_waits_30_s_unless_the_environment_sets_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wallet_ops_airflow.defaults import RETRY_DELAY_ENV, task_defaults
+
+    monkeypatch.delenv(RETRY_DELAY_ENV, raising=False)
+    assert task_defaults()["retry_delay"] == timedelta(seconds=30)
+    monkeypatch.setenv(RETRY_DELAY_ENV, "2")
+    assert task_defaults()["retry_delay"] == timedelta(seconds=2)
+    assert task_defaults()["max_retry_delay"] == timedelta(minutes=10)
+
+
 def test_a_manual_run_works_on_its_business_date_param_every_other_run_on_its_interval(
     airflow_db: dict[str, str],
 ) -> None:

@@ -66,6 +66,8 @@ DEMO_DATE = TODAY - timedelta(days=1)
 # settlement_automation catches up from here when unpaused: three daily runs
 CATCH_UP_DAYS = 3
 SETTLEMENT_START = TODAY - timedelta(days=CATCH_UP_DAYS)
+# a transient error's first retry, instead of 30 s: the retry test proves the retry, not the wait
+RETRY_DELAY_SECONDS = 5  # over the test's 1 s poll for up_for_retry: never missed
 # what the in-process ops CLI needs from the platform's environment
 CLI_SETTINGS = ("OPS_DATABASE_URL", "OPS_VAR_DIR", "OPS_ENABLED_CURRENCIES")
 
@@ -102,7 +104,10 @@ class TriggeredRun:
 @pytest.fixture(scope="package")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     var_dir = tmp_path_factory.mktemp("runtime_var")
-    overrides = {"OPS_SETTLEMENT_START_DATE": SETTLEMENT_START.isoformat()}
+    overrides = {
+        "OPS_SETTLEMENT_START_DATE": SETTLEMENT_START.isoformat(),
+        "OPS_TASK_RETRY_DELAY_SECONDS": str(RETRY_DELAY_SECONDS),
+    }
     try:
         with local_platform(var_dir, free_port(), overrides=overrides) as running:
             yield running
