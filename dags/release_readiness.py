@@ -36,6 +36,10 @@ from ops_domain.readiness.gate import GATE_PERMISSION
 from ops_domain.runbook.registry import ReleaseCheck, check_groups
 
 CHECK_GROUPS = check_groups()
+# The checks share the ops_db pool's few slots: the long ones (a pytest subprocess, Great
+# Expectations) take theirs first, so they never wait for a wave of short ones to end.
+LONG_CHECKS = frozenset({"smoke_tests", "data_quality"})
+LONG_CHECK_PRIORITY = 10
 CHECK_TASK_IDS = {
     check.name: f"{group}.{check.name}"
     for group, checks in CHECK_GROUPS.items()
@@ -57,7 +61,11 @@ def authorise_gate() -> dict[str, Any]:
 def check_group(group: str, checks: tuple[ReleaseCheck, ...], request: XComArg) -> TaskGroup:
     with TaskGroup(group_id=group) as tasks:
         for check in checks:
-            request >> ReleaseCheckOperator(task_id=check.name, check_name=check.name)
+            request >> ReleaseCheckOperator(
+                task_id=check.name,
+                check_name=check.name,
+                priority_weight=LONG_CHECK_PRIORITY if check.name in LONG_CHECKS else 1,
+            )
     return tasks
 
 

@@ -150,3 +150,17 @@ def test_the_release_dag_runs_one_task_per_registered_check_in_its_group() -> No
     checks = {t for t in dag.task_ids if t not in {"authorise_run", "release_gate"}}
 
     assert checks == {f"{check.group}.{check.name}" for check in RELEASE_CHECKS}
+
+
+def test_the_long_release_checks_take_the_pool_slots_first() -> None:
+    """Eight checks share the four ops_db slots: the smoke suite and the data-quality suite
+    start in the first wave instead of after the short checks."""
+    dag = dag_bag().dags["release_readiness"]
+    weights = {
+        task.task_id.split(".")[-1]: task.priority_weight
+        for task in dag.tasks
+        if task.task_id not in {"authorise_run", "release_gate"}
+    }
+    long_checks = {name for name, weight in weights.items() if weight > min(weights.values())}
+
+    assert long_checks == {"smoke_tests", "data_quality"}
