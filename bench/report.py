@@ -10,6 +10,7 @@ from typing import Any
 
 from bench.databases import server_settings
 from bench.operations_center_pages import page_lines, page_targets
+from bench.runtime_gate import gate_targets, section_lines
 
 OURS = "automate_settlements"
 OURS_SETTLE_ONLY = "automate_settlements (no payouts)"
@@ -202,7 +203,7 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, bool]]:
             all(item["seconds"] < 1 for item in results["dag_parse"].values()),
         )
     )
-    return checks + page_targets(runs)
+    return checks + page_targets(runs) + gate_targets(results)
 
 
 def render(results: dict[str, Any]) -> str:
@@ -261,6 +262,7 @@ def render(results: dict[str, Any]) -> str:
             for name, item in results["dag_parse"].items()
         ),
         *page_lines(runs),
+        *section_lines(results),
         "",
         "## Targets",
         "",
