@@ -13,14 +13,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ops_domain.config import RollbackPolicy
 from ops_domain.jsonable import jsonable
-from ops_domain.rollback.releases import WatchedRelease
+
+if TYPE_CHECKING:  # a type only: the DAG parse imports this module through the registry
+    from ops_domain.rollback.releases import WatchedRelease
 
 EVIDENCE_LIMIT = 100
 
@@ -98,4 +100,4 @@ def status_of(firing: bool) -> str:
     return "firing" if firing else "ok"
 
 
-Trigger = Callable[[Session, WatchedRelease, RollbackPolicy, datetime], TriggerReading]
+Trigger = Callable[[Session, "WatchedRelease", RollbackPolicy, datetime], TriggerReading]

@@ -9,16 +9,19 @@ Adding a trigger: its module in ``rollback/triggers/`` (a function returning a
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from ops_domain.config import RollbackPolicy
 from ops_domain.rollback.evidence import Trigger, TriggerReading
-from ops_domain.rollback.releases import WatchedRelease
 from ops_domain.rollback.triggers.chargebacks_stalled import chargebacks_stalled
 from ops_domain.rollback.triggers.payouts_failed import payouts_failed
 from ops_domain.rollback.triggers.posting_refusals import posting_refusals
 from ops_domain.rollback.triggers.recon_break_spike import recon_break_spike
+
+if TYPE_CHECKING:  # a type only: the DAG parse imports this module through the registry
+    from ops_domain.rollback.releases import WatchedRelease
 
 TRIGGERS: dict[str, Trigger] = {
     "recon_break_spike": recon_break_spike,

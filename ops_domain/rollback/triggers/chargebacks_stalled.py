@@ -5,12 +5,12 @@ a chargeback awaiting a decision that went past due without a transition.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import CHARGEBACK_TRANSITION_REFUSED, in_sql
 from ops_domain.config import RollbackPolicy
-from ops_domain.disputes.models import CHARGEBACK_STATES
 from ops_domain.rollback.evidence import (
     EVIDENCE_LIMIT,
     Evidence,
@@ -19,12 +19,10 @@ from ops_domain.rollback.evidence import (
     read_evidence,
     status_of,
 )
-from ops_domain.rollback.releases import WatchedRelease
 
-# A chargeback waiting for a decision: one from which it can still be won or lost.
-AWAITING_DECISION = sorted(
-    CHARGEBACK_STATES.sources_of("won") | CHARGEBACK_STATES.sources_of("lost")
-)
+if TYPE_CHECKING:  # a type only: the DAG parse imports this module through the registry
+    from ops_domain.rollback.releases import WatchedRelease
+
 
 _CHARGEBACK_REFUSALS = f"""
     SELECT c.id, c.chargeback_no AS reference, a.created_at AS seen_at,
@@ -48,6 +46,14 @@ _CHARGEBACKS_PAST_DUE = """
 """
 
 
+def awaiting_decision() -> list[str]:
+    """A chargeback waiting for a decision: one from which it can still be won or lost."""
+    # imported when the trigger runs: the DAG parse reads the registry, not the models
+    from ops_domain.disputes.models import CHARGEBACK_STATES
+
+    return sorted(CHARGEBACK_STATES.sources_of("won") | CHARGEBACK_STATES.sources_of("lost"))
+
+
 def chargebacks_stalled(
     session: Session, release: WatchedRelease, policy: RollbackPolicy, now: datetime
 ) -> TriggerReading:
@@ -56,7 +62,7 @@ def chargebacks_stalled(
     on any chargeback
     awaiting a decision whose ``due_at`` passed since the release with no transition since
     (one already overdue at the release was overdue when the gate passed it)."""
-    params = {"since": release.watching_since, "now": now, "awaiting": AWAITING_DECISION}
+    params = {"since": release.watching_since, "now": now, "awaiting": awaiting_decision()}
     refused = read_evidence(session, _CHARGEBACK_REFUSALS, params)
     past_due = read_evidence(session, _CHARGEBACKS_PAST_DUE, params)
     seen = [moment for moment in (refused.first_seen, past_due.first_seen) if moment]

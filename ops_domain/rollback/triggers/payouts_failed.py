@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import PAYOUT_FAIL, in_sql
 from ops_domain.config import RollbackPolicy
 from ops_domain.rollback.evidence import TriggerReading, gauge, read_evidence, status_of
-from ops_domain.rollback.releases import WatchedRelease
+
+if TYPE_CHECKING:  # a type only: the DAG parse imports this module through the registry
+    from ops_domain.rollback.releases import WatchedRelease
 
 _PAYOUTS_FAILED = f"""
     SELECT p.id, p.payout_reference AS reference, min(a.created_at) AS seen_at,
