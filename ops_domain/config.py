@@ -232,6 +232,8 @@ class Settings:
     settlement_start_date: date = date(2026, 11, 1)
     log_level: str = "WARNING"
     debug: bool = False
+    # the first retry's delay of a DAG task after a transient error
+    task_retry_delay_seconds: int = 30
     # demo data may wipe a database other than the embedded one
     allow_reset: bool = False
 
@@ -275,6 +277,7 @@ class Settings:
             log_level=_env_text(env, "OPS_LOG_LEVEL") or "WARNING",
             debug=_env_switch(env, "OPS_DEBUG"),
             allow_reset=env.get("OPS_ALLOW_RESET") == "1",
+            task_retry_delay_seconds=_env_int(env, "OPS_TASK_RETRY_DELAY_SECONDS", 30),
         )
 
     def auto_post_limit_for(self, currency: str) -> Decimal:

@@ -5,24 +5,22 @@ DAGs. Create it once per environment:
 
     airflow pools set ops_db 4 "Concurrent writers to the ops database"
 
-A transient error is first retried after 30 s (``OPS_TASK_RETRY_DELAY_SECONDS`` sets another
-first delay: the runtime tests' platform uses a short one, so proving a retry does not wait
-half a minute; the backoff and its cap stay the same).
+A transient error is first retried after 30 s (``Settings.task_retry_delay_seconds``,
+``OPS_TASK_RETRY_DELAY_SECONDS``, sets another first delay: the runtime tests' platform uses a
+short one, so proving a retry does not wait half a minute; the backoff and its cap stay the
+same).
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
-from wallet_ops_airflow.jobs import TRANSIENT_ONLY
+from wallet_ops_airflow.jobs import TRANSIENT_ONLY, settings
 from wallet_ops_airflow.notifier import notify_ops_of_failure
 
 OWNER = "wallet-ops"
 OPS_POOL = "ops_db"
-RETRY_DELAY_ENV = "OPS_TASK_RETRY_DELAY_SECONDS"
-DEFAULT_RETRY_DELAY_SECONDS = 30
 
 
 def task_defaults(*, retries: int = 3) -> dict[str, Any]:
@@ -30,15 +28,10 @@ def task_defaults(*, retries: int = 3) -> dict[str, Any]:
     return {
         "owner": OWNER,
         "retries": retries,
-        "retry_delay": timedelta(seconds=retry_delay_seconds()),
+        "retry_delay": timedelta(seconds=settings().task_retry_delay_seconds),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=10),
         "retry_policy": TRANSIENT_ONLY,
         "pool": OPS_POOL,
         "on_failure_callback": [notify_ops_of_failure],
     }
-
-
-def retry_delay_seconds() -> int:
-    """The first retry's delay: the environment's setting, else 30 s."""
-    return int(os.environ.get(RETRY_DELAY_ENV) or DEFAULT_RETRY_DELAY_SECONDS)

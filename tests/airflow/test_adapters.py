@@ -81,11 +81,11 @@ def test_only_transient_database_errors_are_retried(
 def test_the_first_retry_waits_30_s_unless_the_environment_sets_another(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from wallet_ops_airflow.defaults import RETRY_DELAY_ENV, task_defaults
+    from wallet_ops_airflow.defaults import task_defaults
 
-    monkeypatch.delenv(RETRY_DELAY_ENV, raising=False)
+    monkeypatch.delenv("OPS_TASK_RETRY_DELAY_SECONDS", raising=False)
     assert task_defaults()["retry_delay"] == timedelta(seconds=30)
-    monkeypatch.setenv(RETRY_DELAY_ENV, "2")
+    monkeypatch.setenv("OPS_TASK_RETRY_DELAY_SECONDS", "2")
     assert task_defaults()["retry_delay"] == timedelta(seconds=2)
     assert task_defaults()["max_retry_delay"] == timedelta(minutes=10)
 
