@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test lint format demo airflow airflow-celery bench db-stop clean prometheus chromium redis
+.PHONY: setup test lint format demo airflow airflow-celery bench db-stop clean prometheus chromium redis screenshots
 
 setup: $(STAMP)
 
@@ -59,6 +59,11 @@ airflow: setup prometheus
 # the same with the CeleryExecutor: redis on 127.0.0.1 and two Celery workers
 airflow-celery: setup prometheus redis
 	@$(PY) -m scripts.airflow_local --celery
+
+# PNGs of every Operations Center page into docs/operations_center/, from the platform that
+# make airflow is running (after make demo)
+screenshots: setup chromium
+	@$(PY) -m scripts.operations_center_screenshots
 
 # measured, never asserted: the jobs at 250,000 and 1,000,000 events (bench/README.md, ~10 min)
 bench: setup

@@ -3,7 +3,7 @@ maker asks for a waiver of the demo's blocking alert on the Release readiness pa
 approves it on the Decisions page in her own session, and the maker runs the gate from the
 page and sees it pass; a checker's approval of her own waiver request is refused on the page;
 a payout freeze set by an operator on the Payouts page is lifted there by a checker (the
-operator himself may not).
+operator himself may not). The docs' screenshot script runs against the same platform.
 
 The module seeds the demo back office once (the runbook done, but for the alert awaiting the
 card network) and keeps one logged-in browser per person for all its tests.
@@ -12,8 +12,10 @@ card network) and keeps one logged-in browser per person for all its tests.
 from __future__ import annotations
 
 import re
+import struct
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -27,6 +29,7 @@ from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT
 from scripts import demo_operator
 from scripts.airflow_platform import Platform
 from scripts.airflow_rest import AirflowClient
+from scripts.operations_center_screenshots import take_screenshots
 from tests.runtime.browser import WAIT_SECONDS, Browser, chromium
 from tests.runtime.conftest import CLI_SETTINGS, DEMO_DATE, seed_demo
 
@@ -175,3 +178,22 @@ def test_a_freeze_is_set_by_one_login_and_lifted_by_another_on_the_payouts_page(
     assert lifted == f"freeze #{set_by.group(1)} lifted by rita"
     assert not checker.driver.find_elements(By.CSS_SELECTOR, freeze)
     assert "rita" in checker.text(f"#lifted-{set_by.group(1)}")
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's header (its IHDR chunk)."""
+    width, height = struct.unpack(">II", path.read_bytes()[16:24])
+    return width, height
+
+
+def test_the_screenshot_script_writes_every_page(
+    platform: Platform, back_office: date, tmp_path: Path
+) -> None:
+    login = demo_operator.CHECKER
+    written = take_screenshots(platform.base_url, login, platform.logins.passwords[login], tmp_path)
+
+    assert [path.name for path in written] == [
+        "readiness.png", "decisions.png", "payouts.png", "rollback.png", "charts.png",
+        "in-airflow.png",
+    ]  # fmt: skip
+    assert {png_size(path) for path in written} == {(1400, 900)}
