@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from ops_domain.config import Settings
 from ops_domain.readiness.isolation import check_db_isolation, database_location
 from tests.support.checks import run_registered
+from tests.support.database import drop_in_background
 
 OPS_PASSWORD = "ops-secret-pw"
 
@@ -65,11 +66,9 @@ def cluster(database_url: str) -> Iterator[Cluster]:
     }
     yield Cluster(admin, airflow_admin, role, env)
     airflow_admin.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {airflow_db} WITH (FORCE)"))
-        conn.execute(text(f"DROP DATABASE IF EXISTS {ops_db} WITH (FORCE)"))
-        conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
     admin.dispose()
+    server_url = server.set(database="postgres").render_as_string(hide_password=False)
+    drop_in_background(server_url, [airflow_db, ops_db], roles=[role])
 
 
 def urls(airflow: str, ops: str, audit: str) -> dict[str, str]:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from ops_domain.config import PROJECT_ROOT
 from ops_domain.embedded import embedded_server_url
-from tests.support.database import TEST_DATABASE_ENV
+from tests.support.database import TEST_DATABASE_ENV, drop_in_background
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 PLUGINS_FOLDER = PROJECT_ROOT / "plugins"
@@ -98,7 +98,7 @@ def airflow_db(airflow_env: str, database_url: str) -> Iterator[dict[str, str]]:
     yield env
     if "airflow.settings" in sys.modules:  # close in-process sessions before dropping their DB
         sys.modules["airflow.settings"].dispose_orm()
-    _drop_in_background(airflow_env, METADATA_DB)
+    drop_in_background(airflow_env, [METADATA_DB])
 
 
 def _admin(server_url: str, sql: str) -> None:
@@ -106,25 +106,3 @@ def _admin(server_url: str, sql: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(sql))
     admin.dispose()
-
-
-def _drop_in_background(server_url: str, database: str) -> None:
-    """DROP DATABASE waits for a checkpoint (over 15 s on the busy shared server): let it
-    finish after the tests instead of holding the run for it."""
-    script = (
-        "import sys; from sqlalchemy import create_engine, text; "
-        "e = create_engine(sys.argv[1], isolation_level='AUTOCOMMIT'); "
-        "c = e.connect(); c.execute(text(sys.argv[2]))"
-    )
-    subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            script,
-            server_url,
-            f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
-        ],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from ops_domain.app_role import grant_app_role, grant_sealer_role
 from ops_domain.db import create_ops_engine
+from tests.support.database import drop_in_background
 
 
 def as_login(url: str, role: str, database: str | None = None) -> str:
@@ -90,10 +91,10 @@ def export_server(database_url: str) -> Iterator[tuple[str, str]]:
         superuser = make_url(database_url).set(database=name).render_as_string(False)
         yield as_login(database_url, role, name), superuser
     finally:
-        with server.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
         server.dispose()
+        drop_in_background(
+            make_url(database_url).set(database="postgres").render_as_string(False), [name], [role]
+        )
 
 
 @pytest.fixture

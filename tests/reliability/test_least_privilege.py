@@ -19,7 +19,7 @@ from ops_domain.audit.verification import verify_audit_log
 from ops_domain.config import PROJECT_ROOT, Settings
 from ops_domain.db import create_ops_engine
 from tests.reliability.history import hire_staff, write_history
-from tests.support.database import ALL_TABLES
+from tests.support.database import ALL_TABLES, drop_in_background
 from tests.support.factories import Factory
 
 pytestmark = pytest.mark.reliability
@@ -206,13 +206,14 @@ def migrator_database(database_url: str) -> Iterator[str]:
         yield make_url(database_url).set(database=name, username=owner).render_as_string(False)
     finally:
         with server.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             roles = conn.execute(
                 text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"), {"p": f"%{tag}"}
             ).scalars()
-            for role in sorted(roles, key=lambda r: r.startswith("migrator")):
-                conn.execute(text(f"DROP ROLE {role}"))
+            roles = sorted(roles, key=lambda r: r.startswith("migrator"))
         server.dispose()
+        drop_in_background(
+            make_url(database_url).set(database="postgres").render_as_string(False), [name], roles
+        )
 
 
 def test_a_non_superuser_owner_grants_the_app_role_again_and_again(
