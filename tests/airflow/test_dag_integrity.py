@@ -40,7 +40,9 @@ SCHEDULES = {
 # rollback_watch runs on a cron OR an asset; its schedule is checked in test_rollback_dags.py
 EXPECTED_DAG_IDS = frozenset(SCHEDULES) | {"rollback_watch"}
 DAG_FILES = sorted(DAGS_FOLDER.glob("*.py"))
-PARSE_BUDGET_SECONDS = 1.0
+# Libraries a DAG file must leave to the task that needs them: each costs the DAG processor
+# tenths of a second per parse. Parse seconds are a bench figure (bench/dag_parse.py), not a test.
+HEAVY_AT_PARSE = ("great_expectations", "pandas", "numpy", "alembic", "keycloak", "matplotlib")
 
 
 def test_every_dag_file_imports_without_errors() -> None:
@@ -102,7 +104,7 @@ import airflow.sdk, airflow.sdk.definitions.dag, psycopg2
 def refuse(*args, **kwargs):
     raise RuntimeError("I/O at DAG parse time")
 
-for path in sys.argv[2:]:
+for path in sys.argv[3:]:
     child = os.fork()
     if child == 0:  # a fresh copy of the parent per file, as the DAG processor does
         socket.socket.connect = psycopg2.connect = subprocess.Popen.__init__ = refuse
@@ -111,7 +113,7 @@ for path in sys.argv[2:]:
         started = time.perf_counter()
         spec.loader.exec_module(module)
         elapsed = time.perf_counter() - started
-        heavy = [m for m in ("great_expectations", "pandas") if m in sys.modules]
+        heavy = [m for m in sys.argv[2].split(",") if m in sys.modules]
         print(json.dumps({"file": os.path.basename(path), "seconds": elapsed, "heavy": heavy}))
         sys.stdout.flush()
         os._exit(0)
@@ -119,12 +121,19 @@ for path in sys.argv[2:]:
 """
 
 
-def test_each_dag_file_parses_within_budget_without_heavy_imports_or_io() -> None:
+def test_each_dag_file_parses_without_heavy_imports_or_io() -> None:
     """Each file is imported in a fork of an interpreter that has Airflow loaded, the way the
-    DAG processor parses; it must not pull in GX or pandas, nor open a connection (a
+    DAG processor parses; it must not pull in a heavy library, nor open a connection (a
     connection attempt raises, so the file would fail to parse)."""
     out = subprocess.run(
-        [sys.executable, "-c", PARSE_PROBE, str(PLUGINS_FOLDER), *map(str, DAG_FILES)],
+        [
+            sys.executable,
+            "-c",
+            PARSE_PROBE,
+            str(PLUGINS_FOLDER),
+            ",".join(HEAVY_AT_PARSE),
+            *map(str, DAG_FILES),
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -135,10 +144,6 @@ def test_each_dag_file_parses_within_budget_without_heavy_imports_or_io() -> Non
         print(f"{probe['file']}: parsed in {probe['seconds']:.3f} s")
     assert [probe["file"] for probe in parsed] == [path.name for path in DAG_FILES]
     assert {probe["file"]: probe["heavy"] for probe in parsed if probe["heavy"]} == {}
-    slow = {
-        p["file"]: round(p["seconds"], 3) for p in parsed if p["seconds"] >= PARSE_BUDGET_SECONDS
-    }
-    assert slow == {}
 
 
 def test_the_release_dag_runs_one_task_per_registered_check_in_its_group() -> None:
