@@ -184,9 +184,10 @@ def test_cli_opens_moves_and_notes_a_case(
     )  # fmt: skip
     assert (code, err) == (0, "")
     case = json.loads(out)
-    assert (case["teams"], case["sla_due_at"]) == (
+    assert (case["teams"], case["sla_due_at"], case["release_id"]) == (
         ["operation", "risk"],
         "2026-11-25T17:00:00+00:00",
+        None,  # no --release-id: about no release, whatever OPS_RELEASE_ID says
     )
 
     code, out, _ = cli(

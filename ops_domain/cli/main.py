@@ -135,11 +135,13 @@ def silence_stdout() -> None:
 
 
 def default_from_settings(args: argparse.Namespace, settings: Settings) -> None:
-    """Flags whose default is a setting: the release (``OPS_RELEASE_ID``) and the environment
-    (``OPS_ENVIRONMENT``) a command acts on when it names none."""
+    """Flags whose default is a setting: the release (``OPS_RELEASE_ID``) a verdict command
+    evaluates and the environment (``OPS_ENVIRONMENT``) a command acts on when it names none.
+    Elsewhere an absent ``--release-id`` means none (an incident without a release, a list of
+    every release's waivers), so only commands that ask for it get the setting."""
     if getattr(args, "environment", "") is None:
         args.environment = settings.environment or DEFAULT_ENVIRONMENT
-    if getattr(args, "release_id", "") is None:
+    if getattr(args, "release_from_settings", False) and args.release_id is None:
         args.release_id = settings.release_id
 
 

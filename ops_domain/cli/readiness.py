@@ -126,6 +126,7 @@ def _add_verdict_flags(parser: argparse.ArgumentParser) -> None:
         "--release-id",
         help="release evaluated (default: $OPS_RELEASE_ID or 'unversioned')",
     )
+    parser.set_defaults(release_from_settings=True)
     add_environment_flag(parser)
     parser.add_argument(
         "--actor-username", required=True, help=actor_help("release.gate", "who runs the gate")

@@ -79,9 +79,7 @@ def _register_incident(actions: argparse._SubParsersAction) -> None:
         permission=emergency_permission("open_incident"),
     )
     incident.add_argument(
-        "--release-id",
-        dest="incident_release_id",  # no release named means none, not $OPS_RELEASE_ID
-        help="the release or hotfix concerned, if any (none: --title is required)",
+        "--release-id", help="the release or hotfix concerned, if any (none: --title is required)"
     )
     incident.add_argument(
         "--trigger", required=True, choices=INCIDENT_TRIGGERS, help="the rollback trigger"
@@ -208,7 +206,7 @@ def run_open_incident(args: argparse.Namespace, runtime: Runtime) -> int:
     case = open_incident(
         runtime.engine,
         actor_username=args.actor_username,
-        release_id=args.incident_release_id,
+        release_id=args.release_id,
         trigger=args.trigger,
         title=args.title,
         sla_hours=args.sla_hours,
