@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ops_domain.alerts.queries import list_alerts
 from ops_domain.cases.queries import list_cases
 from ops_domain.errors import NotFound
+from ops_domain.readiness.queries import list_counted_items
 from ops_domain.rollback.queries import list_watched_releases
 from wallet_ops_airflow.emergency import EMERGENCY_ACTIONS
 from wallet_ops_airflow.operations_center.airflow_api import TriggerRefused
@@ -22,16 +22,14 @@ from wallet_ops_airflow.operations_center.pages import done, render
 from wallet_ops_airflow.operations_center.run_forms import conf_of, fields_of
 
 LISTED = 50
+ALERT_COUNTER = "open_high_alerts"  # the alerts that block a release, as the gate counts them
 WATCHED_SHOWN = 5
 
 router = APIRouter()
 
 
 def rollback_context(desk: Desk) -> dict[str, Any]:
-    alerts = [
-        *desk.read(list_alerts, "alerts", status="open", severity="critical", limit=LISTED),
-        *desk.read(list_alerts, "alerts", status="open", severity="high", limit=LISTED),
-    ]
+    blocking = desk.read(list_counted_items, "blocking items", limit=LISTED)
     return {
         "watched": desk.read(
             list_watched_releases,
@@ -40,7 +38,7 @@ def rollback_context(desk: Desk) -> dict[str, Any]:
             policy=desk.settings.rollback,
             limit=WATCHED_SHOWN,
         ),
-        "alerts": alerts,
+        "alerts": [item for item in blocking if item["counter"] == ALERT_COUNTER],
         "incidents": desk.read(
             list_cases, "cases", status="open", priority="critical", limit=LISTED
         ),

@@ -35,11 +35,11 @@ def test_a_watched_release_shows_its_four_triggers_against_the_baseline(
     for trigger in ("recon_break_spike", "payouts_failed", "chargebacks_stalled"):
         assert f'id="trigger-{trigger}"' in card
     spike_row = card.split('id="trigger-recon_break_spike"')[1].split("</tr>")[0]
-    assert "firing" in spike_row
+    assert 'status-firing">firing<' in spike_row
     assert '<td class="num">6</td><td class="num">0</td>' in spike_row
     assert "rise &gt; +5 and &gt; +50%" in spike_row
     payouts_row = card.split('id="trigger-payouts_failed"')[1].split("</tr>")[0]
-    assert " ok</td>" in payouts_row
+    assert 'status-ok">ok<' in payouts_row
     assert "&gt; 0 since the release" in payouts_row
     assert f'id="open_high_alerts-{alert_id}"' in page.text
 

@@ -15,15 +15,16 @@
     }));
   }
 
-  function draw(id, kind, labels, series, stacked) {
+  function draw(id, kind, labels, series, stacked, logarithmic) {
     const canvas = document.getElementById(id);
+    const y = logarithmic ? { type: "logarithmic" } : { stacked: stacked, beginAtZero: true };
     const chart = new Chart(canvas, {
       type: kind,
       data: { labels: labels, datasets: datasets(series, kind) },
       options: {
         animation: false,
         responsive: true,
-        scales: { x: { stacked: stacked }, y: { stacked: stacked, beginAtZero: true } },
+        scales: { x: { stacked: stacked }, y: y },
       },
     });
     canvas.dataset.drawn = String(chart.data.datasets.length);
@@ -32,7 +33,8 @@
   function drawAll() {
     const data = JSON.parse(document.getElementById("chart-data").textContent);
     draw("chart-readiness", "line", data.readiness.labels, data.readiness.counted, false);
-    draw("chart-settled", "bar", data.days, data.settled, false);
+    // currencies differ by orders of magnitude (IDR and USD): a log axis shows them all
+    draw("chart-settled", "bar", data.days, data.settled, false, true);
     draw("chart-payouts", "bar", data.days, data.payouts, true);
     draw("chart-open", "line", data.days, {
       "open breaks": data.open.breaks,
