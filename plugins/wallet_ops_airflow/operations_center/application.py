@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 from ops_domain.config import Settings
-from ops_domain.errors import DomainError
+from ops_domain.errors import DomainError, OpsError
 from wallet_ops_airflow.operations_center import charts, decisions, payouts, readiness, rollback
 from wallet_ops_airflow.operations_center.airflow_api import AirflowApi, own_base_url
 from wallet_ops_airflow.operations_center.login import NotLoggedIn, login_url
@@ -44,6 +44,16 @@ def hooked_engine() -> Engine:
     return OpsDatabaseHook().get_engine()
 
 
+def unavailable(request: Request, reason: str, status: int) -> HTMLResponse:
+    """A page that cannot be shown, and why, in the domain's words."""
+    return TEMPLATES.TemplateResponse(
+        request,
+        "refused.html",
+        {"refusal": reason, "root": root(request), "pages": PAGES},
+        status_code=status,
+    )
+
+
 def create_app(
     engine: Callable[[], Engine] | None = None,
     settings: Settings | None = None,
@@ -72,11 +82,11 @@ def create_app(
 
     @app.exception_handler(DomainError)
     def refused(request: Request, exc: DomainError) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(
-            request,
-            "refused.html",
-            {"refusal": str(exc), "root": root(request), "pages": PAGES},
-            status_code=refusal_status(exc),
-        )
+        return unavailable(request, str(exc), refusal_status(exc))
+
+    @app.exception_handler(OpsError)
+    def out_of_service(request: Request, exc: OpsError) -> HTMLResponse:
+        """The ops database (or what a page reads through it) is down: say so, as a 503."""
+        return unavailable(request, str(exc), 503)
 
     return app

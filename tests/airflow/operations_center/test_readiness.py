@@ -4,13 +4,21 @@ needs the session's form token from our own origin, and refusals are shown on th
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine, text
 
 from ops_domain.checks import CheckResult
+from ops_domain.config import Settings
 from ops_domain.principal import AIRFLOW, Principal, acting_as
 from ops_domain.readiness.gate import record_gate_verdict
 from ops_domain.readiness.snapshot import GateEvidence
-from tests.airflow.operations_center.conftest import Center, csrf_of, mint_token, shown
+from tests.airflow.operations_center.conftest import (
+    Center,
+    RecordedAirflow,
+    csrf_of,
+    mint_token,
+    shown,
+)
 from tests.support.factories import Factory
 
 RELEASE = "2026.12.06-demo"
@@ -251,3 +259,22 @@ def test_each_blocking_item_links_to_the_page_that_lists_it(
     assert f'href="/rollback#open_high_alerts-{alert_id}"' in page
     listed = center.client("oscar").get("/payouts?status=failed").text
     assert f'id="failed_payouts-{payout_id}"' in listed
+
+
+def test_a_lost_ops_database_is_a_503_page_that_says_so(
+    auth_manager: None, settings: Settings
+) -> None:
+    from wallet_ops_airflow.operations_center.application import create_app
+
+    from ops_domain.db import create_ops_engine
+    from ops_domain.errors import DatabaseUnavailable
+
+    def lost() -> Engine:
+        return create_ops_engine("postgresql+psycopg2://nobody@/ops?host=/nonexistent")
+
+    center = Center(create_app(lost, settings), RecordedAirflow())
+    with pytest.raises(DatabaseUnavailable):
+        lost()
+    page = center.client("oscar").get(PAGE)
+    assert page.status_code == 503
+    assert "database unavailable" in shown(page)
