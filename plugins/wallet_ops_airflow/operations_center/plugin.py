@@ -1,5 +1,5 @@
 """The Airflow plugin: the Operations Center app in the api-server under ``/ops``, and each of
-its pages in Airflow's navigation (menu "Operations Center", shown inside the UI)."""
+its pages as an entry of Airflow's navigation bar (shown inside the UI)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,20 @@ from wallet_ops_airflow.operations_center.address import URL_PREFIX
 from wallet_ops_airflow.operations_center.application import create_app
 from wallet_ops_airflow.operations_center.pages import PAGES
 
-MENU = "Operations Center"
+NAME = "Operations Center"
 
 
 class OperationsCenterPlugin(AirflowPlugin):
     name = "operations_center"
-    fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": MENU}]
+    fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": NAME}]
     external_views = [
         {
             "name": page.title,
             "href": f"{URL_PREFIX}/{page.slug}",
             "url_route": f"ops-{page.slug}",
-            "category": MENU,
             "destination": "nav",
+            "nav_top_level": True,  # one click: an entry of Airflow's own navigation bar
+            "icon": f"{URL_PREFIX}/static/icons/{page.slug}.svg",
         }
         for page in PAGES
     ]

@@ -33,8 +33,12 @@ def test_airflows_api_server_mounts_the_pages_and_lists_them_in_its_navigation(
     assert [app["url_prefix"] for app in center["fastapi_apps"]] == ["/ops"]
     views = center["external_views"]
     assert [view["href"] for view in views] == [f"/ops/{page}" for page in PAGES]
-    assert {view["category"] for view in views} == {"Operations Center"}
     assert all(view["url_route"] and view["destination"] == "nav" for view in views)
+    assert all(view["nav_top_level"] for view in views)  # not folded into a Plugins menu
+    icons = [api_server.get(view["icon"]) for view in views]
+    assert [(icon.status_code, icon.headers["content-type"]) for icon in icons] == [
+        (200, "image/svg+xml")
+    ] * len(PAGES)
 
 
 def test_the_plugin_loader_reads_only_the_plugin_entry_file() -> None:
