@@ -19,7 +19,7 @@ class Field:
     name: str
     title: str
     description: str
-    kind: str  # text | date | select | checkbox | lines
+    kind: str  # text | date | number | select | checkbox | lines
     choices: tuple[Any, ...]
     default: Any
     required: bool

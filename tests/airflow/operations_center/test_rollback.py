@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import Engine
 
+from ops_domain.config import Settings
 from tests.airflow.operations_center.conftest import Center, csrf_of, shown
 from tests.support.factories import Factory
 from tests.support.releases import release_through_gate
@@ -102,3 +103,39 @@ def test_an_emergency_action_needs_the_sessions_form_token(
     )
     assert answer.status_code == 403
     assert center.airflow.triggers == []
+
+
+def test_a_forms_values_become_the_conf_its_params_declare(settings: Settings) -> None:
+    from starlette.datastructures import FormData
+    from wallet_ops_airflow.emergency import EMERGENCY_ACTIONS
+    from wallet_ops_airflow.operations_center.run_forms import conf_of
+
+    reconcile = EMERGENCY_ACTIONS["emergency_targeted_reconciliation"].form(settings)
+    form = FormData(
+        [
+            ("window_start", "2026-12-01"),
+            ("window_end", "2026-12-02"),
+            ("currency", "USD"),
+            ("merchant_code", ""),
+            ("statement_path", ""),
+            ("statement_totals", "M1:2026-12-01:10.00:1\n\n  M2:2026-12-01:5.00:2  \n"),
+            ("dry_run", "on"),
+        ]
+    )
+    assert conf_of(reconcile, form) == {
+        "window_start": "2026-12-01",
+        "window_end": "2026-12-02",
+        "currency": "USD",
+        "merchant_code": None,
+        "statement_path": None,
+        "statement_totals": ["M1:2026-12-01:10.00:1", "M2:2026-12-01:5.00:2"],
+        "dry_run": True,
+    }
+    lift = EMERGENCY_ACTIONS["emergency_lift_payout_freeze"].form(settings)
+    assert conf_of(lift, FormData([("freeze_id", "12"), ("note", "back")])) == {
+        "freeze_id": 12,
+        "note": "back",
+    }
+    unchecked = conf_of(reconcile, FormData([("window_start", "")]))
+    assert unchecked["dry_run"] is False
+    assert unchecked["window_start"] == ""  # required: Airflow refuses it, named
