@@ -8,7 +8,7 @@ export GX_ANALYTICS_ENABLED := False
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup test lint format demo airflow airflow-celery bench db-stop clean prometheus chromium redis screenshots
+.PHONY: setup test lint format demo airflow airflow-celery bench bench-large db-stop clean prometheus chromium redis screenshots
 
 setup: $(STAMP)
 
@@ -68,6 +68,11 @@ screenshots: setup chromium
 # measured, never asserted: the jobs at 250,000 and 1,000,000 events (bench/README.md, ~10 min)
 bench: setup
 	@$(PY) -m bench
+
+# settlement alone at 10,000,000 events / 100,000 merchants (scale 40) beside scale 1, into
+# bench/results/large.json, then latest.md again (bench/README.md; ~30 min, ~15 GB of disk)
+bench-large: setup
+	@$(PY) -m bench --large
 
 db-stop: setup
 	@$(PY) -m ops_domain db stop

@@ -287,6 +287,23 @@ _APPROVALS = """
      WHERE e.status = 'draft' AND e.id % 2 = 0
 """
 
+SETTLEMENT_DATA = (_MERCHANTS, _EVENTS, _ACCOUNTS, _PERIODS)
+ALL_DATA = (
+    _MERCHANTS,
+    _EVENTS,
+    _REFUND_CASES,
+    _OPERATION_CASES,
+    _REFUNDS,
+    _ALERTS,
+    _RECON_RUNS,
+    _BREAKS,
+    _ACCOUNTS,
+    _PERIODS,
+    _ENTRIES,
+    _LINES,
+    _APPROVALS,
+)
+
 _EXPLICIT_ID_TABLES = (
     "merchants",
     "cashflow_events",
@@ -297,8 +314,17 @@ _EXPLICIT_ID_TABLES = (
 )
 
 
-def generate(conn: Connection, sizes: Sizes, clock: BenchClock, users: dict[str, int]) -> None:
-    """Load one scale's data into an empty, migrated database (one transaction)."""
+def generate(
+    conn: Connection,
+    sizes: Sizes,
+    clock: BenchClock,
+    users: dict[str, int],
+    *,
+    settlement_only: bool = False,
+) -> None:
+    """Load one scale's data into an empty, migrated database (one transaction);
+    ``settlement_only``: the merchants, their events and the books' accounts and periods, what
+    a settlement run reads (``make bench-large``)."""
     previous_start, previous_end = clock.previous_month
     month_end = (clock.month_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     params = {
@@ -328,21 +354,7 @@ def generate(conn: Connection, sizes: Sizes, clock: BenchClock, users: dict[str,
     }
     conn.execute(text("SET LOCAL session_replication_role = replica"))
     conn.execute(text("SET LOCAL synchronous_commit = off"))
-    for statement in (
-        _MERCHANTS,
-        _EVENTS,
-        _REFUND_CASES,
-        _OPERATION_CASES,
-        _REFUNDS,
-        _ALERTS,
-        _RECON_RUNS,
-        _BREAKS,
-        _ACCOUNTS,
-        _PERIODS,
-        _ENTRIES,
-        _LINES,
-        _APPROVALS,
-    ):
+    for statement in SETTLEMENT_DATA if settlement_only else ALL_DATA:
         conn.execute(text(statement), params)
     for table in _EXPLICIT_ID_TABLES:
         conn.execute(

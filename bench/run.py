@@ -18,7 +18,10 @@ from typing import Any
 from sqlalchemy import text
 
 from bench import databases, runtime_gate
+from bench.audit_verify import measure_audit_verify
+from bench.audit_verify import summary as audit_summary
 from bench.dataset import BenchClock, Sizes, generate
+from bench.large import read_large, write_large
 from bench.operations import BENCH_ACTOR
 from bench.operations_center_pages import measure_pages, page_summary
 from bench.report import machine_description, render, write_results
@@ -29,7 +32,7 @@ from ops_domain.rbac.seeding import seed_rbac
 from ops_domain.rbac.users import add_user
 from ops_domain.schema import upgrade_to_head
 
-EVENTS_PER_MERCHANT = 100
+LARGE_SCALE = 40  # 10,000,000 events over 100,000 merchants
 OURS = "automate_settlements"
 NAIVE = "naive ORM settlement"
 # A job that changes the data it works through runs on a file copy of the freshly loaded
@@ -52,7 +55,9 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def load_scale(server: str, name: str, scale: int, clock: BenchClock) -> dict[str, Any]:
+def load_scale(
+    server: str, name: str, scale: int, clock: BenchClock, *, settlement_only: bool = False
+) -> dict[str, Any]:
     """Create, migrate and fill database ``name``; return the load figures."""
     url = databases.create_database(server, name)
     engine = create_ops_engine(url)
@@ -69,6 +74,7 @@ def load_scale(server: str, name: str, scale: int, clock: BenchClock) -> dict[st
                 Sizes(scale),
                 clock,
                 {"maker": users["bench_maker"], "checker": users["bench_checker"]},
+                settlement_only=settlement_only,
             )
         loaded = time.perf_counter() - started
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -105,13 +111,16 @@ def measure(operation: str, url: str, clock: BenchClock, options: dict[str, Any]
     return result
 
 
-def bench_scale(server: str, scale: int, clock: BenchClock, naive_events: int) -> dict:
+def bench_scale(server: str, scale: int, clock: BenchClock, *, naive: bool) -> dict:
+    """Every job at ``scale``; the naive baseline (``naive``) over every event of it."""
     base = f"bench_s{scale}"
     log(f"scale {scale}: loading {Sizes(scale).events:,} events into {base}")
     load = load_scale(server, base, scale, clock)
     log(f"scale {scale}: loaded in {load['load_seconds']} s, {load['database_mb']} MB")
-    options = {"scale": scale, "naive_merchants": max(1, naive_events // EVENTS_PER_MERCHANT)}
-    results = {NAIVE: measure_on_copy(server, base, NAIVE, clock, options, copy=True)}
+    options = {"scale": scale, "naive_merchants": Sizes(scale).merchants}
+    results = {}
+    if naive:
+        results[NAIVE] = measure_on_copy(server, base, NAIVE, clock, options, copy=True)
     for group, on_loaded in ((SETTLEMENT_VARIANTS, {OURS}), (ESCALATIONS, set(ESCALATIONS))):
         rounds: dict[str, list[dict]] = {}
         for round_no in range(1, ROUNDS + 1):
@@ -126,6 +135,22 @@ def bench_scale(server: str, scale: int, clock: BenchClock, naive_events: int) -
     pages = measure_pages(server, url)
     log(f"  Operations Center pages: {page_summary(pages)}")
     return {"scale": scale, "load": load, "results": results, "pages": pages, "database": base}
+
+
+def bench_settlement_at(server: str, scale: int, clock: BenchClock) -> dict:
+    """The settlement variants alone at ``scale`` on settlement-only data, one round: the
+    limit and settle-only on copies, the real run with payouts on the loaded database."""
+    base = f"bench_large_s{scale}"
+    log(f"scale {scale}: loading {Sizes(scale).events:,} events (settlement data) into {base}")
+    load = load_scale(server, base, scale, clock, settlement_only=True)
+    log(f"scale {scale}: loaded in {load['load_seconds']} s, {load['database_mb']} MB")
+    options = {"scale": scale}
+    results = {
+        operation: measure_on_copy(server, base, operation, clock, options, copy=operation != OURS)
+        for operation in SETTLEMENT_VARIANTS
+    }
+    databases.drop_database(server, base)
+    return {"scale": scale, "load": load, "results": results, "database": base}
 
 
 def measure_on_copy(
@@ -187,41 +212,64 @@ def main(argv: list[str] | None = None) -> int:
         help="scale to run (1 = 250,000 events, 2,500 merchants); repeat it (default: 1 and 4)",
     )
     parser.add_argument(
-        "--naive-events",
-        type=int,
-        default=50_000,
-        help="events the naive baseline settles (a subset; its rate is extrapolated)",
+        "--large",
+        action="store_true",
+        help=f"settlements alone at scales 1 and {LARGE_SCALE} (10,000,000 events) into"
+        " large.json, then latest.md again (make bench-large)",
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the bench databases (for EXPLAIN by hand)"
     )
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench" / "results")
     args = parser.parse_args(argv)
-    scales = sorted(set(args.scale or [1, 4]))
     started = time.perf_counter()
     server = databases.server_url(keep_running=args.keep)
     clock = BenchClock.at(utc_now())
     load_before = os.getloadavg()
+    if args.large:
+        runs = [bench_settlement_at(server, scale, clock) for scale in (1, LARGE_SCALE)]
+        large = {
+            "machine": machine_description(server),
+            "load_average": {"start": load_before, "end": os.getloadavg()},
+            "clock": clock.now.isoformat(),
+            "scales": runs,
+            "total_seconds": round(time.perf_counter() - started, 1),
+        }
+        write_large(args.out, large)
+        results = json.loads((args.out / "latest.json").read_text())
+    else:
+        results = bench_all(server, clock, sorted(set(args.scale or [1, 4])), keep=args.keep)
+        results |= {
+            "machine": machine_description(server),
+            "load_average": {"start": load_before, "end": os.getloadavg()},
+            "total_seconds": round(time.perf_counter() - started, 1),
+        }
+    large = read_large(args.out)
+    table = render(results, large)
+    write_results(args.out, results, large, table)
+    print(table)
+    return 0
+
+
+def bench_all(server: str, clock: BenchClock, scales: list[int], *, keep: bool) -> dict:
+    """Every job at each scale (the naive baseline over the whole smallest one), the DAG
+    parse, and audit verify on the large demo."""
     runs = []
     for scale in scales:
-        runs.append(bench_scale(server, scale, clock, args.naive_events))
-        if not args.keep:
+        runs.append(bench_scale(server, scale, clock, naive=scale == scales[0]))
+        if not keep:
             databases.drop_database(server, runs[-1]["database"])
     log("parsing DAG files")
     dags = parse_dags()
     log("the release gate under the real scheduler")
     gate = runtime_gate.measure()
-    results = {
-        "machine": machine_description(server),
-        "load_average": {"start": load_before, "end": os.getloadavg()},
+    log("audit verify on the large demo")
+    audit = measure_audit_verify(server, clock.business_day)
+    log(f"  {audit_summary(audit)}")
+    return {
         "clock": clock.now.isoformat(),
-        "naive_events": args.naive_events,
         "scales": runs,
         "dag_parse": dags,
         runtime_gate.RESULTS_KEY: gate,
-        "total_seconds": round(time.perf_counter() - started, 1),
+        "audit_verify": audit,
     }
-    table = render(results)
-    write_results(args.out, results, table)
-    print(table)
-    return 0
