@@ -44,7 +44,6 @@ def large_lines(large: dict[str, Any] | None) -> list[str]:
     lines += [
         "",
         "Settlement data only (merchants, events, accounts, periods), generated in SQL; one"
-        " round each: the limit and settle-only on file copies, the run with payouts on the"
-        " loaded database.",
+        " round each: the limit on a file copy, the run with payouts on the loaded database.",
     ]
     return lines
