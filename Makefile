@@ -70,7 +70,7 @@ bench: setup
 	@$(PY) -m bench
 
 # settlement alone at 10,000,000 events / 100,000 merchants (scale 40) beside scale 1, into
-# bench/results/large.json, then latest.md again (bench/README.md; ~30 min, ~15 GB of disk)
+# bench/results/large.json, then latest.md again (bench/README.md; ~30 min, ~10 GB of disk)
 bench-large: setup
 	@$(PY) -m bench --large
 
