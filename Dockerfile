@@ -16,11 +16,10 @@ USER airflow
 COPY --chown=airflow:0 requirements.txt /opt/wallet-ops/requirements.txt
 RUN pip install --no-cache-dir -r /opt/wallet-ops/requirements.txt ${EXTRA_PROVIDERS}
 
-# Installed in place (editable) so the project root is /opt/wallet-ops: the smoke suite of the
-# release gate (tests/smoke) is found there, next to the package.
+# Installed in place (editable) so the project root is /opt/wallet-ops (its var/ the default
+# state directory). The release gate's smoke scenarios ship inside the package (ops_domain.smoke).
 COPY --chown=airflow:0 pyproject.toml /opt/wallet-ops/pyproject.toml
 COPY --chown=airflow:0 ops_domain /opt/wallet-ops/ops_domain
-COPY --chown=airflow:0 tests /opt/wallet-ops/tests
 RUN pip install --no-cache-dir --no-deps -e /opt/wallet-ops
 
 COPY --chown=airflow:0 dags /opt/airflow/dags

@@ -215,7 +215,7 @@ class Settings:
     sealer_database_url: str | None = None
     audit_export_url: str | None = None
     # the release checks' targets (SPEC 5): the databases kept apart, the scratch database
-    # of the smoke suite, the metrics endpoint and its Prometheus, the Keycloak settings
+    # of the smoke scenarios, the metrics endpoint and its Prometheus, the Keycloak settings
     airflow_metadata_url: str | None = None
     db_isolation_strict: bool = True
     test_database_url: str | None = None

@@ -67,7 +67,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     isolation.set_defaults(handler=run_check_db_isolation)
 
     smoke = subparsers.add_parser(
-        "run_smoke_tests", help="run the smoke suite in the scratch database OPS_TEST_DATABASE_URL"
+        "run_smoke_tests",
+        help="run the shipped smoke scenarios in the scratch database OPS_TEST_DATABASE_URL",
     )
     add_json_flag(smoke)
     smoke.set_defaults(handler=run_smoke)

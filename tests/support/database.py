@@ -1,28 +1,32 @@
-"""The test database: ``OPS_TEST_DATABASE_URL``, or a fresh database on the embedded server."""
+"""The test database: ``OPS_TEST_DATABASE_URL``, or a fresh database on the embedded server.
+
+Creating, emptying and dropping it is what the shipped smoke runner does with its scratch
+database (``ops_domain.smoke.scratch``); the tests use the same functions."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import uuid
-from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, text
-
 from ops_domain.config import PROJECT_ROOT
-from ops_domain.embedded import embedded_server_url
-from ops_domain.models import Base
+from ops_domain.smoke.scratch import (
+    ALL_TABLES,
+    create_scratch_database,
+    drop_in_background,
+    wipe,
+)
+from ops_domain.smoke.scratch import drop_scratch_database as drop_test_database
+
+__all__ = [
+    "ALL_TABLES",
+    "TEST_DATABASE_ENV",
+    "create_test_database",
+    "drop_in_background",
+    "drop_test_database",
+    "wipe",
+]
 
 TEST_DATABASE_ENV = "OPS_TEST_DATABASE_URL"
-# Tables whose rows a test may leave behind; everything is wiped before the next test.
-ALL_TABLES = tuple(table.name for table in Base.metadata.sorted_tables)
-# every sequence a test has drawn from starts again where a fresh database's does
-RESTART_SEQUENCES = (
-    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false)"
-    " FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
-)
 
 
 def create_test_database() -> tuple[str, str | None]:
@@ -31,55 +35,4 @@ def create_test_database() -> tuple[str, str | None]:
     if configured:
         return configured, None
     var_dir = Path(os.environ.get("OPS_VAR_DIR") or PROJECT_ROOT / "var")
-    server_url = embedded_server_url(var_dir)
-    name = f"ops_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server_url.replace("/postgres?", f"/{name}?"), name
-
-
-def drop_test_database(url: str, name: str) -> None:
-    drop_in_background(url.replace(f"/{name}?", "/postgres?"), [name])
-
-
-def drop_in_background(
-    server_url: str, databases: Sequence[str], roles: Sequence[str] = ()
-) -> None:
-    """Drop ``databases``, then ``roles`` (their owners, say), in that order in a process of
-    its own: DROP DATABASE waits for a checkpoint of the whole server (measured 15-30 s on the
-    busy shared machine), so it finishes after the test instead of holding the run for it."""
-    statements = [
-        *(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)' for database in databases),
-        *(f'DROP ROLE IF EXISTS "{role}"' for role in roles),
-    ]
-    script = (
-        "import sys; from sqlalchemy import create_engine, text; "
-        "e = create_engine(sys.argv[1], isolation_level='AUTOCOMMIT'); c = e.connect()\n"
-        "for statement in sys.argv[2:]: c.execute(text(statement))"
-    )
-    subprocess.Popen(
-        [sys.executable, "-c", script, server_url, *statements],
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def wipe(engine: Engine) -> None:
-    """Empty every table and restart every id sequence, as in a freshly migrated database.
-
-    A superuser (the embedded server's login) deletes the rows with triggers and foreign keys
-    off for the one transaction: a test leaves a few rows, and deleting them takes
-    milliseconds where truncating every table took a third of a second, before every test.
-    Another login truncates, lifting the audit log's TRUNCATE guard as the owner it is."""
-    with engine.begin() as conn:
-        if conn.execute(text("SELECT current_setting('is_superuser')")).scalar_one() == "on":
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
-            conn.execute(text("; ".join(f"DELETE FROM {table}" for table in ALL_TABLES)))
-            conn.execute(text(RESTART_SEQUENCES))
-        else:
-            conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_truncate"))
-            conn.execute(text(f"TRUNCATE {', '.join(ALL_TABLES)} RESTART IDENTITY CASCADE"))
-            conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_truncate"))
+    return create_scratch_database(var_dir, "ops_test")

@@ -1,13 +1,14 @@
-"""Test data written straight to the database (Core inserts), so tests state only what matters."""
+"""Test data written straight to the database (Core inserts), so tests state only what matters.
+
+The rows the shipped smoke scenarios need are built by ``ops_domain.smoke.builders``; this
+factory adds the rest."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from ops_domain.accounting.models import (
     Account,
@@ -17,73 +18,16 @@ from ops_domain.accounting.models import (
     JournalLine,
 )
 from ops_domain.alerts.models import Alert
-from ops_domain.audit.models import AuditLog
-from ops_domain.cases.models import Case
-from ops_domain.disputes.models import Chargeback, RefundRequest
-from ops_domain.merchants.models import CashflowEvent, Merchant
-from ops_domain.rbac.users import add_user
+from ops_domain.disputes.models import Chargeback
 from ops_domain.reconciliation.models import ReconciliationBreak, ReconciliationRun
 from ops_domain.settlements.models import SettlementException
+from ops_domain.smoke.builders import DEFAULT_DAY, DEFAULT_TIME, Builders
 
-DEFAULT_TIME = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-DEFAULT_DAY = DEFAULT_TIME.date()
+__all__ = ["DEFAULT_DAY", "DEFAULT_TIME", "Factory"]
 
 
-class Factory:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._serial = itertools.count(1)
-
-    def _insert(self, table: Any, **values: Any) -> int:
-        with self.engine.begin() as conn:
-            return conn.execute(insert(table).values(**values).returning(table.id)).scalar_one()
-
-    def user(self, username: str, *roles: str, active: bool = True) -> int:
-        user_id = add_user(self.engine, username, list(roles))
-        if not active:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    text("UPDATE users SET is_active = false WHERE id = :id"), {"id": user_id}
-                )
-        return user_id
-
-    def merchant(
-        self, code: str | None = None, *, status: str = "active", currency: str = "USD"
-    ) -> int:
-        n = next(self._serial)
-        return self._insert(
-            Merchant,
-            code=code or f"M{n:05d}",
-            name=f"Merchant {code or n}",
-            status=status,
-            settlement_currency=currency,
-            destination_account=f"ACC-{n:08d}",
-            channel="bank_transfer",
-        )
-
-    def event(
-        self,
-        merchant_id: int,
-        amount: str | Decimal,
-        *,
-        fee: str | Decimal = "0.00",
-        direction: str = "credit",
-        currency: str = "USD",
-        occurred_at: datetime = DEFAULT_TIME,
-        flow_type: str = "c2b",
-    ) -> int:
-        amount, fee = Decimal(amount), Decimal(fee)
-        return self._insert(
-            CashflowEvent,
-            merchant_id=merchant_id,
-            flow_type=flow_type,
-            direction=direction,
-            amount=amount,
-            fee_amount=fee,
-            net_amount=amount - fee,
-            currency=currency,
-            occurred_at=occurred_at,
-        )
+class Factory(Builders):
+    """The scenarios' builders, and the rows only tests need."""
 
     def events_bulk(
         self,
@@ -113,57 +57,6 @@ class Factory:
                     "per": per_merchant,
                 },
             ).rowcount
-
-    def case(
-        self,
-        created_by: int,
-        *,
-        case_type: str = "complaint",
-        priority: str = "medium",
-        status: str = "open",
-        sla_due_at: datetime | None = None,
-        created_at: datetime = DEFAULT_TIME,
-    ) -> int:
-        return self._insert(
-            Case,
-            case_type=case_type,
-            priority=priority,
-            status=status,
-            title=f"{case_type} case",
-            sla_due_at=sla_due_at,
-            created_by=created_by,
-            created_at=created_at,
-        )
-
-    def refund(
-        self,
-        maker_id: int,
-        source_event_id: int,
-        amount: str,
-        *,
-        case_id: int | None = None,
-        status: str = "pending",
-        sla_due_at: datetime = DEFAULT_TIME + timedelta(hours=48),
-    ) -> int:
-        with self.engine.begin() as conn:
-            event = conn.execute(
-                select(CashflowEvent.merchant_id, CashflowEvent.currency).where(
-                    CashflowEvent.id == source_event_id
-                )
-            ).one()
-        return self._insert(
-            RefundRequest,
-            case_id=case_id,
-            merchant_id=event.merchant_id,
-            customer_ref="CUST-1",
-            source_event_id=source_event_id,
-            amount=Decimal(amount),
-            currency=event.currency,
-            reason="customer dispute",
-            status=status,
-            maker_id=maker_id,
-            sla_due_at=sla_due_at,
-        )
 
     def chargeback(
         self,
@@ -277,36 +170,6 @@ class Factory:
         return self._insert(
             AccountingPeriod, currency=currency, period_start=start, period_end=end, status=status
         )
-
-    def count(self, table: str, where: str = "true", **params: Any) -> int:
-        with self.engine.begin() as conn:
-            return conn.execute(
-                text(f"SELECT count(*) FROM {table} WHERE {where}"), params
-            ).scalar_one()
-
-    def audit_actions(self, prefix: str = "") -> list[str]:
-        with self.engine.begin() as conn:
-            return list(
-                conn.scalars(
-                    select(AuditLog.action)
-                    .where(AuditLog.action.startswith(prefix))
-                    .order_by(AuditLog.id)
-                )
-            )
-
-    def table_checksums(self) -> dict[str, str]:
-        """md5 of every ops table's full content: proves a refused command changed nothing."""
-        from tests.support.database import ALL_TABLES
-
-        sums = {}
-        with self.engine.begin() as conn:
-            for table in ALL_TABLES:
-                sums[table] = conn.execute(
-                    text(
-                        f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t"
-                    )
-                ).scalar_one()
-        return sums
 
     def now(self) -> datetime:
         with self.engine.begin() as conn:
