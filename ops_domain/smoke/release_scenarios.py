@@ -17,12 +17,10 @@ from ops_domain.errors import MakerCheckerViolation, PeriodClosed
 from ops_domain.payouts.service import send_payout, settle_payout
 from ops_domain.readiness.gate import release_readiness_gate
 from ops_domain.readiness.waivers import approve_waiver, request_waiver
-from ops_domain.settlement_automation import automate_settlements
-from ops_domain.smoke.builders import DEFAULT_DAY, DEFAULT_TIME, Builders
+from ops_domain.smoke.builders import Builders
+from ops_domain.smoke.business_day import NOW, settle_day
 from ops_domain.smoke.expect import expect_equal, expect_refused
 from ops_domain.smoke.staff import add_staff
-
-NOW = DEFAULT_TIME + timedelta(days=1)
 
 
 def settlement_is_paid_out_and_settled(engine: Engine, settings: Settings) -> None:
@@ -33,15 +31,7 @@ def settlement_is_paid_out_and_settled(engine: Engine, settings: Settings) -> No
     data.event(merchant, "50.00", fee="1.25")
     data.event(merchant, "20.00", fee="0.00", direction="debit")
 
-    automate_settlements(
-        engine,
-        settings,
-        actor_username="svc_airflow",
-        period_start=DEFAULT_DAY,
-        period_end=DEFAULT_DAY,
-        create_payouts=True,
-        now=NOW,
-    )
+    settle_day(engine, settings, "svc_airflow")
     settlement = data.row("SELECT * FROM settlements WHERE merchant_id = :m", m=merchant)
     payout = data.row("SELECT * FROM payouts WHERE settlement_id = :s", s=settlement["id"])
     expect_equal(

@@ -15,25 +15,10 @@ from ops_domain.payouts.service import send_payout
 from ops_domain.reconciliation.breaks import approve_resolution, propose_resolution
 from ops_domain.reconciliation.runs import reconcile
 from ops_domain.reconciliation.statements import ExternalStatement
-from ops_domain.settlement_automation import automate_settlements
-from ops_domain.smoke.builders import DEFAULT_DAY, DEFAULT_TIME, Builders
+from ops_domain.smoke.builders import DEFAULT_DAY, Builders
+from ops_domain.smoke.business_day import NOW, settle_day
 from ops_domain.smoke.expect import expect_equal, expect_refused
 from ops_domain.smoke.staff import add_staff
-
-NOW = DEFAULT_TIME + timedelta(days=1)
-
-
-def _settle_day(engine: Engine, settings: Settings, actor: str = "ops_runner") -> dict:
-    result = automate_settlements(
-        engine,
-        settings,
-        actor_username=actor,
-        period_start=DEFAULT_DAY,
-        period_end=DEFAULT_DAY,
-        create_payouts=True,
-        now=NOW,
-    )
-    return result.to_dict()
 
 
 def an_event_of_100_with_its_fee_of_100_bps_plus_1_settles_net_98(
@@ -45,7 +30,7 @@ def an_event_of_100_with_its_fee_of_100_bps_plus_1_settles_net_98(
     merchant = data.merchant()
     data.event(merchant, "100.00", fee=fee)
 
-    _settle_day(engine, settings)
+    settle_day(engine, settings, "ops_runner")
 
     settlement = data.row("SELECT * FROM settlements WHERE merchant_id = :m", m=merchant)
     expect_equal(
@@ -62,7 +47,7 @@ def a_settlement_run_by_an_operator_over_two_events(engine: Engine, settings: Se
     data.event(merchant, "100.00", fee="2.00")
     data.event(merchant, "40.00", fee="1.00")
 
-    report = _settle_day(engine, settings, actor="accountant")
+    report = settle_day(engine, settings, "accountant")
 
     settlement = data.row("SELECT * FROM settlements WHERE merchant_id = :m", m=merchant)
     expect_equal(
@@ -84,7 +69,7 @@ def the_same_user_is_refused_on_their_own_payout_decision(
     data = Builders(engine)
     add_staff(data, "platform_admin")
     data.event(data.merchant(), "60.00")
-    _settle_day(engine, settings, actor="platform_admin")  # the admin makes the payout
+    settle_day(engine, settings, "platform_admin")  # the admin makes the payout
     payout = data.row("SELECT id, status FROM payouts")
 
     with expect_refused(MakerCheckerViolation, "'platform_admin' is the maker"):
@@ -118,7 +103,7 @@ def a_reconciliation_break_is_closed_by_a_maker_checker_resolution(
     data = Builders(engine)
     add_staff(data, "ops_runner", "accountant", "platform_admin", "risk_checker")
     data.event(data.merchant("RECON-SHOP"), "50.00")
-    _settle_day(engine, settings)
+    settle_day(engine, settings, "ops_runner")
     statement = ExternalStatement.from_totals([f"RECON-SHOP:{DEFAULT_DAY}:45.00:1"])
 
     run = reconcile(
