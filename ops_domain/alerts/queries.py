@@ -49,17 +49,34 @@ def list_alerts(
     return fetch_list(session, _ALERTS, params, limit)
 
 
+# Open at the end of a day: created by then and not closed by then. Counted as a running sum
+# of the openings and closings per UTC day (one pass over the alerts, whatever the window).
 _OPEN_BY_DAY = text(
     """
+    WITH changes AS (
+        SELECT CAST(a.created_at AT TIME ZONE 'UTC' AS date) AS day, 1 AS any_alert,
+               CAST(a.severity IN ('high', 'critical') AS int) AS high_alert
+          FROM alerts a
+         WHERE a.created_at < CAST(:last_day AS date) + 1
+        UNION ALL
+        SELECT CAST(a.closed_at AT TIME ZONE 'UTC' AS date), -1,
+               -CAST(a.severity IN ('high', 'critical') AS int)
+          FROM alerts a
+         WHERE a.closed_at < CAST(:last_day AS date) + 1
+    ),
+    running AS MATERIALIZED (
+        SELECT day, CAST(sum(sum(any_alert)) OVER (ORDER BY day) AS bigint) AS open_all,
+               CAST(sum(sum(high_alert)) OVER (ORDER BY day) AS bigint) AS open_high
+          FROM changes
+         GROUP BY day
+    )
     SELECT CAST(d.day AS date) AS day,
-           count(a.id) FILTER (WHERE a.severity IN ('high', 'critical')) AS open_high,
-           count(a.id) AS open_all
+           coalesce(r.open_high, 0) AS open_high, coalesce(r.open_all, 0) AS open_all
       FROM generate_series(CAST(:first_day AS date), CAST(:last_day AS date),
                            interval '1 day') AS d(day)
-      LEFT JOIN alerts a
-        ON a.created_at < d.day + interval '1 day'
-       AND (a.closed_at IS NULL OR a.closed_at >= d.day + interval '1 day')
-     GROUP BY d.day
+      LEFT JOIN LATERAL (SELECT running.open_high, running.open_all FROM running
+                          WHERE running.day <= CAST(d.day AS date)
+                          ORDER BY running.day DESC LIMIT 1) r ON true
      ORDER BY d.day
      LIMIT :limit
     """

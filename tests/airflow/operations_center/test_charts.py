@@ -121,3 +121,30 @@ def test_a_by_day_series_runs_forward_over_at_most_a_year() -> None:
         require_day_window(date(2026, 1, 2), date(2026, 1, 1))
     with pytest.raises(InvalidInput, match=f"at most {MAX_DAYS} days"):
         require_day_window(date(2025, 1, 1), date(2026, 1, 2))
+
+
+def test_an_alert_or_break_counts_as_open_from_its_day_until_the_day_it_was_closed(
+    center: Center, factory: Factory, engine: Engine
+) -> None:
+    maker = factory.user("oscar", "operation")
+    alert_id = factory.alert("payout_spike", severity="high")
+    break_id = factory.recon_break(maker, status="resolved")
+    with engine.begin() as conn:  # opened three days ago, closed yesterday
+        conn.execute(
+            text(
+                "UPDATE alerts SET created_at = now() - interval '3 days',"
+                " closed_at = now() - interval '1 day', status = 'closed' WHERE id = :id"
+            ),
+            {"id": alert_id},
+        )
+        conn.execute(
+            text(
+                "UPDATE reconciliation_breaks SET created_at = now() - interval '3 days',"
+                " updated_at = now() - interval '1 day' WHERE id = :id"
+            ),
+            {"id": break_id},
+        )
+    data = chart_data(center.client("oscar").get("/charts?days=7").text)
+    assert data["open"]["alerts_high"] == [0, 0, 0, 1, 1, 0, 0]
+    assert data["open"]["alerts_all"] == [0, 0, 0, 1, 1, 0, 0]
+    assert data["open"]["breaks"] == [0, 0, 0, 1, 1, 0, 0]
