@@ -106,6 +106,21 @@ def test_journals_list_pending_approval_shows_the_approval_id(
     assert (pending[0]["status"], pending[0]["total_debit"]) == ("draft", "10.00")
     assert pending[0]["entry_no"].startswith("JE-")
     assert len(_list(cli, "journals", "--status", "draft")) == 2
+    assert _list(cli, "journals", "--status", "posted", "--pending-approval") == []
+    assert [
+        j["approval_id"] for j in _list(cli, "journals", "--status", "draft", "--pending-approval")
+    ] == [approval]
+
+
+def test_journals_awaiting_a_checker_come_longest_waiting_first_within_the_limit(
+    cli: Cli, factory: Factory, people: dict[str, int]
+) -> None:
+    newer = factory.journal_approval(people["ops"], requested_at=datetime(2026, 11, 21, tzinfo=UTC))
+    older = factory.journal_approval(people["ops"], requested_at=datetime(2026, 11, 20, tzinfo=UTC))
+    waiting = _list(cli, "journals", "--pending-approval")
+    assert [j["approval_id"] for j in waiting] == [older, newer]
+    first = _list(cli, "journals", "--pending-approval", "--limit", "1")
+    assert [j["approval_id"] for j in first] == [older]
 
 
 def test_work_queue_lists_filter_by_status(

@@ -41,19 +41,26 @@ _JOURNALS = text(
      LIMIT :limit
     """
 )
-# Awaiting a checker: driven by the pending approvals (the partial index on pending ones),
-# so the list costs what is pending, not every entry of the books.
+# Awaiting a checker: driven by the pending approvals (the partial index on pending ones), the
+# longest-waiting first, bounded before any entry is joined: the list costs what is pending,
+# not every entry of the books.
 _AWAITING_APPROVAL = text(
     f"""
     {_COLUMNS}
-      FROM (SELECT DISTINCT ON (ja.entry_id) ja.id, ja.entry_id, ja.kind, ja.requested_by,
-                   ja.requested_at
-              FROM journal_approvals ja
-             WHERE ja.status = 'pending'
-             ORDER BY ja.entry_id, ja.id) a
+      FROM (SELECT pending.*
+              FROM (SELECT DISTINCT ON (ja.entry_id) ja.id, ja.entry_id, ja.kind,
+                           ja.requested_by, ja.requested_at
+                      FROM journal_approvals ja
+                     WHERE ja.status = 'pending'
+                     ORDER BY ja.entry_id, ja.id) pending
+             WHERE CAST(:status AS text) IS NULL
+                OR EXISTS (SELECT 1 FROM journal_entries x
+                            WHERE x.id = pending.entry_id AND x.status = :status)
+             ORDER BY pending.requested_at, pending.entry_id DESC
+             LIMIT :limit) a
       JOIN journal_entries e ON e.id = a.entry_id
     {_DETAILS}
-     ORDER BY a.requested_at, e.id DESC
+     ORDER BY a.requested_at, a.entry_id DESC
      LIMIT :limit
     """
 )
