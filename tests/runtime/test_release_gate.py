@@ -74,6 +74,13 @@ def acting(ops: Engine, run_id: str) -> set[tuple[str, str]]:
         return {tuple(row) for row in found}
 
 
+def failed_task_alerts(ops: Engine) -> int:
+    with ops.connect() as conn:
+        return conn.execute(
+            text("SELECT count(*) FROM alerts WHERE alert_type = 'airflow_task_failed'")
+        ).scalar_one()
+
+
 def release_state(ops: Engine, release_id: str) -> str:
     with ops.connect() as conn:
         return conn.execute(
@@ -144,8 +151,21 @@ def test_the_gate_fails_on_the_demo_blockers_and_passes_after_the_runbook(
     assert release_state(ops, release) == "released"
 
     decision = {"release_id": release, "environment": "production", "reason": "drill"}
-    rolled_back = wait(trigger("emergency_record_rollback", decision, as_login="rita"))
+    runs = [
+        trigger("emergency_record_rollback", decision, as_login="rita"),
+        # never gated in staging: refused, though the same id was released in production
+        trigger(
+            "emergency_record_rollback", {**decision, "environment": "staging"}, as_login="rita"
+        ),
+    ]
+    rolled_back, refused = [wait(run) for run in runs]
 
     assert rolled_back.state == "success", rolled_back.failed_tasks()
+    assert (refused.state, refused.failed_tasks()) == ("failed", ["act"])
+    log = watching.task_log("emergency_record_rollback", refused.run_id, "act")
+    assert f"refused: NotFound: staging release {release!r}" in log
+    assert "Traceback" not in log
+    assert acting(ops, refused.run_id) == set()
+    assert failed_task_alerts(ops) == 0
     assert acting(ops, rolled_back.run_id) == {("rita", "airflow")}
     assert release_state(ops, release) == "rolled_back"
