@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 
 from scripts.airflow_logins import AIRFLOW_ADMIN
 from scripts.airflow_rest import AirflowClient, RunOutcome
-from tests.runtime.conftest import TODAY, TriggeredRun, first_scheduled_run
+from tests.runtime.conftest import TriggeredRun, first_scheduled_run
 
 SERVICE_ACCOUNT = "svc_airflow"
 MERCHANT = "DEMO-EUR-CAFE"
@@ -189,7 +189,10 @@ def test_scheduled_governance_jobs_act_as_the_service_account_and_a_manual_run_n
     overdue_left = "status IN ('open', 'in_progress') AND sla_due_at < now()"
     assert rows(ops, f"SELECT count(*) FROM cases WHERE {overdue_left}") == [(0,)]
 
-    month_end = TODAY.replace(day=1) - timedelta(days=1)  # the month that just ended
+    # the month the scheduler chose: the run's data interval (not today's date: before 02:00
+    # on the 1st the month that just ended is not due yet)
+    interval = admin.get(f"/api/v2/dags/{periods.dag_id}/dagRuns/{periods.run_id}")
+    month_end = date.fromisoformat(interval["data_interval_end"][:10]) - timedelta(days=1)
     closed_by = rows(
         ops,
         "SELECT u.username FROM accounting_periods p JOIN users u ON u.id = p.closed_by"
