@@ -87,6 +87,9 @@ def airflow_db(airflow_env: str, database_url: str) -> Iterator[dict[str, str]]:
     """
     _admin(airflow_env, f'CREATE DATABASE "{METADATA_DB}"')
     os.environ["AIRFLOW_CONN_OPS_DB"] = database_url
+    # as a deployment sets both (compose); it also keeps the settings file a developer's
+    # make demo / make airflow left in var/ out of the tasks these tests run
+    os.environ["OPS_DATABASE_URL"] = database_url
     env = dict(os.environ)
     for command in (
         ["db", "migrate"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -115,7 +116,10 @@ def test_a_reset_starts_a_new_epoch_that_verifies_while_a_silent_rewrite_fails(
 ) -> None:
     assert verify(audit_cli)[0] == 0
     seed_demo(
-        engine, settings, business_date=date(2026, 11, 23), reset=True, env={"OPS_ALLOW_RESET": "1"}
+        engine,
+        replace(settings, allow_reset=True),
+        business_date=date(2026, 11, 23),
+        reset=True,
     )
 
     code, out, _ = audit_cli("audit", "verify")
