@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from ops_domain.accounting.accounts import add_account
 from ops_domain.accounting.journals import JournalLineInput, create_journal
 from ops_domain.accounting.periods import manage_accounting_period
+from ops_domain.audit.actions import JOURNAL_POST_REFUSED
 from ops_domain.config import DEFAULT_WAIVER_MAX_DAYS, Settings
 from ops_domain.disputes.refunds import approve_refund, request_refund
 from ops_domain.errors import MakerCheckerViolation, PeriodClosed
@@ -141,7 +142,7 @@ def closed_period_refuses_an_entry_dated_in_it(engine: Engine, settings: Setting
         "tables after the refused entry",
     )
     # the refusal is evidence in the audit log, and no entry was made
-    expect_equal(data.audit_actions("journal."), ["journal.post_refused"], "journal audit")
+    expect_equal(data.audit_actions("journal."), [JOURNAL_POST_REFUSED], "journal audit")
 
 
 def waiver_lifts_a_readiness_counter(engine: Engine, settings: Settings) -> None:
