@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ready
@@ -66,9 +67,13 @@ class OpsDesk:
             entry = form.find_element(By.NAME, name)
             entry.clear()
             entry.send_keys(value)
-        page = self.driver.find_element(By.TAG_NAME, "html")
+        self.driver.execute_script("window.opsPageBeforeSubmit = true")
         form.find_element(By.CSS_SELECTOR, button_css).click()
-        WebDriverWait(self.driver, WAIT_SECONDS).until(ready.staleness_of(page))
+        # the next page is a new document, without the mark; while it loads, chromium may
+        # answer with errors for the old one's nodes other than "stale element"
+        WebDriverWait(self.driver, WAIT_SECONDS, ignored_exceptions=(WebDriverException,)).until(
+            lambda driver: driver.execute_script("return window.opsPageBeforeSubmit === undefined")
+        )
         return self.text("#notice")
 
     def request_waiver(self, release_id: str, reason: str) -> int:
