@@ -86,3 +86,24 @@ def require_day_window(first_day: date, last_day: date) -> tuple[date, date]:
     if (last_day - first_day).days + 1 > MAX_DAYS:
         raise InvalidInput(f"a by-day series covers at most {MAX_DAYS} days")
     return first_day, last_day
+
+
+def open_at_end_of_each_day(changes: str, counts: tuple[str, ...]) -> TextClause:
+    """A by-day series (``:first_day`` .. ``:last_day``) of how many things were open at the end
+    of each UTC day, from ``changes``: a SELECT of ``day`` and, per name in ``counts``, +1 when
+    one opened and -1 when one closed. One pass over the changes, a running sum per day."""
+    running = ", ".join(f"CAST(sum(sum({c})) OVER (ORDER BY day) AS bigint) AS {c}" for c in counts)
+    return text(
+        f"""
+        WITH changes AS ({changes}),
+        running AS MATERIALIZED (SELECT day, {running} FROM changes GROUP BY day)
+        SELECT CAST(d.day AS date) AS day, {", ".join(f"coalesce(r.{c}, 0) AS {c}" for c in counts)}
+          FROM generate_series(CAST(:first_day AS date), CAST(:last_day AS date),
+                               interval '1 day') AS d(day)
+          LEFT JOIN LATERAL (SELECT {", ".join(f"running.{c}" for c in counts)} FROM running
+                              WHERE running.day <= CAST(d.day AS date)
+                              ORDER BY running.day DESC LIMIT 1) r ON true
+         ORDER BY d.day
+         LIMIT :limit
+        """
+    )

@@ -13,6 +13,7 @@ from ops_domain.listing import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     fetch_list,
+    open_at_end_of_each_day,
     require_day_window,
     require_filter,
 )
@@ -51,35 +52,19 @@ def list_alerts(
 
 # Open at the end of a day: created by then and not closed by then. Counted as a running sum
 # of the openings and closings per UTC day (one pass over the alerts, whatever the window).
-_OPEN_BY_DAY = text(
+_OPEN_BY_DAY = open_at_end_of_each_day(
     """
-    WITH changes AS (
-        SELECT CAST(a.created_at AT TIME ZONE 'UTC' AS date) AS day, 1 AS any_alert,
-               CAST(a.severity IN ('high', 'critical') AS int) AS high_alert
-          FROM alerts a
-         WHERE a.created_at < CAST(:last_day AS date) + 1
-        UNION ALL
-        SELECT CAST(a.closed_at AT TIME ZONE 'UTC' AS date), -1,
-               -CAST(a.severity IN ('high', 'critical') AS int)
-          FROM alerts a
-         WHERE a.closed_at < CAST(:last_day AS date) + 1
-    ),
-    running AS MATERIALIZED (
-        SELECT day, CAST(sum(sum(any_alert)) OVER (ORDER BY day) AS bigint) AS open_all,
-               CAST(sum(sum(high_alert)) OVER (ORDER BY day) AS bigint) AS open_high
-          FROM changes
-         GROUP BY day
-    )
-    SELECT CAST(d.day AS date) AS day,
-           coalesce(r.open_high, 0) AS open_high, coalesce(r.open_all, 0) AS open_all
-      FROM generate_series(CAST(:first_day AS date), CAST(:last_day AS date),
-                           interval '1 day') AS d(day)
-      LEFT JOIN LATERAL (SELECT running.open_high, running.open_all FROM running
-                          WHERE running.day <= CAST(d.day AS date)
-                          ORDER BY running.day DESC LIMIT 1) r ON true
-     ORDER BY d.day
-     LIMIT :limit
-    """
+    SELECT CAST(a.created_at AT TIME ZONE 'UTC' AS date) AS day, 1 AS open_all,
+           CAST(a.severity IN ('high', 'critical') AS int) AS open_high
+      FROM alerts a
+     WHERE a.created_at < CAST(:last_day AS date) + 1
+    UNION ALL
+    SELECT CAST(a.closed_at AT TIME ZONE 'UTC' AS date), -1,
+           -CAST(a.severity IN ('high', 'critical') AS int)
+      FROM alerts a
+     WHERE a.closed_at < CAST(:last_day AS date) + 1
+    """,
+    ("open_high", "open_all"),
 )
 
 

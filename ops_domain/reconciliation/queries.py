@@ -12,6 +12,7 @@ from ops_domain.listing import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     fetch_list,
+    open_at_end_of_each_day,
     require_day_window,
     require_filter,
 )
@@ -48,31 +49,17 @@ def list_breaks(
 # A break is open at the end of a day from its creation until it is resolved (``updated_at``
 # of a resolved break is its resolution: resolved is final). Counted as a running sum of the
 # openings and resolutions per UTC day (one pass over the breaks, whatever the window).
-_OPEN_BY_DAY = text(
+_OPEN_BY_DAY = open_at_end_of_each_day(
     """
-    WITH changes AS (
-        SELECT CAST(b.created_at AT TIME ZONE 'UTC' AS date) AS day, 1 AS change
-          FROM reconciliation_breaks b
-         WHERE b.created_at < CAST(:last_day AS date) + 1
-        UNION ALL
-        SELECT CAST(b.updated_at AT TIME ZONE 'UTC' AS date), -1
-          FROM reconciliation_breaks b
-         WHERE b.status = 'resolved' AND b.updated_at < CAST(:last_day AS date) + 1
-    ),
-    running AS MATERIALIZED (
-        SELECT day, CAST(sum(sum(change)) OVER (ORDER BY day) AS bigint) AS open_breaks
-          FROM changes
-         GROUP BY day
-    )
-    SELECT CAST(d.day AS date) AS day, coalesce(r.open_breaks, 0) AS open_breaks
-      FROM generate_series(CAST(:first_day AS date), CAST(:last_day AS date),
-                           interval '1 day') AS d(day)
-      LEFT JOIN LATERAL (SELECT running.open_breaks FROM running
-                          WHERE running.day <= CAST(d.day AS date)
-                          ORDER BY running.day DESC LIMIT 1) r ON true
-     ORDER BY d.day
-     LIMIT :limit
-    """
+    SELECT CAST(b.created_at AT TIME ZONE 'UTC' AS date) AS day, 1 AS open_breaks
+      FROM reconciliation_breaks b
+     WHERE b.created_at < CAST(:last_day AS date) + 1
+    UNION ALL
+    SELECT CAST(b.updated_at AT TIME ZONE 'UTC' AS date), -1
+      FROM reconciliation_breaks b
+     WHERE b.status = 'resolved' AND b.updated_at < CAST(:last_day AS date) + 1
+    """,
+    ("open_breaks",),
 )
 
 
