@@ -44,10 +44,10 @@ def _server_url() -> str:
     return embedded_server_url(var_dir)
 
 
-def _airflow_settings(server_url: str) -> dict[str, str]:
+def _airflow_settings(server_url: str, home: str) -> dict[str, str]:
     metadata_url = make_url(server_url).set(database=METADATA_DB).render_as_string(False)
     return {
-        "AIRFLOW_HOME": tempfile.mkdtemp(prefix="airflow_home_"),
+        "AIRFLOW_HOME": home,
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
         "OPS_AIRFLOW_METADATA_URL": metadata_url,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -71,12 +71,15 @@ def airflow_env() -> Iterator[str]:
         raise RuntimeError("airflow was imported before its test settings were in place")
     server_url = _server_url()
     saved = dict(os.environ)
-    os.environ.update(_airflow_settings(server_url))
-    sys.path.insert(0, str(PLUGINS_FOLDER))
-    yield server_url
-    sys.path.remove(str(PLUGINS_FOLDER))
-    os.environ.clear()
-    os.environ.update(saved)
+    with tempfile.TemporaryDirectory(prefix="airflow_home_", ignore_cleanup_errors=True) as home:
+        os.environ.update(_airflow_settings(server_url, home))
+        sys.path.insert(0, str(PLUGINS_FOLDER))
+        try:
+            yield server_url
+        finally:
+            sys.path.remove(str(PLUGINS_FOLDER))
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 @pytest.fixture(scope="package")
