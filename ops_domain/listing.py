@@ -88,6 +88,16 @@ def require_day_window(first_day: date, last_day: date) -> tuple[date, date]:
     return first_day, last_day
 
 
+def fetch_day_series(
+    session: Session, statement: TextClause, first_day: date, last_day: date, limit: int
+) -> list[dict[str, Any]]:
+    """Run a by-day series query (its SQL reads ``:first_day`` .. ``:last_day`` and ends in
+    ``LIMIT :limit``) over a window ``require_day_window`` accepts; only for a reader
+    ``read_list`` checked."""
+    first_day, last_day = require_day_window(first_day, last_day)
+    return fetch_list(session, statement, {"first_day": first_day, "last_day": last_day}, limit)
+
+
 def open_at_end_of_each_day(changes: str, counts: tuple[str, ...]) -> TextClause:
     """A by-day series (``:first_day`` .. ``:last_day``) of how many things were open at the end
     of each UTC day, from ``changes``: a SELECT of ``day`` and, per name in ``counts``, +1 when

@@ -12,9 +12,9 @@ from ops_domain.alerts.models import ALERT_SEVERITIES, ALERT_STATES
 from ops_domain.listing import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    fetch_day_series,
     fetch_list,
     open_at_end_of_each_day,
-    require_day_window,
     require_filter,
 )
 
@@ -72,5 +72,4 @@ def list_open_alerts_by_day(
     session: Session, *, first_day: date, last_day: date, limit: int = MAX_LIMIT
 ) -> list[dict[str, Any]]:
     """How many alerts were open at the end of each UTC day: high or critical, and all."""
-    first_day, last_day = require_day_window(first_day, last_day)
-    return fetch_list(session, _OPEN_BY_DAY, {"first_day": first_day, "last_day": last_day}, limit)
+    return fetch_day_series(session, _OPEN_BY_DAY, first_day, last_day, limit)

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from ops_domain.listing import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    fetch_day_series,
     fetch_list,
     open_at_end_of_each_day,
-    require_day_window,
     require_filter,
 )
 from ops_domain.reconciliation.models import BREAK_STATES
@@ -67,5 +67,4 @@ def list_open_breaks_by_day(
     session: Session, *, first_day: date, last_day: date, limit: int = MAX_LIMIT
 ) -> list[dict[str, Any]]:
     """How many reconciliation breaks were open (or in review) at the end of each UTC day."""
-    first_day, last_day = require_day_window(first_day, last_day)
-    return fetch_list(session, _OPEN_BY_DAY, {"first_day": first_day, "last_day": last_day}, limit)
+    return fetch_day_series(session, _OPEN_BY_DAY, first_day, last_day, limit)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from ops_domain.listing import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
+    fetch_day_series,
     fetch_list,
-    require_day_window,
     require_filter,
 )
 from ops_domain.settlements.models import SETTLEMENT_STATES
@@ -72,7 +72,4 @@ def list_settled_by_day(
     session: Session, *, first_day: date, last_day: date, limit: int = MAX_LIMIT
 ) -> list[dict[str, Any]]:
     """Settled volume per business day and currency (settlements, events, gross, net)."""
-    first_day, last_day = require_day_window(first_day, last_day)
-    return fetch_list(
-        session, _SETTLED_BY_DAY, {"first_day": first_day, "last_day": last_day}, limit
-    )
+    return fetch_day_series(session, _SETTLED_BY_DAY, first_day, last_day, limit)
