@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 
 from ops_domain.audit import actions
 from ops_domain.audit.log import AuditRows, insert_audit_rows
@@ -62,8 +63,40 @@ def test_set_based_rows_name_every_audit_column_once() -> None:
     rows = AuditRows(actions.in_sql(actions.CASE_ESCALATE), "case", "moved m", "m.id")
     sql = insert_audit_rows(rows, rows)
     assert sql.startswith(
-        "INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, details)"
+        "INSERT INTO audit_log"
+        " (action, actor_id, target_type, target_id, before, after, details, created_at)"
     )
     assert sql.count("UNION ALL") == 1
     with pytest.raises(ValueError, match="not a target type"):
         AuditRows("'x.y'", "case'; --", "moved m", "m.id").select()
+
+
+def test_past_changes_are_inserted_in_the_order_they_happened(engine: Engine) -> None:
+    changes = "(VALUES (1, timestamptz '2026-01-02Z'), (2, timestamptz '2026-01-01Z')) c (id, at)"
+    opened, escalated = (
+        AuditRows(
+            actions.in_sql(action),
+            "case",
+            changes,
+            "c.id",
+            actor_id="CAST(NULL AS bigint)",
+            created_at="c.at",
+        )
+        for action in (actions.CASE_OPEN, actions.CASE_ESCALATE)
+    )
+    with engine.begin() as conn:
+        conn.execute(text(insert_audit_rows(opened, escalated, in_history_order=True)))
+        history = conn.execute(
+            text(
+                "SELECT target_id, action, to_char(created_at AT TIME ZONE 'UTC', 'MM-DD')"
+                " FROM audit_log WHERE target_type = 'case' ORDER BY id"
+            )
+        ).all()
+    # by time, then record, then the order the sets are given in (each case opened and
+    # escalated at the same instant: not the order of the action names)
+    assert [tuple(row) for row in history] == [
+        ("2", actions.CASE_OPEN, "01-01"),
+        ("2", actions.CASE_ESCALATE, "01-01"),
+        ("1", actions.CASE_OPEN, "01-02"),
+        ("1", actions.CASE_ESCALATE, "01-02"),
+    ]

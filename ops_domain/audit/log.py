@@ -72,25 +72,42 @@ class AuditRows:
     after: str = "NULL::jsonb"
     details: str = "'{}'::jsonb"
     actor_id: str = ":actor_id"
+    # The time of the change. The database stamps its own time on the rows of a writer that
+    # does not own the table (migration 0008), so a record's own stamp (history written by
+    # the demo seed) is kept only for the owner.
+    created_at: str = "now()"
     where: str = "true"
     order_by: str | None = None
 
-    def select(self) -> str:
+    def select(self, *extra: str) -> str:
         order = f" ORDER BY {self.order_by}" if self.order_by else ""
         return (
             f"SELECT {self.action}, {self.actor_id}, {_type_in_sql(self.target_type)},"
-            f" CAST({self.target_id} AS text), {self.before}, {self.after}, {self.details}"
-            f" FROM {self.source} WHERE {self.where}{order}"
+            f" CAST({self.target_id} AS text), {self.before}, {self.after}, {self.details},"
+            f" {', '.join((self.created_at, *extra))} FROM {self.source} WHERE {self.where}{order}"
         )
 
 
-def insert_audit_rows(*sets: AuditRows) -> str:
+_COLUMNS = "action, actor_id, target_type, target_id, before, after, details, created_at"
+
+
+def insert_audit_rows(*sets: AuditRows, in_history_order: bool = False) -> str:
     """``INSERT INTO audit_log ... SELECT`` for each set (joined by ``UNION ALL``): the one
-    place SQL names the audit log's columns for a writer."""
-    columns = "action, actor_id, target_type, target_id, before, after, details"
+    place SQL names the audit log's columns for a writer.
+
+    ``in_history_order`` is for rows of changes made in the past (``created_at`` the record's
+    own stamp): they are inserted in the order they happened, so that their ids follow
+    history: by time, then record, then the order of ``sets`` (list a record's changes in the
+    order they happen: that orders those made at the same instant)."""
+    if in_history_order:
+        numbered = " UNION ALL ".join(f"({rows.select(str(n))})" for n, rows in enumerate(sets))
+        return (
+            f"INSERT INTO audit_log ({_COLUMNS}) SELECT {_COLUMNS} FROM ({numbered})"
+            f" AS history ({_COLUMNS}, set_no) ORDER BY created_at, target_type, target_id, set_no"
+        )
     selects = [rows.select() for rows in sets]
     body = selects[0] if len(selects) == 1 else " UNION ALL ".join(f"({s})" for s in selects)
-    return f"INSERT INTO audit_log ({columns}) {body}"
+    return f"INSERT INTO audit_log ({_COLUMNS}) {body}"
 
 
 def _type_in_sql(word: str) -> str:

@@ -2,10 +2,10 @@
 
 The seed writes business state directly (set-based), so every state it implies is given the
 audit row its service writes (SPEC §2: every state change has one), in one INSERT ... SELECT
-over the rows just seeded: same action, target and actor as the service, ``created_at`` the
-record's own stamp, details ``{"source": "seed_demo"}``. The rows are inserted in the order
-of those stamps, so their ids follow history. ``audit verify`` checks them with its
-completeness rules.
+over the rows just seeded (``insert_audit_rows``, an ``AuditRows`` per kind of change): same
+action, target and actor as the service, ``created_at`` the record's own stamp, details
+``{"source": "seed_demo"}``. The rows are inserted in the order of those stamps, so their ids
+follow history. ``audit verify`` checks them with its completeness rules.
 
 Who did what, where the record does not say: the Airflow service account runs the jobs
 (settlement, payout creation, refund escalation, alerts), the payout columns name its
@@ -47,180 +47,264 @@ from ops_domain.audit.actions import (
     SETTLEMENT_POST,
     in_sql,
 )
+from ops_domain.audit.log import AuditRows, insert_audit_rows
 
 _SERVICE, _TREASURY, _RISK = "svc_airflow", "tina", "rita"
+_SEEDED = "jsonb_build_object('source', 'seed_demo')"
 
-# Each branch: (at, step, action, actor_id, target_type, target_id, before, after); ``step``
-# orders the changes of one record made at the same instant.
-_BRANCHES = (
+
+def _seeded(action: str, target_type: str, **fields: str) -> AuditRows:
+    """The audit rows of one kind of seeded change, marked as written by the seed."""
+    return AuditRows(action, target_type, details=_SEEDED, **fields)
+
+
+# A record's changes are listed in the order they happen (which orders those made at the same
+# instant); ``svc``, ``treasury`` and ``risk`` are the ids of the users who acted.
+_TRAIL = (
     # settlements: created as drafts by the job, posted by policy or a checker, paid on payout
-    f"""
-    SELECT s.created_at, 1, {in_sql(SETTLEMENT_CREATE)}, s.maker_id, 'settlement', s.id,
-           NULL::jsonb,
-           jsonb_build_object('status', 'draft', 'net_amount', s.net_amount::text,
-                              'event_count', s.event_count, 'sequence', s.sequence)
-      FROM settlements s
-    """,
-    f"""
-    SELECT s.posted_at, 2, {in_sql(SETTLEMENT_POST)},
-           coalesce(s.approver_id, s.maker_id), 'settlement',
-           s.id, jsonb_build_object('status', 'draft'),
-           jsonb_build_object('status', 'posted', 'approval_source', s.approval_source)
-      FROM settlements s WHERE s.posted_at IS NOT NULL
-    """,
-    f"""
-    SELECT s.paid_at, 4, {in_sql(SETTLEMENT_PAY)},
-           coalesce(p.last_checker_id, s.maker_id), 'settlement',
-           s.id, jsonb_build_object('status', 'posted'), jsonb_build_object('status', 'paid')
-      FROM settlements s LEFT JOIN payouts p ON p.settlement_id = s.id
-     WHERE s.paid_at IS NOT NULL
-    """,
+    _seeded(
+        in_sql(SETTLEMENT_CREATE),
+        "settlement",
+        source="settlements s",
+        target_id="s.id",
+        actor_id="s.maker_id",
+        created_at="s.created_at",
+        after="jsonb_build_object('status', 'draft', 'net_amount', s.net_amount::text,"
+        " 'event_count', s.event_count, 'sequence', s.sequence)",
+    ),
+    _seeded(
+        in_sql(SETTLEMENT_POST),
+        "settlement",
+        source="settlements s",
+        where="s.posted_at IS NOT NULL",
+        target_id="s.id",
+        actor_id="coalesce(s.approver_id, s.maker_id)",
+        created_at="s.posted_at",
+        before="jsonb_build_object('status', 'draft')",
+        after="jsonb_build_object('status', 'posted', 'approval_source', s.approval_source)",
+    ),
+    _seeded(
+        in_sql(SETTLEMENT_PAY),
+        "settlement",
+        source="settlements s LEFT JOIN payouts p ON p.settlement_id = s.id",
+        where="s.paid_at IS NOT NULL",
+        target_id="s.id",
+        actor_id="coalesce(p.last_checker_id, s.maker_id)",
+        created_at="s.paid_at",
+        before="jsonb_build_object('status', 'posted')",
+        after="jsonb_build_object('status', 'paid')",
+    ),
     # payouts: created pending by the job, approved (above the limit), sent, settled or failed
     # by checkers
-    f"""
-    SELECT p.created_at, 1, {in_sql(PAYOUT_CREATE)}, p.maker_id, 'payout', p.id, NULL::jsonb,
-           jsonb_build_object('status', 'pending', 'amount', p.amount::text,
-                              'settlement_id', p.settlement_id)
-      FROM payouts p
-    """,
-    f"""
-    SELECT p.approved_at, 2, {in_sql(PAYOUT_APPROVE)}, p.approved_by, 'payout', p.id,
-           jsonb_build_object('status', 'pending', 'approved_by', NULL),
-           jsonb_build_object('status', 'pending', 'approved_by', a.username)
-      FROM payouts p JOIN users a ON a.id = p.approved_by
-    """,
-    f"""
-    SELECT p.sent_at, 2, {in_sql(PAYOUT_SEND)}, p.sent_by, 'payout', p.id,
-           jsonb_build_object('status', 'pending', 'attempt', p.attempt),
-           jsonb_build_object('status', 'sent', 'attempt', p.attempt)
-      FROM payouts p WHERE p.status <> 'pending'
-    """,
-    f"""
-    SELECT CASE WHEN p.status = 'settled' THEN p.settled_at ELSE p.failed_at END, 3,
-           CASE WHEN p.status = 'settled' THEN {in_sql(PAYOUT_SETTLE)}
-                ELSE {in_sql(PAYOUT_FAIL)} END,
-           p.last_checker_id, 'payout', p.id,
-           jsonb_build_object('status', 'sent', 'attempt', p.attempt),
-           jsonb_build_object('status', p.status, 'attempt', p.attempt,
-                              'failure_reason', p.failure_reason)
-      FROM payouts p WHERE p.status IN ('settled', 'failed')
-    """,
-    f"""
-    SELECT f.set_at, 1, {in_sql(PAYOUT_FREEZE)}, f.set_by, 'payout_freeze', f.id, NULL::jsonb,
-           jsonb_build_object('scope', f.scope, 'merchant_code', m.code, 'reason', f.reason)
-      FROM payout_freezes f LEFT JOIN merchants m ON m.id = f.merchant_id
-    """,
-    f"""
-    SELECT f.lifted_at, 2, {in_sql(PAYOUT_FREEZE_LIFT)}, f.lifted_by, 'payout_freeze', f.id,
-           jsonb_build_object('active', true), jsonb_build_object('active', false)
-      FROM payout_freezes f WHERE f.lifted_at IS NOT NULL
-    """,
+    _seeded(
+        in_sql(PAYOUT_CREATE),
+        "payout",
+        source="payouts p",
+        target_id="p.id",
+        actor_id="p.maker_id",
+        created_at="p.created_at",
+        after="jsonb_build_object('status', 'pending', 'amount', p.amount::text,"
+        " 'settlement_id', p.settlement_id)",
+    ),
+    _seeded(
+        in_sql(PAYOUT_APPROVE),
+        "payout",
+        source="payouts p JOIN users a ON a.id = p.approved_by",
+        target_id="p.id",
+        actor_id="p.approved_by",
+        created_at="p.approved_at",
+        before="jsonb_build_object('status', 'pending', 'approved_by', NULL)",
+        after="jsonb_build_object('status', 'pending', 'approved_by', a.username)",
+    ),
+    _seeded(
+        in_sql(PAYOUT_SEND),
+        "payout",
+        source="payouts p",
+        where="p.status <> 'pending'",
+        target_id="p.id",
+        actor_id="p.sent_by",
+        created_at="p.sent_at",
+        before="jsonb_build_object('status', 'pending', 'attempt', p.attempt)",
+        after="jsonb_build_object('status', 'sent', 'attempt', p.attempt)",
+    ),
+    _seeded(
+        f"CASE WHEN p.status = 'settled' THEN {in_sql(PAYOUT_SETTLE)}"
+        f" ELSE {in_sql(PAYOUT_FAIL)} END",
+        "payout",
+        source="payouts p",
+        where="p.status IN ('settled', 'failed')",
+        target_id="p.id",
+        actor_id="p.last_checker_id",
+        created_at="CASE WHEN p.status = 'settled' THEN p.settled_at ELSE p.failed_at END",
+        before="jsonb_build_object('status', 'sent', 'attempt', p.attempt)",
+        after="jsonb_build_object('status', p.status, 'attempt', p.attempt,"
+        " 'failure_reason', p.failure_reason)",
+    ),
+    _seeded(
+        in_sql(PAYOUT_FREEZE),
+        "payout_freeze",
+        source="payout_freezes f LEFT JOIN merchants m ON m.id = f.merchant_id",
+        target_id="f.id",
+        actor_id="f.set_by",
+        created_at="f.set_at",
+        after="jsonb_build_object('scope', f.scope, 'merchant_code', m.code, 'reason', f.reason)",
+    ),
+    _seeded(
+        in_sql(PAYOUT_FREEZE_LIFT),
+        "payout_freeze",
+        source="payout_freezes f",
+        where="f.lifted_at IS NOT NULL",
+        target_id="f.id",
+        actor_id="f.lifted_by",
+        created_at="f.lifted_at",
+        before="jsonb_build_object('active', true)",
+        after="jsonb_build_object('active', false)",
+    ),
     # refund requests: requested, escalated by the SLA job, decided, executed or failed
-    f"""
-    SELECT r.created_at, 1, {in_sql(REFUND_REQUEST)},
-           r.maker_id, 'refund_request', r.id, NULL::jsonb,
-           jsonb_build_object('status', 'pending', 'amount', r.amount::text,
-                              'currency', r.currency)
-      FROM refund_requests r
-    """,
-    f"""
-    SELECT r.escalated_at, 2, {in_sql(REFUND_ESCALATE)}, svc.id, 'refund_request', r.id,
-           jsonb_build_object('status', 'pending'),
-           jsonb_build_object('status', 'pending', 'escalation_reason', r.escalation_reason)
-      FROM refund_requests r, svc WHERE r.escalated_at IS NOT NULL
-    """,
-    f"""
-    SELECT r.decided_at, 3,
-           CASE WHEN r.status = 'rejected' THEN {in_sql(REFUND_REJECT)}
-                ELSE {in_sql(REFUND_APPROVE)} END,
-           r.checker_id, 'refund_request', r.id, jsonb_build_object('status', 'pending'),
-           jsonb_build_object('status', CASE WHEN r.status = 'rejected' THEN 'rejected'
-                                             ELSE 'approved' END,
-                              'checker_note', r.checker_note)
-      FROM refund_requests r WHERE r.status <> 'pending'
-    """,
-    f"""
-    SELECT r.decided_at, 4,
-           CASE WHEN r.status = 'executed' THEN {in_sql(REFUND_EXECUTE)}
-                ELSE {in_sql(REFUND_FAIL)} END,
-           treasury.id, 'refund_request', r.id, jsonb_build_object('status', 'approved'),
-           jsonb_build_object('status', r.status)
-      FROM refund_requests r, treasury WHERE r.status IN ('executed', 'failed')
-    """,
+    _seeded(
+        in_sql(REFUND_REQUEST),
+        "refund_request",
+        source="refund_requests r",
+        target_id="r.id",
+        actor_id="r.maker_id",
+        created_at="r.created_at",
+        after="jsonb_build_object('status', 'pending', 'amount', r.amount::text,"
+        " 'currency', r.currency)",
+    ),
+    _seeded(
+        in_sql(REFUND_ESCALATE),
+        "refund_request",
+        source="refund_requests r, svc",
+        where="r.escalated_at IS NOT NULL",
+        target_id="r.id",
+        actor_id="svc.id",
+        created_at="r.escalated_at",
+        before="jsonb_build_object('status', 'pending')",
+        after="jsonb_build_object('status', 'pending', 'escalation_reason', r.escalation_reason)",
+    ),
+    _seeded(
+        f"CASE WHEN r.status = 'rejected' THEN {in_sql(REFUND_REJECT)}"
+        f" ELSE {in_sql(REFUND_APPROVE)} END",
+        "refund_request",
+        source="refund_requests r",
+        where="r.status <> 'pending'",
+        target_id="r.id",
+        actor_id="r.checker_id",
+        created_at="r.decided_at",
+        before="jsonb_build_object('status', 'pending')",
+        after="jsonb_build_object('status', CASE WHEN r.status = 'rejected' THEN 'rejected'"
+        " ELSE 'approved' END, 'checker_note', r.checker_note)",
+    ),
+    _seeded(
+        f"CASE WHEN r.status = 'executed' THEN {in_sql(REFUND_EXECUTE)}"
+        f" ELSE {in_sql(REFUND_FAIL)} END",
+        "refund_request",
+        source="refund_requests r, treasury",
+        where="r.status IN ('executed', 'failed')",
+        target_id="r.id",
+        actor_id="treasury.id",
+        created_at="r.decided_at",
+        before="jsonb_build_object('status', 'approved')",
+        after="jsonb_build_object('status', r.status)",
+    ),
     # cases and chargebacks
-    f"""
-    SELECT c.created_at, 1, {in_sql(CASE_OPEN)}, c.created_by, 'case', c.id, NULL::jsonb,
-           jsonb_build_object('status', 'open', 'case_type', c.case_type,
-                              'priority', c.priority, 'title', c.title)
-      FROM cases c
-    """,
-    f"""
-    SELECT c.updated_at, 2, {in_sql(CASE_TRANSITION)},
-           coalesce(n.author_id, c.created_by), 'case', c.id,
-           jsonb_build_object('status', 'open'), jsonb_build_object('status', c.status)
-      FROM cases c
-      LEFT JOIN LATERAL (SELECT author_id FROM case_notes WHERE case_id = c.id
-                          ORDER BY created_at DESC, id DESC LIMIT 1) n ON true
-     WHERE c.status <> 'open'
-    """,
-    f"""
-    SELECT coalesce(b.last_transition_at, b.created_at), 1, {in_sql(CHARGEBACK_TRANSITION)},
-           risk.id,
-           'chargeback', b.id, jsonb_build_object('status', 'open'),
-           jsonb_build_object('status', b.status, 'last_transition_at', b.last_transition_at)
-      FROM chargebacks b, risk WHERE b.status <> 'open'
-    """,
+    _seeded(
+        in_sql(CASE_OPEN),
+        "case",
+        source="cases c",
+        target_id="c.id",
+        actor_id="c.created_by",
+        created_at="c.created_at",
+        after="jsonb_build_object('status', 'open', 'case_type', c.case_type,"
+        " 'priority', c.priority, 'title', c.title)",
+    ),
+    _seeded(
+        in_sql(CASE_TRANSITION),
+        "case",
+        source="cases c LEFT JOIN LATERAL (SELECT author_id FROM case_notes"
+        " WHERE case_id = c.id ORDER BY created_at DESC, id DESC LIMIT 1) n ON true",
+        where="c.status <> 'open'",
+        target_id="c.id",
+        actor_id="coalesce(n.author_id, c.created_by)",
+        created_at="c.updated_at",
+        before="jsonb_build_object('status', 'open')",
+        after="jsonb_build_object('status', c.status)",
+    ),
+    _seeded(
+        in_sql(CHARGEBACK_TRANSITION),
+        "chargeback",
+        source="chargebacks b, risk",
+        where="b.status <> 'open'",
+        target_id="b.id",
+        actor_id="risk.id",
+        created_at="coalesce(b.last_transition_at, b.created_at)",
+        before="jsonb_build_object('status', 'open')",
+        after="jsonb_build_object('status', b.status, 'last_transition_at', b.last_transition_at)",
+    ),
     # alerts raised by the jobs, closed by whoever closed them
-    f"""
-    SELECT a.created_at, 1, {in_sql(ALERT_RAISE)}, svc.id, 'alert', a.id, NULL::jsonb,
-           jsonb_build_object('status', 'open', 'alert_type', a.alert_type,
-                              'severity', a.severity, 'dedupe_key', a.dedupe_key)
-      FROM alerts a, svc
-    """,
-    f"""
-    SELECT a.updated_at, 2, {in_sql(ALERT_UPDATE)}, coalesce(a.closed_by, risk.id), 'alert', a.id,
-           jsonb_build_object('status', 'open'),
-           jsonb_build_object('status', a.status, 'closed_at', a.closed_at)
-      FROM alerts a, risk WHERE a.status <> 'open'
-    """,
+    _seeded(
+        in_sql(ALERT_RAISE),
+        "alert",
+        source="alerts a, svc",
+        target_id="a.id",
+        actor_id="svc.id",
+        created_at="a.created_at",
+        after="jsonb_build_object('status', 'open', 'alert_type', a.alert_type,"
+        " 'severity', a.severity, 'dedupe_key', a.dedupe_key)",
+    ),
+    _seeded(
+        in_sql(ALERT_UPDATE),
+        "alert",
+        source="alerts a, risk",
+        where="a.status <> 'open'",
+        target_id="a.id",
+        actor_id="coalesce(a.closed_by, risk.id)",
+        created_at="a.updated_at",
+        before="jsonb_build_object('status', 'open')",
+        after="jsonb_build_object('status', a.status, 'closed_at', a.closed_at)",
+    ),
     # the books: journals drafted, posted or voided; the previous month closed
-    f"""
-    SELECT j.created_at, 1, {in_sql(JOURNAL_CREATE)},
-           j.maker_id, 'journal_entry', j.id, NULL::jsonb,
-           jsonb_build_object('status', 'draft', 'entry_no', j.entry_no,
-                              'entry_date', j.entry_date, 'currency', j.currency)
-      FROM journal_entries j
-    """,
-    f"""
-    SELECT coalesce(j.posted_at, j.created_at), 2,
-           CASE WHEN j.status = 'posted' THEN {in_sql(JOURNAL_POST)}
-                ELSE {in_sql(JOURNAL_VOID)} END,
-           coalesce(j.posted_by, j.maker_id), 'journal_entry', j.id,
-           jsonb_build_object('status', 'draft'),
-           jsonb_build_object('status', j.status, 'void_note', j.void_note)
-      FROM journal_entries j WHERE j.status IN ('posted', 'void')
-    """,
-    f"""
-    SELECT p.closed_at, 1, {in_sql(ACCOUNTING_PERIOD_CLOSE)},
-           p.closed_by, 'accounting_period', p.id,
-           jsonb_build_object('status', 'open'), jsonb_build_object('status', 'closed')
-      FROM accounting_periods p WHERE p.closed_at IS NOT NULL
-    """,
+    _seeded(
+        in_sql(JOURNAL_CREATE),
+        "journal_entry",
+        source="journal_entries j",
+        target_id="j.id",
+        actor_id="j.maker_id",
+        created_at="j.created_at",
+        after="jsonb_build_object('status', 'draft', 'entry_no', j.entry_no,"
+        " 'entry_date', j.entry_date, 'currency', j.currency)",
+    ),
+    _seeded(
+        f"CASE WHEN j.status = 'posted' THEN {in_sql(JOURNAL_POST)}"
+        f" ELSE {in_sql(JOURNAL_VOID)} END",
+        "journal_entry",
+        source="journal_entries j",
+        where="j.status IN ('posted', 'void')",
+        target_id="j.id",
+        actor_id="coalesce(j.posted_by, j.maker_id)",
+        created_at="coalesce(j.posted_at, j.created_at)",
+        before="jsonb_build_object('status', 'draft')",
+        after="jsonb_build_object('status', j.status, 'void_note', j.void_note)",
+    ),
+    _seeded(
+        in_sql(ACCOUNTING_PERIOD_CLOSE),
+        "accounting_period",
+        source="accounting_periods p",
+        where="p.closed_at IS NOT NULL",
+        target_id="p.id",
+        actor_id="p.closed_by",
+        created_at="p.closed_at",
+        before="jsonb_build_object('status', 'open')",
+        after="jsonb_build_object('status', 'closed')",
+    ),
 )
 
 _RECORD_TRAIL = text(
     f"""
     WITH svc AS (SELECT id FROM users WHERE username = '{_SERVICE}'),
          treasury AS (SELECT id FROM users WHERE username = '{_TREASURY}'),
-         risk AS (SELECT id FROM users WHERE username = '{_RISK}'),
-         trail (at, step, action, actor_id, target_type, target_id, before, after) AS (
-             {" UNION ALL ".join(_BRANCHES)})
-    INSERT INTO audit_log (action, actor_id, target_type, target_id, before, after, details,
-                           created_at)
-    SELECT action, actor_id, target_type, target_id::text, before, after,
-           jsonb_build_object('source', 'seed_demo'), at
-      FROM trail
-     ORDER BY at, target_type, target_id, step
+         risk AS (SELECT id FROM users WHERE username = '{_RISK}')
+    {insert_audit_rows(*_TRAIL, in_history_order=True)}
     """
 )
 
