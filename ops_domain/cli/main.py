@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -81,7 +82,11 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_REFUSED, f"error: {self.prog}: {message}\n")
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
+    """The one parser of the process: parsing leaves it unchanged, and building it (60-odd
+    subcommands, a gettext look-up per help string) takes longer than most commands run, in
+    the callers that run many commands in one process (the demo's operator, the tests)."""
     parser = OneLineParser(prog="python -m ops_domain", description="Wallet-ops runbook commands")
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for commands in COMMAND_MODULES:
