@@ -83,6 +83,15 @@ def assert_refused(
     ) == [(0,)]
 
 
+def assert_service_job_counted(ops: Engine, run: RunOutcome, counter: str, changed: str) -> None:
+    """The run's one job succeeded as the service account, changed something, and its
+    ``counter`` is the count of what it changed (``changed``: a SELECT count(*))."""
+    _, actor, outcome, counts, _ = job_of(ops, run)
+    assert (actor, outcome) == (SERVICE_ACCOUNT, "succeeded")
+    assert counts[counter] > 0
+    assert rows(ops, changed) == [(counts[counter],)]
+
+
 def test_emergency_actions_act_as_their_logins_and_a_contradictory_window_is_refused(
     demo_back_office: date,
     trigger: Callable[..., TriggeredRun],
@@ -169,23 +178,20 @@ def test_scheduled_governance_jobs_act_as_the_service_account_and_a_manual_run_n
         assert (run.run_type, run.triggering_user) == ("scheduled", None)
         assert acting(ops, run.run_id) == {(SERVICE_ACCOUNT, "scheduler")}, run.dag_id
 
-    _, actor, outcome, counts, _ = job_of(ops, work_queue)
-    assert (actor, outcome) == (SERVICE_ACCOUNT, "succeeded")
-    assert counts["alerts_raised"] > 0
-    assert rows(
+    assert_service_job_counted(
         ops,
+        work_queue,
+        "alerts_raised",
         "SELECT count(*) FROM alerts WHERE alert_type IN"
         " ('journal_approval_sla', 'settlement_exception_sla', 'reconciliation_break_sla')",
-    ) == [(counts["alerts_raised"],)]
-
-    _, actor, outcome, counts, _ = job_of(ops, cases)
-    assert (actor, outcome) == (SERVICE_ACCOUNT, "succeeded")
-    assert counts["cases_escalated"] > 0
-    assert rows(
+    )
+    assert_service_job_counted(
         ops,
+        cases,
+        "cases_escalated",
         "SELECT count(*) FROM cases c JOIN alerts a ON a.alert_type = 'case_sla_breach'"
         " AND a.target_id = c.id::text WHERE c.status = 'escalated'",
-    ) == [(counts["cases_escalated"],)]
+    )
     overdue_left = "status IN ('open', 'in_progress') AND sla_due_at < now()"
     assert rows(ops, f"SELECT count(*) FROM cases WHERE {overdue_left}") == [(0,)]
 
