@@ -45,14 +45,19 @@ from ops_domain.rollback.reinstatement import reinstate_release
 from ops_domain.rollback.watch import WatchReport, rollback_watch
 
 
+def _add_recorded_release_flags(parser: argparse.ArgumentParser) -> None:
+    """The release a command is about, as the readiness report recorded it, and where."""
+    parser.add_argument(
+        "--release-id", required=True, help="the release, as recorded by the readiness report"
+    )
+    add_environment_flag(parser)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     watch = subparsers.add_parser(
         "rollback_watch", help="compare the present with a release's snapshot (exit 1: firing)"
     )
-    watch.add_argument(
-        "--release-id", required=True, help="the release, as recorded by the readiness report"
-    )
-    add_environment_flag(watch)
+    _add_recorded_release_flags(watch)
     watch.add_argument(
         "--actor-username", required=True, help=actor_help("emergency.act", "who runs the watch")
     )
@@ -120,10 +125,7 @@ def _register_rollback(actions: argparse._SubParsersAction) -> None:
         "record the decision to restore the previous release",
         permission=emergency_permission("record_rollback"),
     )
-    rollback.add_argument(
-        "--release-id", required=True, help="the release, as recorded by the readiness report"
-    )
-    add_environment_flag(rollback)
+    _add_recorded_release_flags(rollback)
     rollback.add_argument("--reason", required=True, help="why it is rolled back")
     rollback.set_defaults(handler=run_record_rollback)
 
@@ -135,10 +137,7 @@ def _register_reinstatement(actions: argparse._SubParsersAction) -> None:
         "checker (risk, admin, super_admin): keep a release after a false rollback alarm",
         permission=emergency_permission("reinstate_release"),
     )
-    reinstate.add_argument(
-        "--release-id", required=True, help="the release, as recorded by the readiness report"
-    )
-    add_environment_flag(reinstate)
+    _add_recorded_release_flags(reinstate)
     reinstate.add_argument("--note", required=True, help="why the alarm was false")
     reinstate.set_defaults(handler=run_reinstate_release)
 
