@@ -77,6 +77,9 @@ class AirflowClient:
     def patch(self, path: str, body: dict[str, Any], **params: Any) -> Any:
         return self._call("PATCH", path, body, params=params)
 
+    def put(self, path: str) -> Any:
+        return self._call("PUT", path)
+
     def unpause(self, dag_id: str) -> None:
         self.patch(f"/api/v2/dags/{dag_id}", {"is_paused": False})
 
