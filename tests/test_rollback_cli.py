@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 
-from ops_domain.disputes.chargebacks import transition_chargeback
-from ops_domain.errors import IllegalTransition
+from tests.support.chargeback_alarm import chargeback_then_release, refuse_chargeback_moves
 from tests.support.factories import Factory
-from tests.support.releases import release_through_gate
 
 Cli = Callable[..., tuple[int, str, str]]
 RELEASE = "2026.11.24-1"
@@ -24,20 +21,7 @@ def released(engine: Engine, factory: Factory) -> int:
     factory.user("olga", "operation")
     factory.user("rita", "risk")
     factory.user("svc_airflow", "operation")
-    chargeback = factory.chargeback(
-        factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5)
-    )
-    assert release_through_gate(engine, RELEASE, actor_username="olga", now=factory.now()).released
-    return chargeback
-
-
-def refuse_a_move(engine: Engine, chargeback: int) -> None:
-    """Three refused moves: above the tolerated two (OPS_ROLLBACK_CHARGEBACK_REFUSALS)."""
-    for _ in range(3):
-        with pytest.raises(IllegalTransition):
-            transition_chargeback(
-                engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
-            )
+    return chargeback_then_release(engine, factory, RELEASE)
 
 
 def test_quiet_release_exits_0_with_every_trigger_ok(cli: Cli, released: int) -> None:
@@ -58,7 +42,7 @@ def test_quiet_release_exits_0_with_every_trigger_ok(cli: Cli, released: int) ->
 def test_firing_trigger_exits_1_and_json_carries_the_evidence(
     cli: Cli, engine: Engine, factory: Factory, released: int
 ) -> None:
-    refuse_a_move(engine, released)
+    refuse_chargeback_moves(engine, released)
 
     code, out, _ = cli(
         "rollback_watch", "--release-id", RELEASE, "--actor-username", "olga", "--json"
@@ -86,7 +70,7 @@ def test_auto_freeze_from_the_environment_and_a_rerun_raises_nothing_new(
     cli: Cli, engine: Engine, factory: Factory, released: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPS_AUTO_FREEZE_ON_ROLLBACK", "true")
-    refuse_a_move(engine, released)
+    refuse_chargeback_moves(engine, released)
 
     code, out, _ = cli("rollback_watch", "--release-id", RELEASE, "--actor-username", "olga")
     again, out_again, _ = cli("rollback_watch", "--release-id", RELEASE, "--actor-username", "olga")
@@ -107,7 +91,7 @@ def test_auto_freeze_from_the_environment_and_a_rerun_raises_nothing_new(
 def test_dry_run_exits_1_but_writes_nothing(
     cli: Cli, engine: Engine, factory: Factory, released: int
 ) -> None:
-    refuse_a_move(engine, released)
+    refuse_chargeback_moves(engine, released)
     checksums = factory.table_checksums()
 
     code, out, _ = cli(

@@ -4,16 +4,13 @@ watch respects, leaving the trigger alerts for a person to close."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, text
 
 from ops_domain.config import RollbackPolicy, Settings
-from ops_domain.disputes.chargebacks import transition_chargeback
 from ops_domain.errors import (
     ActorNotAllowed,
-    IllegalTransition,
     InvalidInput,
     MakerCheckerViolation,
     NotFound,
@@ -22,8 +19,8 @@ from ops_domain.errors import (
 from ops_domain.rollback.emergency import record_rollback
 from ops_domain.rollback.reinstatement import reinstate_release
 from ops_domain.rollback.watch import WatchReport, rollback_watch
+from tests.support.chargeback_alarm import chargeback_then_release, refuse_chargeback_moves
 from tests.support.factories import Factory
-from tests.support.releases import release_through_gate
 
 Cli = Callable[..., tuple[int, str, str]]
 RELEASE = "2026.11.24-1"
@@ -41,20 +38,7 @@ def chargeback(engine: Engine, factory: Factory) -> int:
         ("svc_airflow", "operation"),
     ]:
         factory.user(username, role)
-    chargeback = factory.chargeback(
-        factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5)
-    )
-    assert release_through_gate(engine, RELEASE, actor_username="olga", now=factory.now()).released
-    return chargeback
-
-
-def refuse_a_move(engine: Engine, chargeback: int) -> None:
-    """Three refused moves: above the tolerated two (OPS_ROLLBACK_CHARGEBACK_REFUSALS)."""
-    for _ in range(3):
-        with pytest.raises(IllegalTransition):
-            transition_chargeback(
-                engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
-            )
+    return chargeback_then_release(engine, factory, RELEASE)
 
 
 def watch(engine: Engine, settings: Settings) -> WatchReport:
@@ -83,7 +67,7 @@ def open_trigger_alerts(factory: Factory) -> int:
 def test_a_checker_reinstates_a_recommended_release_and_the_reviewed_alarm_stops_firing(
     engine: Engine, factory: Factory, settings: Settings, chargeback: int
 ) -> None:
-    refuse_a_move(engine, chargeback)
+    refuse_chargeback_moves(engine, chargeback)
     alarm = watch(engine, settings)
     assert alarm.verdict == "rollback_recommended"
     (alert,) = alarm.outcome.alerts_raised
@@ -109,11 +93,11 @@ def test_a_checker_reinstates_a_recommended_release_and_the_reviewed_alarm_stops
 def test_new_evidence_after_a_reinstatement_fires_again_without_a_second_open_alert(
     engine: Engine, factory: Factory, settings: Settings, chargeback: int
 ) -> None:
-    refuse_a_move(engine, chargeback)
+    refuse_chargeback_moves(engine, chargeback)
     watch(engine, settings)
     reinstate_release(engine, release_id=RELEASE, actor_username="adam", note=NOTE)
 
-    refuse_a_move(engine, chargeback)
+    refuse_chargeback_moves(engine, chargeback)
     report = watch(engine, settings)
 
     stalled = next(r for r in report.outcome.triggers if r.name == "chargebacks_stalled")
@@ -143,7 +127,7 @@ def test_reinstating_needs_a_checker_with_emergency_rights_and_a_note(
     error: type[Exception],
     message: str,
 ) -> None:
-    refuse_a_move(engine, chargeback)
+    refuse_chargeback_moves(engine, chargeback)
     watch(engine, settings)
     before = factory.table_checksums()
 
@@ -172,7 +156,7 @@ def test_only_a_release_under_a_rollback_recommendation_is_reinstated(
 def test_cli_reinstate_release_prints_the_decision_and_the_alerts_left_open(
     cli: Cli, engine: Engine, factory: Factory, settings: Settings, chargeback: int
 ) -> None:
-    refuse_a_move(engine, chargeback)
+    refuse_chargeback_moves(engine, chargeback)
     (alert,) = watch(engine, settings).outcome.alerts_raised
     argv = ("emergency", "reinstate_release", "--release-id", RELEASE, "--note", NOTE)
 

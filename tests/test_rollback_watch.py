@@ -29,6 +29,7 @@ from ops_domain.rollback.emergency import record_rollback
 from ops_domain.rollback.releases import release_under_watch
 from ops_domain.rollback.watch import WatchReport, rollback_watch
 from ops_domain.settlement_automation import automate_settlements
+from tests.support.chargeback_alarm import chargeback_then_release, refuse_chargeback_moves
 from tests.support.factories import DEFAULT_DAY, Factory
 from tests.support.releases import release_through_gate
 
@@ -226,21 +227,10 @@ def test_a_payout_failed_since_the_release_fires_even_after_it_was_resubmitted(
 def test_refused_chargeback_transitions_fire_above_the_tolerated_number(
     engine: Engine, factory: Factory, settings: Settings, people: dict[str, int]
 ) -> None:
-    chargeback = factory.chargeback(
-        factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5)
-    )
-    release(engine, factory)
-
-    def refuse() -> None:
-        with pytest.raises(IllegalTransition):
-            transition_chargeback(
-                engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
-            )
-
-    refuse()
+    chargeback = chargeback_then_release(engine, factory, RELEASE)
+    refuse_chargeback_moves(engine, chargeback, times=1)
     one_mistake = watch(engine, settings)
-    refuse()
-    refuse()
+    refuse_chargeback_moves(engine, chargeback, times=2)
     three = watch(engine, settings)
     strict = watch(engine, settings, policy=RollbackPolicy(chargeback_refusals=0))
 
@@ -380,15 +370,7 @@ def test_events_before_the_release_never_fire(
 def firing_release(engine: Engine, factory: Factory, people: dict[str, int]) -> None:
     """Released, then three chargeback moves are refused (above the tolerated two): the
     chargeback trigger fires."""
-    chargeback = factory.chargeback(
-        factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5)
-    )
-    release(engine, factory)
-    for _ in range(3):
-        with pytest.raises(IllegalTransition):
-            transition_chargeback(
-                engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
-            )
+    refuse_chargeback_moves(engine, chargeback_then_release(engine, factory, RELEASE))
 
 
 def test_firing_raises_one_critical_alert_per_trigger_and_recommends_rollback_once(

@@ -5,14 +5,13 @@ by ``test_dag_integrity``."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, text
 
-from ops_domain.disputes.chargebacks import transition_chargeback
-from ops_domain.errors import IllegalTransition
 from tests.airflow.support import dag_bag, run_dag
+from tests.support.chargeback_alarm import chargeback_then_release, refuse_chargeback_moves
 from tests.support.factories import Factory
 from tests.support.releases import release_through_gate
 
@@ -99,15 +98,8 @@ def test_emergency_refusal_fails_the_run_and_changes_nothing(
 def test_rollback_watch_fails_on_a_firing_trigger_and_raises_the_critical_alert(
     airflow_db: dict[str, str], engine: Engine, factory: Factory, crew: None
 ) -> None:
-    chargeback = factory.chargeback(
-        factory.merchant(), due_at=datetime.now(UTC) + timedelta(days=5)
-    )
-    assert release_through_gate(engine, RELEASE, actor_username="olga", now=factory.now()).released
-    for _ in range(3):  # above the two refusals tolerated by default
-        with pytest.raises(IllegalTransition):
-            transition_chargeback(
-                engine, chargeback_id=chargeback, to_status="won", actor_username="rita", note="?"
-            )
+    chargeback = chargeback_then_release(engine, factory, RELEASE)
+    refuse_chargeback_moves(engine, chargeback)  # above the two refusals tolerated by default
 
     run = run_dag("rollback_watch", login="olga")
 
