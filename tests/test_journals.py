@@ -70,6 +70,19 @@ def draft(
     )
 
 
+def post(engine: Engine, entry_id: int, checker: str = "rita") -> None:
+    """Fiona submits the entry, ``checker`` approves it: it is posted."""
+    approval = submit_journal(engine, entry_id=entry_id, actor_username="fiona")
+    approve_journal_approval(engine, approval_id=approval["id"], actor_username=checker, note="ok")
+
+
+def reverse(engine: Engine, entry_id: int, reason: str) -> dict[str, Any]:
+    """Fiona drafts a reversal of the entry, dated DAY, for ``reason``."""
+    return reverse_journal(
+        engine, entry_id=entry_id, actor_username="fiona", entry_date=DAY, reason=reason
+    )
+
+
 def entry_row(engine: Engine, entry_id: int) -> dict[str, Any]:
     with engine.begin() as conn:
         return dict(
@@ -79,18 +92,33 @@ def entry_row(engine: Engine, entry_id: int) -> dict[str, Any]:
         )
 
 
-def user_id(engine: Engine, username: str) -> int:
+def one_value(engine: Engine, sql: str, **params: Any) -> Any:
     with engine.begin() as conn:
-        return conn.execute(
-            text("SELECT id FROM users WHERE username = :name"), {"name": username}
-        ).scalar_one()
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def user_id(engine: Engine, username: str) -> int:
+    return one_value(engine, "SELECT id FROM users WHERE username = :name", name=username)
+
+
+def assert_approval_refused(
+    engine: Engine,
+    approval: dict[str, Any],
+    checker: str,
+    refusal: type[Exception],
+    match: str,
+    note: str = "ok",
+) -> None:
+    """``checker``'s approval of the request (with ``note``) is refused with ``refusal``,
+    naming ``match``."""
+    with pytest.raises(refusal, match=match):
+        approve_journal_approval(
+            engine, approval_id=approval["id"], actor_username=checker, note=note
+        )
 
 
 def approval_status(engine: Engine, approval_id: int) -> str:
-    with engine.begin() as conn:
-        return conn.execute(
-            text("SELECT status FROM journal_approvals WHERE id = :id"), {"id": approval_id}
-        ).scalar_one()
+    return one_value(engine, "SELECT status FROM journal_approvals WHERE id = :id", id=approval_id)
 
 
 def test_balanced_entry_is_drafted_with_its_lines_and_audited(
@@ -211,10 +239,7 @@ def test_the_maker_cannot_approve_their_own_entry(
 ) -> None:
     entry = draft(engine, settings, maker="ada")
     approval = submit_journal(engine, entry_id=entry["id"], actor_username="ada")
-    with pytest.raises(MakerCheckerViolation, match="'ada' is the maker"):
-        approve_journal_approval(
-            engine, approval_id=approval["id"], actor_username="ada", note="ok"
-        )
+    assert_approval_refused(engine, approval, "ada", MakerCheckerViolation, "'ada' is the maker")
     assert entry_row(engine, entry["id"])["status"] == "draft"
 
 
@@ -223,17 +248,11 @@ def test_the_checker_is_neither_the_requester_nor_the_entry_maker(
 ) -> None:
     made_by_ada = draft(engine, settings, maker="ada")
     approval = submit_journal(engine, entry_id=made_by_ada["id"], actor_username="fiona")
-    with pytest.raises(MakerCheckerViolation, match="'ada' is the maker"):
-        approve_journal_approval(
-            engine, approval_id=approval["id"], actor_username="ada", note="ok"
-        )
+    assert_approval_refused(engine, approval, "ada", MakerCheckerViolation, "'ada' is the maker")
 
     made_by_fiona = draft(engine, settings)
     requested_by_ada = submit_journal(engine, entry_id=made_by_fiona["id"], actor_username="ada")
-    with pytest.raises(MakerCheckerViolation, match="is the maker"):
-        approve_journal_approval(
-            engine, approval_id=requested_by_ada["id"], actor_username="ada", note="ok"
-        )
+    assert_approval_refused(engine, requested_by_ada, "ada", MakerCheckerViolation, "is the maker")
     assert approval_status(engine, approval["id"]) == "pending"
     assert approval_status(engine, requested_by_ada["id"]) == "pending"
 
@@ -243,14 +262,8 @@ def test_a_maker_role_cannot_approve_and_a_note_is_required(
 ) -> None:
     entry = draft(engine, settings)
     approval = submit_journal(engine, entry_id=entry["id"], actor_username="fiona")
-    with pytest.raises(ActorNotAllowed, match="admin, risk, super_admin"):
-        approve_journal_approval(
-            engine, approval_id=approval["id"], actor_username="tom", note="ok"
-        )
-    with pytest.raises(MakerCheckerViolation, match="needs a note"):
-        approve_journal_approval(
-            engine, approval_id=approval["id"], actor_username="rita", note=" "
-        )
+    assert_approval_refused(engine, approval, "tom", ActorNotAllowed, "admin, risk, super_admin")
+    assert_approval_refused(engine, approval, "rita", MakerCheckerViolation, "needs a note", " ")
     assert entry_row(engine, entry["id"])["status"] == "draft"
     assert approval_status(engine, approval["id"]) == "pending"
 
@@ -404,8 +417,7 @@ def test_a_closed_period_of_another_currency_does_not_block_posting(
     ledger.period(date(2026, 11, 1), date(2026, 11, 30), currency="EUR", status="closed")
     ledger.period(date(2026, 10, 1), date(2026, 10, 31), status="closed")
     entry = draft(engine, settings)
-    approval = submit_journal(engine, entry_id=entry["id"], actor_username="fiona")
-    approve_journal_approval(engine, approval_id=approval["id"], actor_username="rita", note="ok")
+    post(engine, entry["id"])
     assert entry_row(engine, entry["id"])["status"] == "posted"
     assert ledger.count("audit_log", "action = 'journal.post_refused'") == 0
 
@@ -425,8 +437,7 @@ def test_rejection_keeps_the_draft_which_can_be_resubmitted(
     with pytest.raises(IllegalTransition, match="rejected -> approved"):
         approve_journal_approval(engine, approval_id=first["id"], actor_username="rita", note="ok")
 
-    second = submit_journal(engine, entry_id=entry["id"], actor_username="fiona")
-    approve_journal_approval(engine, approval_id=second["id"], actor_username="rita", note="ok")
+    post(engine, entry["id"])
     assert entry_row(engine, entry["id"])["status"] == "posted"
 
 
@@ -458,15 +469,9 @@ def test_a_posted_entry_cannot_be_voided(
     engine: Engine, settings: Settings, ledger: Factory
 ) -> None:
     entry = draft(engine, settings)
-    approval = submit_journal(engine, entry_id=entry["id"], actor_username="fiona")
-    approve_journal_approval(engine, approval_id=approval["id"], actor_username="rita", note="ok")
+    post(engine, entry["id"])
     with pytest.raises(IllegalTransition, match="posted -> void"):
         void_journal(engine, entry_id=entry["id"], actor_username="fiona", note="too late")
-
-
-def post(engine: Engine, entry_id: int, checker: str = "rita") -> None:
-    approval = submit_journal(engine, entry_id=entry_id, actor_username="fiona")
-    approve_journal_approval(engine, approval_id=approval["id"], actor_username=checker, note="ok")
 
 
 def account_balances(engine: Engine) -> dict[str, Decimal]:
@@ -514,8 +519,9 @@ def test_a_posted_reversal_swaps_the_lines_and_nets_every_account_to_zero(
     ]
     assert (approval["kind"], approval["status"]) == ("reversal", "pending")
 
-    with pytest.raises(MakerCheckerViolation, match="'ada' is the maker"):
-        approve_journal_approval(engine, approval_id=approval["id"], actor_username="ada", note="x")
+    assert_approval_refused(
+        engine, approval, "ada", MakerCheckerViolation, "'ada' is the maker", note="x"
+    )
     approve_journal_approval(engine, approval_id=approval["id"], actor_username="rita", note="ok")
 
     assert entry_row(engine, reversal["id"])["status"] == "posted"
@@ -531,14 +537,10 @@ def test_an_entry_is_reversed_at_most_once(
 ) -> None:
     entry = draft(engine, settings)
     post(engine, entry["id"])
-    first = reverse_journal(
-        engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="wrong day"
-    )
+    first = reverse(engine, entry["id"], "wrong day")
     before = ledger.table_checksums()
     with pytest.raises(InvalidInput, match=f"already reversed by {first['reversal']['entry_no']}"):
-        reverse_journal(
-            engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="again"
-        )
+        reverse(engine, entry["id"], "again")
     assert ledger.table_checksums() == before
     assert ledger.count("journal_entries", "reversal_of = :id", id=entry["id"]) == 1
 
@@ -548,9 +550,7 @@ def test_a_void_reversal_does_not_count_and_the_entry_can_be_reversed_again(
 ) -> None:
     entry = draft(engine, settings)
     post(engine, entry["id"])
-    first = reverse_journal(
-        engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="wrong day"
-    )
+    first = reverse(engine, entry["id"], "wrong day")
     reject_journal_approval(
         engine, approval_id=first["approval"]["id"], actor_username="rita", note="wrong date"
     )
@@ -558,9 +558,7 @@ def test_a_void_reversal_does_not_count_and_the_entry_can_be_reversed_again(
         engine, entry_id=first["reversal"]["id"], actor_username="fiona", note="wrong date"
     )
 
-    second = reverse_journal(
-        engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="fees twice"
-    )
+    second = reverse(engine, entry["id"], "fees twice")
     approve_journal_approval(
         engine, approval_id=second["approval"]["id"], actor_username="rita", note="ok"
     )
@@ -568,9 +566,7 @@ def test_a_void_reversal_does_not_count_and_the_entry_can_be_reversed_again(
     assert entry_row(engine, second["reversal"]["id"])["status"] == "posted"
     assert set(account_balances(engine).values()) == {Decimal("0.00")}
     with pytest.raises(InvalidInput, match=f"already reversed by {second['reversal']['entry_no']}"):
-        reverse_journal(
-            engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="again"
-        )
+        reverse(engine, entry["id"], "again")
     assert ledger.count("journal_entries", "reversal_of = :id", id=entry["id"]) == 2
     assert (
         ledger.count("journal_entries", "reversal_of = :id AND status = 'void'", id=entry["id"])
@@ -583,9 +579,7 @@ def test_the_database_allows_one_reversal_that_is_not_void(
 ) -> None:
     entry = draft(engine, settings)
     post(engine, entry["id"])
-    reverse_journal(
-        engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="wrong day"
-    )
+    reverse(engine, entry["id"], "wrong day")
 
     maker = user_id(engine, "fiona")
     with (
@@ -606,14 +600,10 @@ def test_only_posted_entries_are_reversed_and_a_reason_is_required(
 ) -> None:
     entry = draft(engine, settings)
     with pytest.raises(InvalidInput, match="only posted entries are reversed"):
-        reverse_journal(
-            engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason="x"
-        )
+        reverse(engine, entry["id"], "x")
     post(engine, entry["id"])
     with pytest.raises(MakerCheckerViolation, match="needs a note"):
-        reverse_journal(
-            engine, entry_id=entry["id"], actor_username="fiona", entry_date=DAY, reason=" "
-        )
+        reverse(engine, entry["id"], " ")
 
 
 def test_journals_cli_drafts_submits_and_posts(cli: CLI, ledger: Factory) -> None:
