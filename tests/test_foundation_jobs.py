@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
@@ -9,7 +12,7 @@ from sqlalchemy.orm import Session
 from ops_domain.config import Settings
 from ops_domain.db import transaction
 from ops_domain.errors import ActorNotAllowed, InactiveActor, MakerCheckerViolation, UnknownActor
-from ops_domain.jobs import JobContext, JobSpec, run_job
+from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 from ops_domain.rbac.actors import load_actor, require_actor, require_checker
 from tests.support.factories import Factory
 
@@ -70,6 +73,28 @@ def _insert_merchant(session: Session, code: str) -> None:
     )
 
 
+def run_spec(
+    engine: Engine,
+    body: Callable[[JobContext], None],
+    *,
+    actor_username: str = "oscar",
+    parameters: dict[str, Any] | None = None,
+    dry_run: bool = False,
+    idempotency_key: str | None = None,
+) -> JobResult:
+    """``run_job`` of the test job with the default settings."""
+    return run_job(
+        engine,
+        SPEC,
+        actor_username=actor_username,
+        parameters=parameters or {},
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+        settings=Settings(),
+        body=body,
+    )
+
+
 def test_a_dry_run_executes_the_work_but_keeps_only_its_job_run_row(
     engine: Engine, factory: Factory
 ) -> None:
@@ -85,16 +110,7 @@ def test_a_dry_run_executes_the_work_but_keeps_only_its_job_run_row(
             )
         ctx.result.add("merchants_created", 2)
 
-    result = run_job(
-        engine,
-        SPEC,
-        actor_username="oscar",
-        parameters={"x": 1},
-        dry_run=True,
-        idempotency_key="run-1",
-        settings=Settings(),
-        body=body,
-    )
+    result = run_spec(engine, body, parameters={"x": 1}, dry_run=True, idempotency_key="run-1")
     assert result.counts == {"merchants_seen_elsewhere": 0, "merchants_created": 2}
     assert factory.count("merchants") == 0
     assert (
@@ -106,16 +122,7 @@ def test_a_dry_run_executes_the_work_but_keeps_only_its_job_run_row(
 
 def test_a_real_run_commits_each_batch_and_audits_the_run(engine: Engine, factory: Factory) -> None:
     factory.user("oscar", "operation")
-    result = run_job(
-        engine,
-        SPEC,
-        actor_username="oscar",
-        parameters={},
-        dry_run=False,
-        idempotency_key=None,
-        settings=Settings(),
-        body=lambda ctx: ctx.run_batch(lambda s: _insert_merchant(s, "REAL")),
-    )
+    result = run_spec(engine, lambda ctx: ctx.run_batch(lambda s: _insert_merchant(s, "REAL")))
     assert factory.count("merchants") == 1
     assert (
         factory.count(
@@ -137,16 +144,7 @@ def test_a_failing_batch_rolls_back_alone_and_the_run_is_recorded_failed(
         ctx.run_batch(lambda s: (_insert_merchant(s, "LOST"), _insert_merchant(s, "KEPT")))
 
     with pytest.raises(Exception, match="duplicate key"):
-        run_job(
-            engine,
-            SPEC,
-            actor_username="oscar",
-            parameters={},
-            dry_run=False,
-            idempotency_key=None,
-            settings=Settings(),
-            body=body,
-        )
+        run_spec(engine, body)
     with engine.begin() as conn:
         assert list(conn.scalars(text("SELECT code FROM merchants"))) == ["KEPT"]
     assert factory.count("job_runs", "outcome = 'failed' AND error LIKE '%duplicate key%'") == 1
@@ -156,14 +154,5 @@ def test_a_refused_actor_leaves_no_trace_at_all(engine: Engine, factory: Factory
     factory.user("sam", "sales")
     before = factory.table_checksums()
     with pytest.raises(ActorNotAllowed):
-        run_job(
-            engine,
-            SPEC,
-            actor_username="sam",
-            parameters={},
-            dry_run=False,
-            idempotency_key=None,
-            settings=Settings(),
-            body=lambda ctx: None,
-        )
+        run_spec(engine, lambda ctx: None, actor_username="sam")
     assert factory.table_checksums() == before
