@@ -211,29 +211,12 @@ def test_cli_requests_and_approves_a_waiver(cli, factory: Factory, refund_id: in
     waiver = json.loads(out)
     assert (waiver["status"], waiver["item_ids"]) == ("pending", [refund_id])
 
-    code, out, err = cli(
-        "waivers",
-        "approve",
-        "--waiver-id",
-        str(waiver["id"]),
-        "--note",
-        "accepted",
-        "--actor-username",
-        "ops_maker",
-    )
+    approve = ("waivers", "approve", "--waiver-id", str(waiver["id"]), "--note", "accepted")
+    code, out, err = cli(*approve, "--actor-username", "ops_maker")
     assert code == 2
     assert "may not run waivers approve" in err
 
-    code, out, _ = cli(
-        "waivers",
-        "approve",
-        "--waiver-id",
-        str(waiver["id"]),
-        "--note",
-        "accepted",
-        "--actor-username",
-        "risk_checker",
-    )
+    code, out, _ = cli(*approve, "--actor-username", "risk_checker")
     assert code == 0
     assert f"waiver #{waiver['id']} on pending_refunds (items {refund_id})" in out
     assert "approved, decided by risk_checker" in out
