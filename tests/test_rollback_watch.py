@@ -75,6 +75,19 @@ def watch(
     )
 
 
+def stalled_figures(*, refused: int, past_due: int) -> dict[str, object]:
+    """The chargebacks_stalled trigger's figures under the default policy (two refusals
+    tolerated, none past due)."""
+    return {
+        "refused_transitions": refused,
+        "past_due_without_transition": past_due,
+        "refusals_tolerated": 2,
+        "value": f"{refused} refused, {past_due} past due",
+        "baseline": 0,
+        "threshold": "> 2 refused or > 0 past due",
+    }
+
+
 def statuses(report: WatchReport) -> dict[str, str]:
     return {reading.name: reading.status for reading in report.outcome.triggers}
 
@@ -238,14 +251,7 @@ def test_refused_chargeback_transitions_fire_above_the_tolerated_number(
     assert reading(one_mistake, "chargebacks_stalled").status == "ok"
     stalled = reading(three, "chargebacks_stalled")
     assert stalled.status == "firing"
-    assert stalled.figures == {
-        "refused_transitions": 3,
-        "past_due_without_transition": 0,
-        "refusals_tolerated": 2,
-        "value": "3 refused, 0 past due",
-        "baseline": 0,
-        "threshold": "> 2 refused or > 0 past due",
-    }
+    assert stalled.figures == stalled_figures(refused=3, past_due=0)
     assert reading(strict, "chargebacks_stalled").status == "firing"
     item = stalled.evidence.items[0]
     assert (item["id"], item["detail"]["kind"]) == (chargeback, "transition_refused")
@@ -271,14 +277,7 @@ def test_an_operator_input_mistake_on_a_chargeback_does_not_fire(
     report = watch(engine, settings)
 
     assert statuses(report) == ALL_OK
-    assert reading(report, "chargebacks_stalled").figures == {
-        "refused_transitions": 0,
-        "past_due_without_transition": 0,
-        "refusals_tolerated": 2,
-        "value": "0 refused, 0 past due",
-        "baseline": 0,
-        "threshold": "> 2 refused or > 0 past due",
-    }
+    assert reading(report, "chargebacks_stalled").figures == stalled_figures(refused=0, past_due=0)
     assert release_status(factory) == "released"
 
 
@@ -306,14 +305,7 @@ def test_a_chargeback_passing_its_due_time_without_a_transition_fires(
     assert reading(before_due, "chargebacks_stalled").status == "ok"
     stalled = reading(after_due, "chargebacks_stalled")
     assert stalled.status == "firing"
-    assert stalled.figures == {
-        "refused_transitions": 0,
-        "past_due_without_transition": 1,
-        "refusals_tolerated": 2,
-        "value": "0 refused, 1 past due",
-        "baseline": 0,
-        "threshold": "> 2 refused or > 0 past due",
-    }
+    assert stalled.figures == stalled_figures(refused=0, past_due=1)
     assert [item["id"] for item in stalled.evidence.items] == [stuck]
     assert stalled.evidence.first_seen == released_at + timedelta(minutes=30)
 
