@@ -120,6 +120,41 @@ def test_a_service_writing_its_audit_rows_in_sql_records_the_scheduler_run(
     assert {row[1:4] for row in job_rows} == {(SCHEDULER, "svc_airflow", run.reference)}
 
 
+def test_a_row_naming_no_principal_is_stamped_by_the_columns_defaults_alone(
+    engine: Engine,
+) -> None:
+    """The trigger runs only for a row that names other values (migration 0013): a plain
+    writer's row is stamped without it."""
+    login = database_login(engine)
+    with acting_as(RITA_RUN), engine.begin() as conn:
+        conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_stamp_principal"))
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (action, target_type, target_id) VALUES ('test.plain', 'test', '1')"
+            )
+        )
+        conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_stamp_principal"))
+    assert stamps(engine) == [("test.plain", AIRFLOW, "rita", RITA_RUN.reference, login)]
+
+
+def test_a_writer_naming_null_or_another_principal_gets_the_stamp(engine: Engine) -> None:
+    login = database_login(engine)
+    with acting_as(RITA_RUN), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (action, target_type, target_id, channel, principal,"
+                " principal_ref, database_user) VALUES"
+                " ('test.nulls', 'test', '1', NULL, NULL, NULL, NULL),"
+                " ('test.ref', 'test', '2', 'airflow', 'rita', 'another run', :login)"
+            ),
+            {"login": login},
+        )
+    assert stamps(engine) == [
+        ("test.nulls", AIRFLOW, "rita", RITA_RUN.reference, login),
+        ("test.ref", AIRFLOW, "rita", RITA_RUN.reference, login),
+    ]
+
+
 def test_a_writer_cannot_name_a_principal_itself(engine: Engine) -> None:
     login = database_login(engine)
     with engine.begin() as conn:
@@ -158,8 +193,10 @@ def test_rows_sealed_before_the_principal_columns_existed_still_verify(engine: E
         conn.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_stamp_principal"))
         conn.execute(
             text(
-                "INSERT INTO audit_log (action, target_type, target_id)"
-                " SELECT 'test.old', 'test', n::text FROM generate_series(1, 2) AS n"
+                "INSERT INTO audit_log (action, target_type, target_id, channel, principal,"
+                " principal_ref, database_user)"
+                " SELECT 'test.old', 'test', n::text, NULL, NULL, NULL, NULL"
+                " FROM generate_series(1, 2) AS n"
             )
         )
         conn.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_stamp_principal"))

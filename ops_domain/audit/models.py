@@ -27,7 +27,9 @@ class AuditLog(Base):
     """One row per state change or refusal; a trigger refuses UPDATE and DELETE.
 
     ``channel``, ``principal``, ``principal_ref`` and ``database_user`` are written by the
-    database (trigger ``audit_log_stamp_principal``, migration 0004), never by the writer.
+    database, never by the writer: their defaults stamp a row that names none of them, and the
+    trigger ``audit_log_stamp_principal`` overwrites a row that names other values (migrations
+    0004 and 0013).
     """
 
     __tablename__ = "audit_log"
@@ -46,10 +48,16 @@ class AuditLog(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
     created_at: Mapped[datetime] = created_at_column()
-    channel: Mapped[str | None] = mapped_column(String(20))
-    principal: Mapped[str | None] = mapped_column(String(255))
-    principal_ref: Mapped[str | None] = mapped_column(String(255))
-    database_user: Mapped[str | None] = mapped_column(String(255))
+    channel: Mapped[str | None] = mapped_column(String(20), server_default=text("audit_channel()"))
+    principal: Mapped[str | None] = mapped_column(
+        String(255), server_default=text("audit_principal()")
+    )
+    principal_ref: Mapped[str | None] = mapped_column(
+        String(255), server_default=text("audit_principal_ref()")
+    )
+    database_user: Mapped[str | None] = mapped_column(
+        String(255), server_default=text("session_user")
+    )
 
 
 class AuditChainLink(Base):
