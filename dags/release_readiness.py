@@ -28,10 +28,9 @@ from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
 from wallet_ops_airflow.checks import AUTHORISE_TASK_ID, ReleaseCheckOperator, release_gate_task
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import authorise
-from wallet_ops_airflow.params import choice_param, text_param
+from wallet_ops_airflow.params import environment_param, release_id_param
 from wallet_ops_airflow.run_request import GateRequest
 
-from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.readiness.gate import GATE_PERMISSION
 from ops_domain.runbook.registry import ReleaseCheck, check_groups
 
@@ -87,18 +86,10 @@ def release_gate() -> dict[str, Any]:
     default_args=task_defaults(retries=1),
     tags=["wallet-ops", "release"],
     params={
-        "release_id": text_param(
-            title="Release id",
-            description="The release being gated, e.g. 2026.11.24-1 (waivers are per release).",
-            required=True,
-            max_length=100,
+        "release_id": release_id_param(
+            "The release being gated, e.g. 2026.11.24-1 (waivers are per release)."
         ),
-        "environment": choice_param(
-            DEFAULT_ENVIRONMENT,
-            ENVIRONMENTS,
-            title="Environment",
-            description="Where the release goes; stored with the snapshot.",
-        ),
+        "environment": environment_param("Where the release goes; stored with the snapshot."),
     },
 )
 def release_readiness() -> None:

@@ -34,10 +34,14 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from wallet_ops_airflow.assets import RELEASE_READINESS_PASSED
 from wallet_ops_airflow.defaults import task_defaults
 from wallet_ops_airflow.jobs import authorise_run, ops_engine, run_service, settings
-from wallet_ops_airflow.params import choice_param, count_param, dry_run_param, text_param
+from wallet_ops_airflow.params import (
+    count_param,
+    dry_run_param,
+    environment_param,
+    release_id_param,
+)
 from wallet_ops_airflow.run_request import ReleaseRequest, RunRequest
 
-from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.rollback.policy import EMERGENCY_PERMISSION
 
 JOB = "rollback_watch"
@@ -58,18 +62,12 @@ REPORT_XCOM_KEY = "watch_report"
     tags=["wallet-ops", "release", "rollback"],
     params={
         "dry_run": dry_run_param(),
-        "release_id": text_param(
-            title="Release id",
-            description="Watch this release (manual runs). Empty: the most recent release "
-            "released within the window, in whichever environment.",
-            max_length=100,
+        "release_id": release_id_param(
+            "Watch this release (manual runs). Empty: the most recent release released within"
+            " the window, in whichever environment.",
+            required=False,
         ),
-        "environment": choice_param(
-            DEFAULT_ENVIRONMENT,
-            ENVIRONMENTS,
-            title="Environment",
-            description="The environment of the named release id.",
-        ),
+        "environment": environment_param("The environment of the named release id."),
         "window_hours": count_param(
             settings().rollback.watch_hours,
             title="Watch window (hours)",

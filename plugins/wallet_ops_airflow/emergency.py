@@ -16,7 +16,6 @@ from sqlalchemy import Engine
 
 from ops_domain.config import Settings
 from ops_domain.jsonable import jsonable
-from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.rollback.emergency_actions import emergency_permission
 from ops_domain.rollback.policy import (
     INCIDENT_SLA_HOURS,
@@ -32,8 +31,10 @@ from wallet_ops_airflow.params import (
     currency_param,
     date_param,
     dry_run_param,
+    environment_param,
     flag_param,
     given_text,
+    release_id_param,
     text_param,
 )
 from wallet_ops_airflow.refusal import refuse
@@ -48,12 +49,6 @@ def _merchant(required_for: str) -> Param:
 
 def _reason(description: str) -> Param:
     return text_param(title="Reason", description=description, required=True)
-
-
-def _release() -> Param:
-    return text_param(
-        title="Release id", description="The release concerned.", required=True, max_length=100
-    )
 
 
 def _window_fields(settings: Settings, all_label: str) -> dict[str, Param]:
@@ -210,10 +205,8 @@ _DECLARED = (
         "per release and trigger while active) or a titled event. Risk, operation, admin, "
         "super_admin.",
         lambda _: {
-            "release_id": text_param(
-                title="Release id",
-                description="The release or hotfix concerned. Empty: give a title.",
-                max_length=100,
+            "release_id": release_id_param(
+                "The release or hotfix concerned. Empty: give a title.", required=False
             ),
             "title": text_param(
                 title="Incident title",
@@ -278,13 +271,8 @@ _DECLARED = (
         "Record the decision to restore the previous release: marks the release rolled_back "
         "and logs the next steps (the deploy happens outside this platform).",
         lambda _: {
-            "release_id": _release(),
-            "environment": choice_param(
-                DEFAULT_ENVIRONMENT,
-                ENVIRONMENTS,
-                title="Environment",
-                description="The environment the release is rolled back in.",
-            ),
+            "release_id": release_id_param("The release concerned."),
+            "environment": environment_param("The environment the release is rolled back in."),
             "reason": _reason("Why the release is rolled back."),
         },
         _rollback,

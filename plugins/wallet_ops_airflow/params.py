@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import Param
 
 from ops_domain.config import Settings
+from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 
 EVERY_CURRENCY = "ALL"
 # Something to read, with no leading or trailing blanks: "   " is not a release id.
@@ -136,4 +137,18 @@ def text_param(
         maxLength=max_length,
         title=title,
         description=description,
+    )
+
+
+def release_id_param(description: str, *, required: bool = True) -> Param:
+    """A release id as the readiness report records it (at most 100 characters)."""
+    return text_param(
+        title="Release id", description=description, required=required, max_length=100
+    )
+
+
+def environment_param(description: str) -> Param:
+    """The environment a release goes to, the default one preselected."""
+    return choice_param(
+        DEFAULT_ENVIRONMENT, ENVIRONMENTS, title="Environment", description=description
     )

@@ -14,11 +14,16 @@ from airflow.sdk import Param
 from sqlalchemy import Engine
 
 from ops_domain.config import Settings
-from ops_domain.readiness.environments import DEFAULT_ENVIRONMENT, ENVIRONMENTS
 from ops_domain.readiness.models import READINESS_COUNTERS
 from ops_domain.readiness.waivers import DECISION_PERMISSION, REQUEST_PERMISSION
 from wallet_ops_airflow.manual_action import ManualAction
-from wallet_ops_airflow.params import choice_param, count_param, text_param
+from wallet_ops_airflow.params import (
+    choice_param,
+    count_param,
+    environment_param,
+    release_id_param,
+    text_param,
+)
 from wallet_ops_airflow.run_request import RunRequest
 
 TAGS = ("release", "waivers")
@@ -60,18 +65,8 @@ def _decide(engine: Engine, _: Settings, request: RunRequest, params: dict[str, 
 
 def _request_form(settings: Settings) -> dict[str, Param]:
     return {
-        "release_id": text_param(
-            title="Release id",
-            description="The release the waiver is for.",
-            required=True,
-            max_length=100,
-        ),
-        "environment": choice_param(
-            DEFAULT_ENVIRONMENT,
-            ENVIRONMENTS,
-            title="Environment",
-            description="The environment of that release.",
-        ),
+        "release_id": release_id_param("The release the waiver is for."),
+        "environment": environment_param("The environment of that release."),
         "counter": choice_param(
             READINESS_COUNTERS[0],
             READINESS_COUNTERS,
