@@ -4,7 +4,9 @@ needs the session's form token from our own origin, and refusals are shown on th
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from ops_domain.checks import CheckResult
@@ -36,6 +38,19 @@ def waiver_form(page: str, alert_id: int, **overrides: str) -> dict[str, str]:
         "days": "3",
         **overrides,
     }
+
+
+def submit_waiver(client: TestClient, alert_id: int, **overrides: str) -> httpx.Response:
+    """The readiness page's waiver form, filled in for ``alert_id`` and submitted."""
+    page = client.get(PAGE).text
+    return client.post("/readiness/waivers", data=waiver_form(page, alert_id, **overrides))
+
+
+def trigger_gate(client: TestClient) -> httpx.Response:
+    """The readiness page's gate started for the release in production."""
+    page = client.get(PAGE).text
+    form = {"csrf_token": csrf_of(page), "release_id": RELEASE, "environment": "production"}
+    return client.post("/readiness/trigger", data=form)
 
 
 def waivers(engine: Engine) -> list[tuple]:
@@ -111,8 +126,7 @@ def test_a_maker_requests_a_waiver_of_a_blocking_item_as_their_login(
     factory.user("oscar", "operation")
     alert_id = factory.alert("payout_spike", severity="critical")
     client = center.client("oscar")
-    page = client.get(PAGE).text
-    answer = client.post("/readiness/waivers", data=waiver_form(page, alert_id))
+    answer = submit_waiver(client, alert_id)
     assert answer.status_code == 303, answer.text
     assert waivers(engine) == [("open_high_alerts", [alert_id], "pending", RELEASE)]
     shown = client.get(answer.headers["location"])
@@ -161,9 +175,7 @@ def test_a_login_whose_roles_may_not_request_a_waiver_is_refused_on_the_page(
 ) -> None:
     factory.user("sam", "sales")
     alert_id = factory.alert("payout_spike", severity="critical")
-    client = center.client("sam")
-    page = client.get(PAGE).text
-    answer = client.post("/readiness/waivers", data=waiver_form(page, alert_id))
+    answer = submit_waiver(center.client("sam"), alert_id)
     assert answer.status_code == 403
     assert "Refused:" in answer.text
     assert "'sam' may not run waivers request" in shown(answer)
@@ -176,11 +188,10 @@ def test_a_waiver_the_domain_refuses_is_explained_and_nothing_is_stored(
     factory.user("oscar", "operation")
     alert_id = factory.alert("payout_spike", severity="low")  # low alerts never block
     client = center.client("oscar")
-    page = client.get(PAGE).text
-    answer = client.post("/readiness/waivers", data=waiver_form(page, alert_id))
+    answer = submit_waiver(client, alert_id)
     assert answer.status_code == 422
     assert "do not count toward open_high_alerts" in shown(answer)
-    bad_days = client.post("/readiness/waivers", data=waiver_form(page, alert_id, days="x"))
+    bad_days = submit_waiver(client, alert_id, days="x")
     assert bad_days.status_code == 422
     assert "days must be a whole number" in shown(bad_days)
     assert waivers(engine) == []
@@ -191,9 +202,7 @@ def test_the_gate_is_triggered_through_airflows_api_with_the_logins_own_token(
 ) -> None:
     factory.user("oscar", "operation")
     client = center.client("oscar")
-    page = client.get(PAGE).text
-    form = {"csrf_token": csrf_of(page), "release_id": RELEASE, "environment": "production"}
-    answer = client.post("/readiness/trigger", data=form)
+    answer = trigger_gate(client)
     assert answer.status_code == 303
     assert center.airflow.triggers == [
         {
@@ -217,9 +226,7 @@ def test_a_trigger_airflow_refuses_is_explained_on_the_page(
     factory.user("oscar", "operation")
     center.airflow.refuse_with = (403, "Forbidden")
     client = center.client("oscar")
-    page = client.get(PAGE).text
-    form = {"csrf_token": csrf_of(page), "release_id": RELEASE, "environment": "production"}
-    answer = client.post("/readiness/trigger", data=form)
+    answer = trigger_gate(client)
     assert answer.status_code == 409
     assert "Airflow refused to start release_readiness: 403 Forbidden" in answer.text
 
