@@ -15,29 +15,32 @@ from tests.support.database import create_test_database, drop_test_database
 from tests.support.factories import Factory
 
 
+def ops_process(
+    env: dict[str, str], *args: str, timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m ops_domain *args`` in a process of its own with exactly ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "ops_domain", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def test_migrate_check_fails_on_an_empty_database_and_passes_after_migrate(
     cli_env: dict[str, str],
 ) -> None:
     url, name = create_test_database()
     env = {**cli_env, "OPS_DATABASE_URL": url}
     try:
-
-        def run(*args: str) -> subprocess.CompletedProcess[str]:
-            return subprocess.run(
-                [sys.executable, "-m", "ops_domain", *args],
-                env=env,
-                capture_output=True,
-                text=True,
-                cwd=PROJECT_ROOT,
-                timeout=120,
-                check=False,
-            )
-
-        behind = run("migrate", "--check", "--json")
+        behind = ops_process(env, "migrate", "--check", "--json")
         assert behind.returncode == 1
         assert json.loads(behind.stdout)["current"] is None
-        assert run("migrate").returncode == 0
-        current = run("migrate", "--check")
+        assert ops_process(env, "migrate").returncode == 0
+        current = ops_process(env, "migrate", "--check")
         assert current.returncode == 0, current.stderr
         assert "up to date" in current.stdout
     finally:
@@ -259,15 +262,7 @@ def test_unreachable_database_exits_3_naming_host_and_port_without_password(tmp_
         "OPS_DATABASE_URL": "postgresql://ops:hunter2-secret@127.0.0.1:1/ops",
         "OPS_VAR_DIR": str(tmp_path),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "ops_domain", "migrate", "--check"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        timeout=60,
-        check=False,
-    )
+    done = ops_process(env, "migrate", "--check", timeout=60)
     assert done.returncode == 3
     assert "127.0.0.1:1/ops" in done.stderr
     assert "hunter2" not in done.stderr + done.stdout
@@ -275,19 +270,12 @@ def test_unreachable_database_exits_3_naming_host_and_port_without_password(tmp_
 
 
 def test_non_postgres_urls_are_refused(tmp_path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "ops_domain", "migrate"],
-        env={
-            "PATH": "/usr/bin:/bin",
-            "OPS_DATABASE_URL": "sqlite:///x.db",
-            "OPS_VAR_DIR": str(tmp_path),
-        },
-        capture_output=True,
-        text=True,
-        cwd=PROJECT_ROOT,
-        timeout=60,
-        check=False,
-    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "OPS_DATABASE_URL": "sqlite:///x.db",
+        "OPS_VAR_DIR": str(tmp_path),
+    }
+    done = ops_process(env, "migrate", timeout=60)
     assert done.returncode == 2
     assert "must be PostgreSQL" in done.stderr
     assert not (tmp_path / "x.db").exists()
