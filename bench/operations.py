@@ -16,8 +16,14 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from bench.dataset import CURRENCIES, BenchClock
+from bench.limit_escalations import (
+    alert_work_queue_at_the_limit,
+    escalate_cases_at_the_limit,
+    escalate_refunds_at_the_limit,
+)
 from bench.limit_settlements import settle_at_the_limit
 from bench.naive_settlements import settle_naively
+from bench.targets import ESCALATION_LIMITS
 from ops_domain.config import Settings
 
 BENCH_ACTOR = "bench_admin"
@@ -125,6 +131,15 @@ def _work_queue(job: Run) -> Outcome:
     return overdue, dict(result.counts)
 
 
+def _escalation_limit(write: Callable[..., int]) -> Callable[[Run], Outcome]:
+    def run(job: Run) -> Outcome:
+        with job.engine.begin() as conn:
+            written = write(conn, now=job.clock.now, actor_id=job.state["actor_id"])
+        return written, {"escalated": written}
+
+    return run
+
+
 def _count_period_lines(job: Run) -> None:
     start, end = job.clock.previous_month
     with job.engine.connect() as conn:
@@ -224,6 +239,14 @@ OPERATIONS = {
         Operation("escalate_refund_disputes", _refund_disputes),
         Operation("escalate_operation_cases", _operation_cases),
         Operation("escalate_ops_work_queue", _work_queue),
+        *(
+            Operation(ESCALATION_LIMITS[job], _escalation_limit(write), _prepare_actor)
+            for job, write in (
+                ("escalate_refund_disputes", escalate_refunds_at_the_limit),
+                ("escalate_operation_cases", escalate_cases_at_the_limit),
+                ("escalate_ops_work_queue", alert_work_queue_at_the_limit),
+            )
+        ),
         Operation("manage_accounting_period close", _period_close, _count_period_lines),
         Operation("release_readiness_gate", _gate, repeat=5),
         Operation("metrics scrape", _scrape, _start_exporter, repeat=5),

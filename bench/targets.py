@@ -8,6 +8,12 @@ OURS = "automate_settlements"
 LIMIT = "limit: 2-statement settlement"
 NAIVE = "naive ORM settlement"
 ESCALATIONS = ("escalate_refund_disputes", "escalate_operation_cases", "escalate_ops_work_queue")
+# Each escalation's limit: the same rows written by plain SQL (bench/limit_escalations.py).
+ESCALATION_LIMITS = {
+    "escalate_refund_disputes": "limit: plain-SQL refund escalation",
+    "escalate_operation_cases": "limit: plain-SQL case escalation",
+    "escalate_ops_work_queue": "limit: plain-SQL work-queue alerts",
+}
 ESCALATION_RATE = 50_000
 CHAIN_RATE = 100_000
 LARGE_SECONDS = 180
@@ -25,8 +31,8 @@ def issue17_targets(
     checks = [
         (
             f"{operation} at least {ESCALATION_RATE:,} rows/s (scale {runs[-1]['scale']})",
-            f"{top[operation]['rows'] / top[operation]['seconds']:,.0f} rows/s",
-            top[operation]["rows"] / top[operation]["seconds"] >= ESCALATION_RATE,
+            _escalation_figure(top, operation),
+            _rate(top[operation]) >= ESCALATION_RATE,
         )
         for operation in ESCALATIONS
     ]
@@ -42,6 +48,23 @@ def issue17_targets(
     checks += _audit_targets(results.get("audit_verify"))
     checks += _large_targets(large)
     return checks
+
+
+def _rate(result: dict[str, Any]) -> float:
+    return result["rows"] / result["seconds"]
+
+
+def _escalation_figure(results: dict[str, Any], operation: str) -> str:
+    """Its rows/s and, when measured, its limit's: how far the machine itself is from the
+    target, and how much of the time the job adds."""
+    ours = results[operation]
+    limit = results.get(ESCALATION_LIMITS[operation])
+    if limit is None:
+        return f"{_rate(ours):,.0f} rows/s"
+    return (
+        f"{_rate(ours):,.0f} rows/s (plain-SQL limit {_rate(limit):,.0f} rows/s;"
+        f" {ours['seconds'] / limit['seconds']:.2f}x its time)"
+    )
 
 
 def _audit_targets(audit: dict[str, Any] | None) -> list[tuple[str, str, bool]]:

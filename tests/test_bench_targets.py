@@ -78,3 +78,24 @@ def test_each_target_is_missed_by_a_figure_past_it() -> None:
 def test_a_scale_40_run_not_made_yet_is_a_missed_target() -> None:
     checks = issue17_targets(bench_results(0.4, naive_rows=245_000), None)
     assert ("settlement at scale 40 (make bench-large)", "not run", False) in checks
+
+
+def test_an_escalation_is_judged_by_its_rows_per_second_and_shown_beside_its_limit() -> None:
+    results = bench_results(5.0, naive_rows=245_000)
+    top = results["scales"][-1]["results"]
+    top["limit: plain-SQL refund escalation"] = result(25_000, 0.4)
+    checks = {name: (measured, met) for name, measured, met in issue17_targets(results, None)}
+
+    refunds = checks["escalate_refund_disputes at least 50,000 rows/s (scale 4)"]
+    cases = checks["escalate_operation_cases at least 50,000 rows/s (scale 4)"]
+    assert refunds == ("5,000 rows/s (plain-SQL limit 62,500 rows/s; 12.50x its time)", False)
+    assert cases == ("5,000 rows/s", False)  # no limit measured: the rate alone
+
+
+def test_the_results_table_gives_each_escalation_its_limit_ratio() -> None:
+    from bench.report import results_table
+
+    runs = bench_results(5.0, naive_rows=245_000)["scales"]
+    runs[-1]["results"]["limit: plain-SQL refund escalation"] = result(25_000, 2.0)
+    row = next(line for line in results_table(runs) if line.startswith("| escalate_refund"))
+    assert "| 2.50x |" in row

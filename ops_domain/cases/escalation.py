@@ -50,13 +50,16 @@ def iso_utc_sql(moment: str) -> str:
     )
 
 
-_BREACH_NOTE = f"""
-    CASE WHEN m.sla_due_at IS NOT NULL
-         THEN 'Escalated: SLA due ' || {iso_utc_sql("m.sla_due_at")} || ' has passed.'
-         ELSE 'Escalated: no SLA set and open since ' || {iso_utc_sql("m.created_at")}
+def breach_note_sql(case: str) -> str:
+    """The internal note of escalated case ``case`` (a row with ``sla_due_at``, ``created_at``)."""
+    return f"""
+    CASE WHEN {case}.sla_due_at IS NOT NULL
+         THEN 'Escalated: SLA due ' || {iso_utc_sql(f"{case}.sla_due_at")} || ' has passed.'
+         ELSE 'Escalated: no SLA set and open since ' || {iso_utc_sql(f"{case}.created_at")}
               || ', past the fallback SLA.'
     END
-"""
+    """
+
 
 _AUDIT_ROWS = insert_audit_rows(CASE_ESCALATE_ROWS, CASE_NOTE_ROWS, ALERT_RAISE_ROWS)
 
@@ -74,7 +77,7 @@ _ESCALATE_OVERDUE = text(
          FOR UPDATE SKIP LOCKED
     ),
     {moved_cases_cte("claimed")},
-    breaches AS (SELECT m.*, {_BREACH_NOTE} AS note FROM moved m),
+    breaches AS (SELECT m.*, {breach_note_sql("m")} AS note FROM moved m),
     {
         noted_cte(
             "SELECT b.id AS case_id, CAST(:actor_id AS bigint) AS author_id, b.note AS body,"

@@ -32,7 +32,26 @@ from ops_domain.jobs import JobContext, JobResult, JobSpec, run_job
 
 ESCALATE_REFUND_DISPUTES = JobSpec("escalate_refund_disputes", "disputes.escalate")
 
-_REFUND_ESCALATE_ROWS = AuditRows(
+
+def escalation_reason_sql(refund: str) -> str:
+    """Why refund row ``refund`` is escalated: pending past its SLA (its ``sla_due_at``)."""
+    return (
+        "'pending past its SLA (due '"
+        f" || to_char({refund}.sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        " || ')'"
+    )
+
+
+def refund_note_sql(refund: str) -> str:
+    """The note an escalated refund ``refund`` leaves on its case."""
+    return (
+        f"'Refund ' || {refund}.refund_no || ' (' || {refund}.amount || ' ' || {refund}.currency"
+        f" || ') escalated: ' || {refund}.escalation_reason || '.'"
+    )
+
+
+# The refund.escalate rows of the stamped refunds ``ordered o`` (in claim order).
+REFUND_ESCALATE_ROWS = AuditRows(
     in_sql(REFUND_ESCALATE),
     "refund_request",
     source="ordered o",
@@ -44,7 +63,7 @@ _REFUND_ESCALATE_ROWS = AuditRows(
     order_by="o.position",
 )
 
-_AUDIT_ROWS = insert_audit_rows(_REFUND_ESCALATE_ROWS, CASE_ESCALATE_ROWS, CASE_NOTE_ROWS)
+_AUDIT_ROWS = insert_audit_rows(REFUND_ESCALATE_ROWS, CASE_ESCALATE_ROWS, CASE_NOTE_ROWS)
 
 # One statement per batch: stamp the refunds, escalate their cases, note each case, and write
 # the audit rows of all three (refund.escalate, case.escalate, case.note, in that order).
@@ -60,9 +79,7 @@ _ESCALATE_OVERDUE = text(
     stamped AS (
         UPDATE refund_requests r
            SET escalated_at = :now,
-               escalation_reason = 'pending past its SLA (due '
-                   || to_char(r.sla_due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-                   || ')'
+               escalation_reason = {escalation_reason_sql("r")}
           FROM due
          WHERE r.id = due.id
         RETURNING r.id, r.refund_no, r.case_id, r.merchant_id, r.amount, r.currency,
@@ -80,9 +97,8 @@ _ESCALATE_OVERDUE = text(
     {moved_cases_cte("target")},
     {
         noted_cte(
-            "SELECT o.case_id, CAST(:actor_id AS bigint) AS author_id, 'Refund ' || o.refund_no"
-            " || ' (' || o.amount || ' ' || o.currency || ') escalated: '"
-            " || o.escalation_reason || '.' AS body, true AS is_internal, o.position"
+            "SELECT o.case_id, CAST(:actor_id AS bigint) AS author_id,"
+            f" {refund_note_sql('o')} AS body, true AS is_internal, o.position"
             " FROM ordered o WHERE o.case_id IS NOT NULL"
         )
     },

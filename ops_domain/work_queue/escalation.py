@@ -205,6 +205,14 @@ def _alert_batch(
     return [row.id for row in rows], [row.alert for row in rows if row.alert is not None]
 
 
+def waiting_message_sql(item: str) -> str:
+    """The message of an overdue item ``item`` (a row with ``since``) past ``:sla``."""
+    return (
+        f"'waiting since ' || {iso_utc_sql(f'{item}.since')} || ', longer than the '"
+        " || CAST(:sla AS text) || ' SLA'"
+    )
+
+
 @cache
 def _statement(rule: QueueRule) -> TextClause:
     """One statement per batch: find the overdue items, raise each one's alert (unless one is
@@ -216,8 +224,7 @@ def _statement(rule: QueueRule) -> TextClause:
             raised_alerts_cte(
                 "SELECT CAST(:alert_type AS text) AS alert_type,"
                 f" {rule.severity('o.level')} AS severity, o.title,"
-                f" 'waiting since ' || {iso_utc_sql('o.since')} || ', longer than the '"
-                " || CAST(:sla AS text) || ' SLA' AS message,"
+                f" {waiting_message_sql('o')} AS message,"
                 " o.merchant_id, NULL::bigint AS case_id,"
                 " CAST(:target_type AS text) AS target_type, o.id::text AS target_id,"
                 " o.id AS position FROM overdue o"
