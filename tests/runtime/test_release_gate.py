@@ -1,16 +1,24 @@
 """The release gate under the scheduler: red on the demo's blockers, green after the runbook;
-the green gate wakes the rollback watch (as the service account) and a login records the
-rollback."""
+the green gate wakes the rollback watch (as the service account), which stays quiet; then every
+rollback trigger's cause, typed as people would, makes the on-call's watch recommend the
+rollback (once, however often it runs again), and a login records the rollback."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
+from ops_domain.cli.main import main as ops_main
+from ops_domain.config import RollbackPolicy
+from ops_domain.rollback.registry import TRIGGER_NAMES
 from scripts import demo_operator
 from scripts.airflow_logins import AIRFLOW_ADMIN
 from scripts.airflow_rest import AirflowClient, RunOutcome
@@ -61,24 +69,35 @@ def first_asset_triggered_run(admin: AirflowClient, timeout: float = 180.0) -> R
     raise TimeoutError(f"no asset-triggered {WATCH} run within {timeout:.0f} s")
 
 
-def acting(ops: Engine, run_id: str) -> set[tuple[str, str]]:
-    """(user, channel) of every audit row the run wrote."""
+def audited(ops: Engine, run_id: str) -> Counter[tuple[str, str, str]]:
+    """(action, user, channel) of every audit row the run wrote, counted."""
     with ops.connect() as conn:
         found = conn.execute(
             text(
-                "SELECT DISTINCT u.username, a.channel FROM audit_log a"
+                "SELECT a.action, u.username, a.channel FROM audit_log a"
                 " JOIN users u ON u.id = a.actor_id WHERE a.principal_ref = :run"
             ),
             {"run": run_id},
         )
-        return {tuple(row) for row in found}
+        return Counter(tuple(row) for row in found)
 
 
-def failed_task_alerts(ops: Engine) -> int:
+def acting(ops: Engine, run_id: str) -> set[tuple[str, str]]:
+    """(user, channel) of every audit row the run wrote."""
+    return {(user, channel) for _, user, channel in audited(ops, run_id)}
+
+
+def failed_task_alerts(ops: Engine) -> list[str]:
+    """The DAG tasks the failure notifier opened an alert for."""
     with ops.connect() as conn:
-        return conn.execute(
-            text("SELECT count(*) FROM alerts WHERE alert_type = 'airflow_task_failed'")
-        ).scalar_one()
+        return list(
+            conn.execute(
+                text(
+                    "SELECT target_id FROM alerts WHERE alert_type = 'airflow_task_failed'"
+                    " ORDER BY id"
+                )
+            ).scalars()
+        )
 
 
 def release_state(ops: Engine, release_id: str) -> str:
@@ -88,9 +107,114 @@ def release_state(ops: Engine, release_id: str) -> str:
         ).scalar_one()
 
 
+def rollback_alerts(ops: Engine, release_id: str) -> dict[str, tuple[str, str]]:
+    """trigger -> (severity, status) of the release's rollback_trigger alerts (one per trigger:
+    a second alert for the same trigger would fail the dict's length check)."""
+    with ops.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT split_part(a.target_id, ':', 2), a.severity, a.status FROM alerts a"
+                " JOIN releases r ON a.target_id LIKE r.id || ':%'"
+                " WHERE a.alert_type = 'rollback_trigger' AND r.release_id = :r"
+            ),
+            {"r": release_id},
+        ).all()
+    found = {trigger: (severity, status) for trigger, severity, status in rows}
+    assert len(found) == len(rows), rows
+    return found
+
+
+# one open critical alert per trigger, once all of them fire
+EVERY_TRIGGER_ALERTED = dict.fromkeys(TRIGGER_NAMES, ("critical", "open"))
+# rollback_watch's cron (*/10) in seconds, and the time from the first cause typed to the
+# on-call's watch running (a cron run then waits: max_active_runs=1), with room to spare
+CRON_PERIOD_SECONDS = 600
+BREAKING_SECONDS = 15.0
+# a chargeback opened while the release is broken goes past due this soon after
+CHARGEBACK_DUE_SECONDS = 2.0
+
+
+def clear_of_the_watch_schedule(admin: AirflowClient, timeout: float = 120.0) -> None:
+    """No scheduled watch may read the triggers while the release is being broken: it would
+    raise the alerts before the on-call's run does (as the service account, maybe for some
+    triggers only). When the next cron point is due within ``BREAKING_SECONDS``, sleep past
+    it; then wait until the last cron point's run exists and every scheduled run has ended."""
+    due_in = CRON_PERIOD_SECONDS - time.time() % CRON_PERIOD_SECONDS
+    if due_in < BREAKING_SECONDS:
+        time.sleep(due_in)
+    last_point = datetime.fromtimestamp(
+        time.time() // CRON_PERIOD_SECONDS * CRON_PERIOD_SECONDS, UTC
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = admin.runs(WATCH, run_type="scheduled")
+        if any(datetime.fromisoformat(run["run_after"]) >= last_point for run in runs):
+            for run in runs:
+                admin.wait(WATCH, run["dag_run_id"], timeout=deadline - time.monotonic())
+            return
+        time.sleep(1.0)
+    raise TimeoutError(f"no {WATCH} run for the cron point {last_point:%H:%M} within {timeout} s")
+
+
+def refused_command(*argv: str) -> str:
+    """An ops command a person types that the product refuses (exit 2): its one-line error."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = ops_main(list(argv))
+    assert code == 2, f"ops {' '.join(argv)} exited {code}: {err.getvalue()}"
+    return err.getvalue().strip()
+
+
+def break_the_release(ops_cli: Callable[..., Any], day: date) -> None:
+    """The cause of every rollback trigger, each typed as the person who would cause it: the
+    bank returns a sent payout, chargeback moves the workflow forbids (one more than
+    tolerated) and a chargeback left to go past due, a posting dated in the month finance
+    just closed, and a targeted reconciliation whose statement disagrees on more days than
+    the break spike tolerates. Returns once the chargeback is past due."""
+    policy = RollbackPolicy()
+    sent = ops_cli("payouts", "list", "--status", "sent", "--actor-username", "tina")["items"]
+    ops_cli(
+        "payouts", "fail", "--payout-id", str(sent[0]["id"]), "--actor-username", "adam",
+        "--reason", "beneficiary bank returned the transfer", "--note", "bank return file",
+    )  # fmt: skip
+    awaiting = ops_cli("chargebacks", "list", "--status", "open", "--actor-username", "rita")
+    for _ in range(policy.chargeback_refusals + 1):
+        assert "illegal transition" in refused_command(
+            "chargebacks", "transition", "--chargeback-id", str(awaiting["items"][0]["id"]),
+            "--to", "won", "--note", "network ruled for us", "--actor-username", "rita",
+        )  # fmt: skip
+    due = datetime.now(UTC) + timedelta(seconds=CHARGEBACK_DUE_SECONDS)
+    ops_cli(
+        "chargebacks", "open", "--merchant-code", "DEMO-USD-GROCER", "--reason-code", "4837",
+        "--amount", "12.00", "--currency", "USD", "--due-at", due.isoformat(),
+        "--evidence", "cardholder letter", "--actor-username", "rita",
+    )  # fmt: skip
+    last_month_end = day.replace(day=1) - timedelta(days=1)
+    ops_cli(
+        "manage_accounting_period", "--currency", "USD", "--action", "close",
+        "--period-start", f"{last_month_end:%Y-%m-01}", "--period-end", str(last_month_end),
+        "--actor-username", "alice",
+    )  # fmt: skip
+    assert "closed period" in refused_command(
+        "journals", "create", "--entry-date", str(last_month_end), "--currency", "USD",
+        "--description", "late fee correction", "--line", "1000:debit:10.00",
+        "--line", "4000:credit:10.00", "--actor-username", "alice",
+    )  # fmt: skip
+    days = [day - timedelta(days=n) for n in range(policy.breaks_abs + 1)]
+    totals = [flag for d in days for flag in ("--total", f"DEMO-USD-GROCER:{d}:1.00:1")]
+    opened = ops_cli(
+        "emergency", "targeted_reconciliation", "--merchant-code", "DEMO-USD-GROCER",
+        "--window-start", str(min(days)), "--window-end", str(day), *totals,
+        "--actor-username", "oscar",
+    )  # fmt: skip
+    assert len(opened["breaks"]) == len(days), opened["breaks_opened"]
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()))
+
+
 def test_the_gate_fails_on_the_demo_blockers_and_passes_after_the_runbook(
     demo_back_office: date,
     in_platform_env: None,
+    ops_cli: Callable[..., Any],
     watching: AirflowClient,
     trigger: Callable[..., TriggeredRun],
     wait: Callable[..., RunOutcome],
@@ -150,6 +274,68 @@ def test_the_gate_fails_on_the_demo_blockers_and_passes_after_the_runbook(
     assert tuple(watched) == ("svc_airflow", "succeeded")
     assert release_state(ops, release) == "released"
 
+    clock = time.monotonic()
+    clear_of_the_watch_schedule(watching)
+    waited, clock = time.monotonic() - clock, time.monotonic()
+    break_the_release(ops_cli, demo_back_office)
+    broken = time.monotonic() - clock
+    firing = wait(trigger(WATCH, {}, as_login="rita"))
+    recheck = wait(trigger(WATCH, {}, as_login="oscar"))
+    print(
+        f"cron cleared in {waited:.1f}s; release broken in {broken:.1f}s, both watches ended"
+        f" {time.monotonic() - clock:.1f}s after the first cause"
+    )
+    print(f"firing watch {firing.duration:.1f}s: {timings(firing)}")
+    print(f"recheck {recheck.duration:.1f}s: {timings(recheck)}")
+
+    # the on-call's watch recommends the rollback: red in the grid, one critical alert per
+    # trigger, the release marked, every row its own, the failure notifier's alert beside
+    assert (firing.state, firing.failed_tasks(), firing.triggering_user) == (
+        "failed",
+        ["watch"],
+        "rita",
+    )
+    report = watching.xcom(WATCH, firing.run_id, "watch", key="watch_report")
+    assert (report["release_id"], report["verdict"], report["release_marked"]) == (
+        release,
+        "rollback_recommended",
+        True,
+    )
+    fired = {t["name"]: t["figures"] for t in report["triggers"] if t["status"] == "firing"}
+    assert list(fired) == list(TRIGGER_NAMES)
+    stalled = fired["chargebacks_stalled"]
+    assert (stalled["refused_transitions"], stalled["past_due_without_transition"]) == (
+        RollbackPolicy().chargeback_refusals + 1,
+        1,
+    )
+    log = watching.task_log(WATCH, firing.run_id, "watch")
+    assert f"release {release}: rollback recommended, firing: {', '.join(TRIGGER_NAMES)}" in log
+    assert rollback_alerts(ops, release) == EVERY_TRIGGER_ALERTED
+    assert release_state(ops, release) == "rollback_recommended"
+    assert audited(ops, firing.run_id) == {
+        ("alert.raise", "rita", "airflow"): len(TRIGGER_NAMES),
+        ("release.rollback_recommended", "rita", "airflow"): 1,
+        ("job.rollback_watch.succeeded", "rita", "airflow"): 1,
+        ("alert.raise", "svc_airflow", "airflow"): 1,
+    }
+    assert failed_task_alerts(ops) == [f"{WATCH}.watch"]
+
+    # a second run finds the same triggers firing and adds nothing but its own run record
+    assert (recheck.state, recheck.failed_tasks(), recheck.triggering_user) == (
+        "failed",
+        ["watch"],
+        "oscar",
+    )
+    again = watching.xcom(WATCH, recheck.run_id, "watch", key="watch_report")
+    assert (again["verdict"], again["alerts_raised"], again["release_marked"]) == (
+        "rollback_recommended",
+        [],
+        False,
+    )
+    assert audited(ops, recheck.run_id) == {("job.rollback_watch.succeeded", "oscar", "airflow"): 1}
+    assert rollback_alerts(ops, release) == EVERY_TRIGGER_ALERTED
+    assert failed_task_alerts(ops) == [f"{WATCH}.watch"]
+
     decision = {"release_id": release, "environment": "production", "reason": "drill"}
     runs = [
         trigger("emergency_record_rollback", decision, as_login="rita"),
@@ -166,6 +352,6 @@ def test_the_gate_fails_on_the_demo_blockers_and_passes_after_the_runbook(
     assert f"refused: NotFound: staging release {release!r}" in log
     assert "Traceback" not in log
     assert acting(ops, refused.run_id) == set()
-    assert failed_task_alerts(ops) == 0
+    assert failed_task_alerts(ops) == [f"{WATCH}.watch"]  # none for the refused rollback
     assert acting(ops, rolled_back.run_id) == {("rita", "airflow")}
     assert release_state(ops, release) == "rolled_back"
