@@ -17,9 +17,10 @@ marks the release `rollback_recommended`, freezes payouts globally when
 `OPS_AUTO_FREEZE_ON_ROLLBACK=true`, and fails the `watch` task (its report is in the XCom
 `watch_report`).
 
-*Runbook*: a failed `watch` means a trigger fires: read the report, then use the DAG
-`emergency_actions` (freeze payouts, open an incident, record the rollback). Schedule: Airflow
-3.3's `AssetOrTimeSchedule` combines the cron and the Asset in one DAG. A manual run acts as
+*Runbook*: a failed `watch` means a trigger fires: read the report, then act through the
+emergency DAGs: `emergency_freeze_payouts`, `emergency_open_incident` (name the release and
+the trigger), `emergency_record_rollback`. Schedule: Airflow 3.3's `AssetOrTimeSchedule`
+combines the cron and the Asset in one DAG. A manual run acts as
 the login that triggered it (operation, risk, admin, super_admin) and may name a `release_id`
 and its `environment` (a release is watched per environment).
 """

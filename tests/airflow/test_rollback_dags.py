@@ -5,6 +5,7 @@ by ``test_dag_integrity``."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -37,6 +38,19 @@ def test_rollback_watch_runs_every_ten_minutes_and_on_a_passed_gate() -> None:
     ]
     assert dag.params["window_hours"] == 24
     assert dag.catchup is False
+
+
+def test_the_watch_runbook_sends_the_on_call_to_emergency_dags_that_exist() -> None:
+    bag = dag_bag()
+
+    named = re.findall(r"`(emergency_\w+)`", bag.dags["rollback_watch"].doc_md)
+
+    assert named == [
+        "emergency_freeze_payouts",
+        "emergency_open_incident",
+        "emergency_record_rollback",
+    ]
+    assert set(named) <= set(bag.dag_ids)
 
 
 @pytest.fixture
