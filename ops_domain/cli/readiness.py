@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Engine
 
@@ -40,6 +42,8 @@ from ops_domain.readiness.waivers import (
     request_waiver,
 )
 from ops_domain.runbook.report import release_readiness_report
+
+Evaluated = TypeVar("Evaluated")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -140,13 +144,7 @@ def _add_verdict_flags(parser: argparse.ArgumentParser) -> None:
 
 def run_gate(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
-        report = release_readiness_gate(
-            _evaluating_engine(runtime, args.release_id),
-            runtime.settings,
-            actor_username=args.actor_username,
-            release_id=args.release_id,
-            environment=args.environment,
-        )
+        report = _evaluate(release_readiness_gate, args, runtime)
     except ReadinessNotEvaluated as exc:
         return _not_evaluated(exc, args)
     emit(report.to_dict(), as_json=args.json, text=_gate_text(report, args.environment))
@@ -155,13 +153,7 @@ def run_gate(args: argparse.Namespace, runtime: Runtime) -> int:
 
 def run_report(args: argparse.Namespace, runtime: Runtime) -> int:
     try:
-        result = release_readiness_report(
-            _evaluating_engine(runtime, args.release_id),
-            runtime.settings,
-            actor_username=args.actor_username,
-            release_id=args.release_id,
-            environment=args.environment,
-        )
+        result = _evaluate(release_readiness_report, args, runtime)
     except ReadinessNotEvaluated as exc:
         return _not_evaluated(exc, args)
     emit(result.to_dict(), as_json=args.json, text=result.table())
@@ -225,6 +217,19 @@ def run_waiver_decision(args: argparse.Namespace, runtime: Runtime) -> int:
     )
     emit(waiver.to_dict(), as_json=args.json, text=_waiver_text(waiver))
     return EXIT_OK
+
+
+def _evaluate(
+    evaluation: Callable[..., Evaluated], args: argparse.Namespace, runtime: Runtime
+) -> Evaluated:
+    """The gate or the report for the release and environment the command names."""
+    return evaluation(
+        _evaluating_engine(runtime, args.release_id),
+        runtime.settings,
+        actor_username=args.actor_username,
+        release_id=args.release_id,
+        environment=args.environment,
+    )
 
 
 def _evaluating_engine(runtime: Runtime, release_id: str) -> Engine:
