@@ -37,7 +37,7 @@ from ops_domain.demo.plan import DemoPlan
 from scripts import demo_operator
 from scripts.airflow_local import DEFAULT_UI_PORT
 from scripts.airflow_platform import HOST
-from scripts.airflow_runs import DagRunOutcome, migrate_metadata, run_dag
+from scripts.airflow_runs import DagRunOutcome, migrate_metadata_here, run_dag
 from scripts.demo_operator import OperatorLog
 from scripts.operations_center import demo_release_url
 from scripts.platform_services import KEYCLOAK_SETTINGS, observability
@@ -198,7 +198,7 @@ class Demo:
         return f"{seeded['tables']['cashflow_events']} events; readiness counters: {counters}"
 
     def airflow_metadata(self) -> str:
-        migrate_metadata(dict(os.environ), self.console.log_path)
+        migrate_metadata_here()
         return "airflow db migrate, pool ops_db (4 slots)"
 
     def settle(self, day: date) -> str:
