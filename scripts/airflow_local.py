@@ -81,6 +81,7 @@ def local_platform(
         )
         with running_platform(env, log_dir, logins, celery_workers=celery_workers) as platform:
             unpause_manual_dags(platform.client(AIRFLOW_ADMIN))
+            observed.wait_until_scraped()  # Prometheus started up while Airflow did
             yield platform
 
 

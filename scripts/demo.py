@@ -289,6 +289,7 @@ def run_story(demo: Demo) -> None:
             f"DAG accounting_period_governance close {plan.previous_month[0]:%B %Y}",
             demo.close_month,
         )
+        services.wait_until_scraped()  # long since, as a rule: the gate reads the series
         console.step(f"DAG release_readiness {demo.release_id}", lambda: demo.gate(False))
         for line in gate_table(demo.ops, demo.release_id):
             console.say(line)

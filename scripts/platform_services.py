@@ -15,7 +15,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ops_domain.config import PROJECT_ROOT
@@ -52,12 +52,18 @@ class Observability:
     metrics_url: str
     token: str
     prometheus_url: str | None
+    prometheus: subprocess.Popen[bytes] | None = field(default=None, repr=False, compare=False)
 
     def environment(self) -> dict[str, str]:
         env = {"OPS_METRICS_URL": self.metrics_url, "OPS_METRICS_TOKEN": self.token}
         if self.prometheus_url:
             env["OPS_PROMETHEUS_URL"] = self.prometheus_url
         return env
+
+    def wait_until_scraped(self) -> None:
+        """Until Prometheus has stored the business series (no-op without Prometheus)."""
+        if self.prometheus is not None and self.prometheus_url is not None:
+            _wait_until_scraped(self.metrics_url, self.prometheus_url, self.token, self.prometheus)
 
 
 def free_port() -> int:
@@ -69,7 +75,9 @@ def free_port() -> int:
 @contextmanager
 def observability(ops_url: str, work_dir: Path, log: Path) -> Iterator[Observability]:
     """Start the exporter (token-protected) and, if installed, Prometheus scraping it with
-    the token; yield once Prometheus has stored the business series."""
+    the token; yield at once. Prometheus stores its first samples about 5 s after it starts
+    (its target discovery reports every 5 s), so a caller does its other start-up work first
+    and calls ``wait_until_scraped()`` before anything reads the series."""
     token = secrets.token_urlsafe(24)
     engine = metrics_engine(ops_url)
     server = MetricsServer(engine, port=free_port(), token=token, cache_seconds=1.0).start()
@@ -79,8 +87,7 @@ def observability(ops_url: str, work_dir: Path, log: Path) -> Iterator[Observabi
         binary = shutil.which("prometheus")
         if binary is not None:
             prometheus_url, prometheus = _start_prometheus(binary, server.url, token, work_dir, log)
-            _wait_until_scraped(server.url, prometheus_url, token, prometheus)
-        yield Observability(server.url, token, prometheus_url)
+        yield Observability(server.url, token, prometheus_url, prometheus)
     finally:
         if prometheus is not None:
             stop_process_group(prometheus)
