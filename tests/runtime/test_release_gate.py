@@ -141,7 +141,7 @@ def clear_of_the_watch_schedule(admin: AirflowClient, timeout: float = 120.0) ->
     it; then wait until the last cron point's run exists and every scheduled run has ended."""
     due_in = CRON_PERIOD_SECONDS - time.time() % CRON_PERIOD_SECONDS
     if due_in < BREAKING_SECONDS:
-        time.sleep(due_in)
+        time.sleep(due_in + 1.0)  # past the point, whatever the rounding of the clocks
     last_point = datetime.fromtimestamp(
         time.time() // CRON_PERIOD_SECONDS * CRON_PERIOD_SECONDS, UTC
     )
