@@ -241,8 +241,8 @@ def render(results: dict[str, Any], large: dict[str, Any] | None = None) -> str:
         "",
         "Each row is one fresh process (peak MB = its VmHWM, imports included); gate and scrape"
         " are the median of 5 calls in that process. Jobs that change data (the three"
-        " settlement variants, the three escalations) run on their own file copy of the same"
-        " freshly loaded database, interleaved, best of"
+        " settlement variants, the three escalations and their limits) run on their own file"
+        " copy of the same freshly loaded database, interleaved, best of"
         f" {len(runs[0]['results'][OURS].get('round_seconds', [1]))} rounds (every round is in"
         " latest.json); close, gate, scrape and data quality run once, on the database the"
         " jobs have just worked on. Load average (1/5/15 min) at start"
