@@ -5,7 +5,8 @@ this package imports it and the tests here import it only inside test bodies, so
 package-scoped ``airflow_env`` (autouse) sets everything up first and restores the
 environment when the package is done: the other tests never see these settings. The
 metadata database is a fresh ``airflow_test_<uuid>`` database on the same PostgreSQL server
-as the ops test database, migrated once with the real ``airflow db migrate`` command.
+as the ops test database, migrated once with the real ``airflow db migrate`` command, run by
+Airflow's own CLI in this process (the import the tests need anyway, not two more).
 Unit-test mode is deliberately left off: the DAGs are tested with the configuration they run
 with, and the CLI test's subprocess sees the same settings.
 """
@@ -13,7 +14,6 @@ with, and the CLI test's subprocess sees the same settings.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -26,12 +26,11 @@ from sqlalchemy.engine import make_url
 
 from ops_domain.config import PROJECT_ROOT
 from ops_domain.embedded import embedded_server_url
+from scripts.airflow_runs import migrate_metadata_here
 from tests.support.database import TEST_DATABASE_ENV, drop_in_background
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 PLUGINS_FOLDER = PROJECT_ROOT / "plugins"
-OPS_POOL = "ops_db"
-OPS_POOL_SLOTS = 4
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
 METADATA_DB = f"airflow_test_{uuid.uuid4().hex[:10]}"
 
@@ -94,13 +93,7 @@ def airflow_db(airflow_env: str, database_url: str) -> Iterator[dict[str, str]]:
     # make demo / make airflow left in var/ out of the tasks these tests run
     os.environ["OPS_DATABASE_URL"] = database_url
     env = dict(os.environ)
-    for command in (
-        ["db", "migrate"],
-        ["pools", "set", OPS_POOL, str(OPS_POOL_SLOTS), "Concurrent writers to the ops DB"],
-    ):
-        subprocess.run(
-            [str(AIRFLOW_BIN), *command], env=env, check=True, capture_output=True, timeout=300
-        )
+    migrate_metadata_here()
     yield env
     if "airflow.settings" in sys.modules:  # close in-process sessions before dropping their DB
         sys.modules["airflow.settings"].dispose_orm()
