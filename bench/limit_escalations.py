@@ -5,7 +5,7 @@ Each limit writes what its job writes into the same tables, through the same ind
 case escalations, the case notes and alerts (deduplicated like the job's) and one audit row
 per change, with the job's texts and audit contents. It writes them for every due row at
 once, in the caller's one transaction, one statement per kind of work (the work queue's
-three), with no batching, locking, ordering, job run, result rows or dry run: the floor the
+three), with no batching, locking, job run, result rows or dry run: the floor the
 job's cost is compared with, not something to run in production.
 """
 
@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, text
 
-from ops_domain.alerts.service import ALERT_RAISE_ROWS
+from ops_domain.alerts.service import ALERT_RAISE_ROWS, raised_alerts_cte
 from ops_domain.audit.log import AuditRows, insert_audit_rows
 from ops_domain.cases.escalation import (
+    breach_alerts_sql,
     breach_note_sql,
-    breach_severity_sql,
     escalate_operation_cases,
 )
 from ops_domain.cases.models import CASE_STATES
@@ -36,7 +36,7 @@ from ops_domain.work_queue.escalation import (
     UNRESOLVED,
     QueueRule,
     escalate_ops_work_queue,
-    waiting_message_sql,
+    overdue_alerts_sql,
 )
 
 ESCALATED_FROM = sorted(CASE_STATES.sources_of("escalated"))
@@ -56,19 +56,6 @@ def _audit(*sets: AuditRows) -> str:
     """The job's audit rows, unordered."""
     return insert_audit_rows(*(replace(rows, order_by=None) for rows in sets))
 
-
-_ALERTS = """
-    raised AS (
-        INSERT INTO alerts (alert_type, severity, status, title, message, merchant_id, case_id,
-                            target_type, target_id, dedupe_key)
-        SELECT a.alert_type, a.severity, 'open', a.title, a.message, a.merchant_id, a.case_id,
-               a.target_type, a.target_id,
-               a.alert_type || ':' || a.target_type || ':' || a.target_id
-          FROM ({source}) a
-        ON CONFLICT (dedupe_key) WHERE status <> 'closed' DO NOTHING
-        RETURNING id, alert_type, severity, target_type, target_id, dedupe_key
-    )
-"""
 
 _REFUNDS = text(
     f"""
@@ -113,15 +100,7 @@ _CASES = text(
         SELECT m.id, :actor_id, m.note, true FROM moved m
         RETURNING id, case_id, author_id, body, is_internal
     ),
-    {
-        _ALERTS.format(
-            source="SELECT 'case_sla_breach' AS alert_type,"
-            f" {breach_severity_sql('m.priority')} AS severity,"
-            " 'Case ' || m.case_no || ' (' || m.priority || ') breached its SLA' AS title,"
-            " m.note AS message, m.merchant_id, m.id AS case_id, 'case' AS target_type,"
-            " m.id::text AS target_id FROM moved m"
-        )
-    },
+    {raised_alerts_cte(breach_alerts_sql("moved b"))},
     audited AS ({_audit(CASE_ESCALATE_ROWS, CASE_NOTE_ROWS, ALERT_RAISE_ROWS)})
     SELECT count(*) FROM moved
     """
@@ -130,15 +109,9 @@ _CASES = text(
 
 def _queue_statement(rule: QueueRule) -> str:
     """Every overdue item of ``rule`` (its own query, unpaged) and its alert."""
-    source = (
-        "SELECT CAST(:alert_type AS text) AS alert_type,"
-        f" {rule.severity('o.level')} AS severity, o.title,"
-        f" {waiting_message_sql('o')} AS message, o.merchant_id, NULL::bigint AS case_id,"
-        " CAST(:target_type AS text) AS target_type, o.id::text AS target_id FROM overdue o"
-    )
     return f"""
         WITH overdue AS ({rule.overdue}),
-        {_ALERTS.format(source=source)},
+        {raised_alerts_cte(overdue_alerts_sql(rule))},
         audited AS ({_audit(ALERT_RAISE_ROWS)})
         SELECT count(*) FROM overdue
     """

@@ -61,6 +61,18 @@ def breach_note_sql(case: str) -> str:
     """
 
 
+def breach_alerts_sql(breaches: str) -> str:
+    """The ``case_sla_breach`` alert of each escalated case ``b`` of ``breaches`` (case rows
+    with their ``note``), as ``raised_alerts_cte`` takes it."""
+    return (
+        "SELECT 'case_sla_breach' AS alert_type,"
+        f" {breach_severity_sql('b.priority')} AS severity,"
+        " 'Case ' || b.case_no || ' (' || b.priority || ') breached its SLA' AS title,"
+        " b.note AS message, b.merchant_id, b.id AS case_id, 'case' AS target_type,"
+        f" b.id::text AS target_id, b.id AS position FROM {breaches}"
+    )
+
+
 _AUDIT_ROWS = insert_audit_rows(CASE_ESCALATE_ROWS, CASE_NOTE_ROWS, ALERT_RAISE_ROWS)
 
 # One statement per batch: claim overdue cases, escalate them, note each and raise its
@@ -84,15 +96,7 @@ _ESCALATE_OVERDUE = text(
             " true AS is_internal, b.id AS position FROM breaches b"
         )
     },
-    {
-        raised_alerts_cte(
-            "SELECT 'case_sla_breach' AS alert_type,"
-            f" {breach_severity_sql('b.priority')} AS severity,"
-            " 'Case ' || b.case_no || ' (' || b.priority || ') breached its SLA' AS title,"
-            " b.note AS message, b.merchant_id, b.id AS case_id, 'case' AS target_type,"
-            " b.id::text AS target_id, b.id AS position FROM breaches b"
-        )
-    },
+    {raised_alerts_cte(breach_alerts_sql("breaches b"))},
     audited AS ({_AUDIT_ROWS})
     SELECT c.id AS claimed_id, {moved_case_sql("m")}, to_jsonb(r) AS alert
       FROM claimed c

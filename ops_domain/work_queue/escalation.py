@@ -205,11 +205,17 @@ def _alert_batch(
     return [row.id for row in rows], [row.alert for row in rows if row.alert is not None]
 
 
-def waiting_message_sql(item: str) -> str:
-    """The message of an overdue item ``item`` (a row with ``since``) past ``:sla``."""
+def overdue_alerts_sql(rule: QueueRule) -> str:
+    """The alert of each item of ``overdue o`` (rows of ``rule.overdue``), as
+    ``raised_alerts_cte`` takes it: waiting since its ``since``, longer than ``:sla``."""
     return (
-        f"'waiting since ' || {iso_utc_sql(f'{item}.since')} || ', longer than the '"
-        " || CAST(:sla AS text) || ' SLA'"
+        "SELECT CAST(:alert_type AS text) AS alert_type,"
+        f" {rule.severity('o.level')} AS severity, o.title,"
+        f" 'waiting since ' || {iso_utc_sql('o.since')} || ', longer than the '"
+        " || CAST(:sla AS text) || ' SLA' AS message,"
+        " o.merchant_id, NULL::bigint AS case_id,"
+        " CAST(:target_type AS text) AS target_type, o.id::text AS target_id,"
+        " o.id AS position FROM overdue o"
     )
 
 
@@ -220,16 +226,7 @@ def _statement(rule: QueueRule) -> TextClause:
     return text(
         f"""
         WITH overdue AS ({rule.overdue}),
-        {
-            raised_alerts_cte(
-                "SELECT CAST(:alert_type AS text) AS alert_type,"
-                f" {rule.severity('o.level')} AS severity, o.title,"
-                f" {waiting_message_sql('o')} AS message,"
-                " o.merchant_id, NULL::bigint AS case_id,"
-                " CAST(:target_type AS text) AS target_type, o.id::text AS target_id,"
-                " o.id AS position FROM overdue o"
-            )
-        },
+        {raised_alerts_cte(overdue_alerts_sql(rule))},
         audited AS ({insert_audit_rows(ALERT_RAISE_ROWS)})
         SELECT o.id, to_jsonb(r) AS alert
           FROM overdue o LEFT JOIN raised r ON r.target_id = o.id::text
