@@ -44,8 +44,11 @@ chromium:
 redis:
 	@command -v redis-server >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server)
 
+# two worker processes (pytest-xdist); tests/conftest.py keeps the suites that must share one
+# process together. TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: setup lint prometheus chromium redis
-	@$(VENV)/bin/pytest
+	@$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # the whole story on the embedded PostgreSQL: DAG runs, a failing gate, an operator, a green gate
 demo: setup prometheus

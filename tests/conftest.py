@@ -1,4 +1,8 @@
-"""Fixtures shared by every test: a migrated PostgreSQL database, wiped before each test."""
+"""Fixtures shared by every test: a migrated PostgreSQL database, wiped before each test.
+
+``make test`` runs the suite in two worker processes (``tests/support/parallel.py`` says how
+it is shared between them); each worker has a test database of its own on the embedded server.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from ops_domain.rbac.seeding import seed_rbac
 from ops_domain.schema import upgrade_to_head
 from tests.support.database import create_test_database, drop_test_database, wipe
 from tests.support.factories import Factory
+
+pytest_plugins = ["tests.support.parallel"]
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
