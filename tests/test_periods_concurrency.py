@@ -15,6 +15,7 @@ from ops_domain.accounting.periods import lock_currency_periods, manage_accounti
 from ops_domain.config import Settings
 from ops_domain.errors import PeriodClosed
 from ops_domain.jobs import JobResult
+from tests.support.advisory_locks import advisory_lock_waiters
 from tests.support.factories import Factory
 
 pytestmark = pytest.mark.reliability
@@ -26,9 +27,7 @@ def wait_until_blocked_on_advisory_lock(engine: Engine, waiters: int = 1) -> Non
     """Poll until ``waiters`` sessions wait for an advisory lock (fails after 20 s)."""
     for _ in range(400):
         with engine.begin() as conn:
-            waiting = conn.execute(
-                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-            ).scalar_one()
+            waiting = advisory_lock_waiters(conn)
         if waiting >= waiters:
             return
         time.sleep(0.05)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 
 from ops_domain.config import PROJECT_ROOT
 from ops_domain.settlements.service import MERCHANT_LOCK_SPACE
+from tests.support.advisory_locks import advisory_lock_waiters
 
 
 def mixed_events(engine: Engine, merchant_ids: list[int], per_merchant: int, *, day: date) -> int:
@@ -107,13 +108,7 @@ def _wait_for_waiters(engine: Engine, merchant_id: int, waiters: int) -> None:
     deadline = time.monotonic() + 60
     while True:
         with engine.connect() as conn:
-            queued = conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-                    " AND classid = :space AND objid = :merchant AND objsubid = 2"
-                ),
-                {"space": MERCHANT_LOCK_SPACE, "merchant": merchant_id},
-            ).scalar_one()
+            queued = advisory_lock_waiters(conn, (MERCHANT_LOCK_SPACE, merchant_id))
         if queued >= waiters:
             return
         if time.monotonic() > deadline:
