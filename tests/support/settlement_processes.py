@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from ops_domain.config import PROJECT_ROOT
 from ops_domain.settlements.service import MERCHANT_LOCK_SPACE
@@ -83,19 +83,25 @@ def settlement_invariant_breaches(engine: Engine) -> dict[str, int]:
     return dict(row._mapping)
 
 
+def lock_merchant(holder: Connection, merchant_id: int) -> None:
+    """Take ``merchant_id``'s settlement lock in ``holder``'s session: a run reaching that
+    merchant queues until it is let go or the session ends."""
+    holder.execute(
+        text("SELECT pg_advisory_lock(:space, :merchant)"),
+        {"space": MERCHANT_LOCK_SPACE, "merchant": merchant_id},
+    )
+    holder.commit()
+
+
 @contextmanager
 def merchant_lock_barrier(engine: Engine, merchant_id: int, waiters: int) -> Iterator[None]:
     """Hold ``merchant_id``'s settlement lock until ``waiters`` runs queue on it, then let go:
     the runs start settling from the same point at the same moment."""
     with engine.connect() as holder:
-        holder.execute(
-            text("SELECT pg_advisory_lock(:space, :merchant)"),
-            {"space": MERCHANT_LOCK_SPACE, "merchant": merchant_id},
-        )
-        holder.commit()
+        lock_merchant(holder, merchant_id)
         try:
             yield
-            _wait_for_waiters(engine, merchant_id, waiters)
+            wait_for_waiters(engine, merchant_id, waiters)
         finally:
             holder.execute(
                 text("SELECT pg_advisory_unlock(:space, :merchant)"),
@@ -104,7 +110,8 @@ def merchant_lock_barrier(engine: Engine, merchant_id: int, waiters: int) -> Ite
             holder.commit()
 
 
-def _wait_for_waiters(engine: Engine, merchant_id: int, waiters: int) -> None:
+def wait_for_waiters(engine: Engine, merchant_id: int, waiters: int) -> None:
+    """Return once ``waiters`` sessions queue on ``merchant_id``'s settlement lock."""
     deadline = time.monotonic() + 60
     while True:
         with engine.connect() as conn:
