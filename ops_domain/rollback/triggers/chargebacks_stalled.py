@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ops_domain.audit.actions import CHARGEBACK_TRANSITION_REFUSED, in_sql
 from ops_domain.config import RollbackPolicy
 from ops_domain.rollback.evidence import (
+    AUDIT_TARGET_ID,
     EVIDENCE_LIMIT,
     Evidence,
     TriggerReading,
@@ -24,12 +25,12 @@ if TYPE_CHECKING:  # a type only: the DAG parse imports this module through the 
     from ops_domain.rollback.releases import WatchedRelease
 
 
-_CHARGEBACK_REFUSALS = f"""
+CHARGEBACK_REFUSALS_SQL = f"""
     SELECT c.id, c.chargeback_no AS reference, a.created_at AS seen_at,
            jsonb_build_object('kind', 'transition_refused', 'from', a.details->'from',
                               'to', a.details->'to', 'reason', a.details->'reason') AS detail
       FROM audit_log a
-      JOIN chargebacks c ON c.id::text = a.target_id
+      JOIN chargebacks c ON c.id = {AUDIT_TARGET_ID}
      WHERE a.action = {in_sql(CHARGEBACK_TRANSITION_REFUSED)} AND a.target_type = 'chargeback'
        AND a.created_at >= :since AND a.created_at <= :now
 """
@@ -63,7 +64,7 @@ def chargebacks_stalled(
     awaiting a decision whose ``due_at`` passed since the release with no transition since
     (one already overdue at the release was overdue when the gate passed it)."""
     params = {"since": release.watching_since, "now": now, "awaiting": awaiting_decision()}
-    refused = read_evidence(session, _CHARGEBACK_REFUSALS, params)
+    refused = read_evidence(session, CHARGEBACK_REFUSALS_SQL, params)
     past_due = read_evidence(session, _CHARGEBACKS_PAST_DUE, params)
     seen = [moment for moment in (refused.first_seen, past_due.first_seen) if moment]
     items = sorted(refused.items + past_due.items, key=lambda item: (item["seen_at"], item["id"]))

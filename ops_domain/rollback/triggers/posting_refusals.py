@@ -9,12 +9,18 @@ from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import JOURNAL_POST_REFUSED, in_sql
 from ops_domain.config import RollbackPolicy
-from ops_domain.rollback.evidence import TriggerReading, gauge, read_evidence, status_of
+from ops_domain.rollback.evidence import (
+    AUDIT_TARGET_ID,
+    TriggerReading,
+    gauge,
+    read_evidence,
+    status_of,
+)
 
 if TYPE_CHECKING:  # a type only: the DAG parse imports this module through the registry
     from ops_domain.rollback.releases import WatchedRelease
 
-_POSTINGS_REFUSED = f"""
+POSTINGS_REFUSED_SQL = f"""
     SELECT a.id,
            coalesce(e.entry_no, 'new ' || (a.details->>'currency') || ' entry') AS reference,
            a.created_at AS seen_at,
@@ -23,7 +29,7 @@ _POSTINGS_REFUSED = f"""
                               'period', a.details->'period', 'step', a.details->'step',
                               'reason', a.details->'reason') AS detail
       FROM audit_log a
-      LEFT JOIN journal_entries e ON e.id::text = a.target_id
+      LEFT JOIN journal_entries e ON e.id = {AUDIT_TARGET_ID}
      WHERE a.action = {in_sql(JOURNAL_POST_REFUSED)} AND a.target_type = 'journal_entry'
        AND a.created_at >= :since AND a.created_at <= :now
 """
@@ -35,7 +41,7 @@ def posting_refusals(
     """Fires when postings refused by period-close controls since the release exceed the
     tolerated number (default 0: any refusal)."""
     evidence = read_evidence(
-        session, _POSTINGS_REFUSED, {"since": release.watching_since, "now": now}
+        session, POSTINGS_REFUSED_SQL, {"since": release.watching_since, "now": now}
     )
     return TriggerReading(
         status_of(evidence.count > policy.posting_refusals),
