@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ops_domain.audit import actions
-from ops_domain.audit.log import AuditRows, insert_audit_rows
+from ops_domain.audit.log import AuditRows, insert_audit_history, insert_audit_rows
 from ops_domain.rbac.matrix import PERMISSION_ROLES
 
 PACKAGE = Path(actions.__file__).resolve().parent.parent
@@ -46,9 +46,9 @@ def test_the_rollback_triggers_count_what_the_writers_write() -> None:
     from ops_domain.rollback.triggers import chargebacks_stalled, payouts_failed, posting_refusals
 
     for sql, action in [
-        (payouts_failed._PAYOUTS_FAILED, actions.PAYOUT_FAIL),
-        (chargebacks_stalled._CHARGEBACK_REFUSALS, actions.CHARGEBACK_TRANSITION_REFUSED),
-        (posting_refusals._POSTINGS_REFUSED, actions.JOURNAL_POST_REFUSED),
+        (payouts_failed.PAYOUTS_FAILED_SQL, actions.PAYOUT_FAIL),
+        (chargebacks_stalled.CHARGEBACK_REFUSALS_SQL, actions.CHARGEBACK_TRANSITION_REFUSED),
+        (posting_refusals.POSTINGS_REFUSED_SQL, actions.JOURNAL_POST_REFUSED),
     ]:
         assert f"a.action = {actions.in_sql(action)}" in sql
 
@@ -85,7 +85,7 @@ def test_past_changes_are_inserted_in_the_order_they_happened(engine: Engine) ->
         for action in (actions.CASE_OPEN, actions.CASE_ESCALATE)
     )
     with engine.begin() as conn:
-        conn.execute(text(insert_audit_rows(opened, escalated, in_history_order=True)))
+        conn.execute(text(insert_audit_history(opened, escalated)))
         history = conn.execute(
             text(
                 "SELECT target_id, action, to_char(created_at AT TIME ZONE 'UTC', 'MM-DD')"
