@@ -91,23 +91,24 @@ class AuditRows:
 _COLUMNS = "action, actor_id, target_type, target_id, before, after, details, created_at"
 
 
-def insert_audit_rows(*sets: AuditRows, in_history_order: bool = False) -> str:
+def insert_audit_rows(*sets: AuditRows) -> str:
     """``INSERT INTO audit_log ... SELECT`` for each set (joined by ``UNION ALL``): the one
-    place SQL names the audit log's columns for a writer.
-
-    ``in_history_order`` is for rows of changes made in the past (``created_at`` the record's
-    own stamp): they are inserted in the order they happened, so that their ids follow
-    history: by time, then record, then the order of ``sets`` (list a record's changes in the
-    order they happen: that orders those made at the same instant)."""
-    if in_history_order:
-        numbered = " UNION ALL ".join(f"({rows.select(str(n))})" for n, rows in enumerate(sets))
-        return (
-            f"INSERT INTO audit_log ({_COLUMNS}) SELECT {_COLUMNS} FROM ({numbered})"
-            f" AS history ({_COLUMNS}, set_no) ORDER BY created_at, target_type, target_id, set_no"
-        )
+    place SQL names the audit log's columns for a writer."""
     selects = [rows.select() for rows in sets]
     body = selects[0] if len(selects) == 1 else " UNION ALL ".join(f"({s})" for s in selects)
     return f"INSERT INTO audit_log ({_COLUMNS}) {body}"
+
+
+def insert_audit_history(*sets: AuditRows) -> str:
+    """``insert_audit_rows`` for changes made in the past (``created_at`` the record's own
+    stamp): the rows go in the order they happened, so that their ids follow history: by time,
+    then record, then the order of ``sets`` (list a record's changes in the order they happen:
+    that orders those made at the same instant)."""
+    numbered = " UNION ALL ".join(f"({rows.select(str(n))})" for n, rows in enumerate(sets))
+    return (
+        f"INSERT INTO audit_log ({_COLUMNS}) SELECT {_COLUMNS} FROM ({numbered})"
+        f" AS history ({_COLUMNS}, set_no) ORDER BY created_at, target_type, target_id, set_no"
+    )
 
 
 def _type_in_sql(word: str) -> str:

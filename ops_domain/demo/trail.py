@@ -2,7 +2,7 @@
 
 The seed writes business state directly (set-based), so every state it implies is given the
 audit row its service writes (SPEC §2: every state change has one), in one INSERT ... SELECT
-over the rows just seeded (``insert_audit_rows``, an ``AuditRows`` per kind of change): same
+over the rows just seeded (``insert_audit_history``, an ``AuditRows`` per kind of change): same
 action, target and actor as the service, ``created_at`` the record's own stamp, details
 ``{"source": "seed_demo"}``. The rows are inserted in the order of those stamps, so their ids
 follow history. ``audit verify`` checks them with its completeness rules.
@@ -47,7 +47,7 @@ from ops_domain.audit.actions import (
     SETTLEMENT_POST,
     in_sql,
 )
-from ops_domain.audit.log import AuditRows, insert_audit_rows
+from ops_domain.audit.log import AuditRows, insert_audit_history
 
 _SERVICE, _TREASURY, _RISK = "svc_airflow", "tina", "rita"
 _SEEDED = "jsonb_build_object('source', 'seed_demo')"
@@ -304,7 +304,7 @@ _RECORD_TRAIL = text(
     WITH svc AS (SELECT id FROM users WHERE username = '{_SERVICE}'),
          treasury AS (SELECT id FROM users WHERE username = '{_TREASURY}'),
          risk AS (SELECT id FROM users WHERE username = '{_RISK}')
-    {insert_audit_rows(*_TRAIL, in_history_order=True)}
+    {insert_audit_history(*_TRAIL)}
     """
 )
 
