@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, text
 
-from ops_domain.rollback.evidence import AUDIT_TARGET_ID
+from ops_domain.audit.targets import AUDIT_TARGET_ID
 from ops_domain.rollback.triggers.chargebacks_stalled import CHARGEBACK_REFUSALS_SQL
 from ops_domain.rollback.triggers.payouts_failed import PAYOUTS_FAILED_SQL
 from ops_domain.rollback.triggers.posting_refusals import POSTINGS_REFUSED_SQL

@@ -62,6 +62,7 @@ from ops_domain.audit.actions import (
     in_sql,
     job_outcome_sql,
 )
+from ops_domain.audit.targets import AUDIT_TARGET_ID
 from ops_domain.db import transaction
 
 
@@ -270,8 +271,7 @@ def _quoted(value: str | None) -> str:
 
 def _orphan_sql(rule: Rule) -> str:
     return f"""
-        SELECT CASE WHEN a.target_id ~ '^[0-9]{{1,18}}$' THEN a.target_id::bigint END
-                   AS record_id,
+        SELECT {AUDIT_TARGET_ID} AS record_id,
                '(no such record)' AS reference, a.action, 0 AS expected,
                count(*) OVER (PARTITION BY a.target_id, a.action)::int AS found,
                count(*) OVER ()::int AS total
@@ -279,7 +279,7 @@ def _orphan_sql(rule: Rule) -> str:
          WHERE a.target_type = :target_type
            AND (CAST(:since AS timestamptz) IS NULL OR a.created_at >= :since)
            AND (CAST(:until AS timestamptz) IS NULL OR a.created_at < :until)
-           AND NOT EXISTS (SELECT 1 FROM {rule.table} t WHERE t.id::text = a.target_id)
+           AND NOT EXISTS (SELECT 1 FROM {rule.table} t WHERE t.id = {AUDIT_TARGET_ID})
          ORDER BY a.id
          LIMIT 1
     """

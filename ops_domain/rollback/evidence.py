@@ -26,11 +26,6 @@ if TYPE_CHECKING:  # a type only: the DAG parse imports this module through the 
 
 EVIDENCE_LIMIT = 100
 
-# The record an audit row ``a`` targets, as its table's id (NULL for a target such as "new"): a
-# join on it is a primary-key look-up per audit row, where comparing ``id::text`` with the
-# target would read the whole table on every watch.
-AUDIT_TARGET_ID = "CASE WHEN a.target_id ~ '^[0-9]{1,18}$' THEN CAST(a.target_id AS bigint) END"
-
 _EVIDENCE = """
     WITH evidence AS ({sql})
     SELECT id, reference, seen_at, detail,

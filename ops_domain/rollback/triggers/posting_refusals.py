@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from ops_domain.audit.actions import JOURNAL_POST_REFUSED, in_sql
+from ops_domain.audit.targets import AUDIT_TARGET_ID
 from ops_domain.config import RollbackPolicy
 from ops_domain.rollback.evidence import (
-    AUDIT_TARGET_ID,
     TriggerReading,
     gauge,
     read_evidence,
